@@ -1,0 +1,80 @@
+"""The ``slic`` command line.
+
+Each subcommand lives in the module that does the work; that module provides
+``add_arguments(parser)`` and ``run(args) -> int``. Only the chosen subcommand's module is
+imported, so ``slic --help`` is instant and a broken optional dependency of one command
+never breaks the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from .errors import SlicError
+
+#: subcommand -> (module, one-line help)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "synth": ("slic_lib.synthetic.cli", "simulate labelled Hinode/SOT H-alpha and SDO/AIA FITS files"),
+    "build": ("slic_lib.dataset", "build a dataset file from class folders of FITS files"),
+    "train": ("slic_lib.train", "train the network (one learning rate or a sweep)"),
+    "evaluate": ("slic_lib.evaluate", "confusion matrix, precision, recall and timing on a dataset"),
+    "classify": ("slic_lib.classify", "classify FITS files into a CSV catalogue"),
+    "paper": ("slic_lib.pipeline", "run notebooks 01-05 with papermill and regenerate the paper"),
+    "fetch": ("slic_lib.fetch", "download the published Slic release (weights and data)"),
+    "fido": ("slic_lib.fido", "search and download the paper's AIA/SOT observations with sunpy Fido"),
+}
+
+
+def _top_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="slic",
+        description="Fast solar image classification with deep learning "
+        "(Armstrong & Fletcher 2019, reproduced and extended).",
+    )
+    parser.add_argument("--version", action="version", version=_version())
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (_, help_) in COMMANDS.items():
+        sub.add_parser(name, help=help_, add_help=False)
+    return parser
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"slic {version('slic_lib')}"
+    except PackageNotFoundError:  # running from a source tree
+        return "slic (source tree)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``slic`` console script."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    top = _top_parser()
+    if not argv or argv[0] not in COMMANDS:
+        top.parse_args(argv or ["--help"])  # prints help / usage error and exits
+        return 2
+    name = argv[0]
+    module_name, help_ = COMMANDS[name]
+    parser = argparse.ArgumentParser(prog=f"slic {name}", description=help_)
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:  # an optional dependency of this one command is missing
+        print(f"slic {name}: error: cannot import {module_name} ({exc}).", file=sys.stderr)
+        return 1
+    module.add_arguments(parser)
+    args = parser.parse_args(argv[1:])
+    try:
+        return int(module.run(args) or 0)
+    except SlicError as exc:
+        print(f"slic {name}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"slic {name}: interrupted; finished work (checkpoints, catalogue rows) is kept.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
