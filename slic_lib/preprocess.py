@@ -1,0 +1,166 @@
+"""The ONE preprocessing function used by training, evaluation and classification alike.
+
+The published Slic code prepared training data one way (``scipy.misc.imresize``, which
+byte-scales to 0-255 and resizes bicubically) and classified new images another way; a model
+sees a different input distribution at inference than in training. Here every path calls
+:func:`preprocess`, driven by a :class:`PreprocessConfig` stored in the model's checkpoint.
+
+Modes
+-----
+``"standard"`` (the project's default)
+    Non-finite pixels are replaced by the median of the finite ones; the image is resampled
+    to ``size x size`` with anti-aliasing (a Gaussian pre-filter, then linear interpolation:
+    ``skimage.transform.resize``); then standardised per image (zero mean, unit variance), so
+    exposure and instrument units do not matter.
+``"slic-npz"``
+    Matches the released ``solar_train_data.npz``/``solar_test_data.npz`` (256x256, values
+    0-255, label in column 0): per-image byte-scaling of the min..max range to 0..255 as
+    ``scipy.misc.bytescale`` did, anti-aliased bicubic resampling, rounding to integers.
+    Images already in that form (256x256 in 0..255) pass through unchanged, so the published
+    data and weights are used as they are.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Union
+
+import numpy as np
+
+from .errors import SlicError
+
+MODES = ("standard", "slic-npz")
+FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
+
+ImageSource = Union[str, os.PathLike, np.ndarray, Any]  # Any: a sunpy Map
+
+
+class BadFrameError(SlicError):
+    """A frame that cannot be used: unreadable, empty, constant, NaN-only or not 2-D."""
+
+
+@dataclass(frozen=True)
+class PreprocessConfig:
+    """How images become network input.
+
+    Parameters
+    ----------
+    size : int
+        Side of the square output image in pixels (the model's ``input_size``).
+    mode : {"standard", "slic-npz"}
+        See the module docstring.
+    """
+
+    size: int = 64
+    mode: str = "standard"
+
+    def __post_init__(self) -> None:
+        if self.mode not in MODES:
+            raise ValueError(f"unknown preprocessing mode {self.mode!r}; expected one of {MODES}")
+        if self.size < 1:
+            raise ValueError(f"size must be positive, got {self.size}")
+
+
+def is_fits_path(path: str | os.PathLike) -> bool:
+    """True for a file name with a FITS suffix (compressed or not)."""
+    return str(path).lower().endswith(FITS_SUFFIXES)
+
+
+def load_map(path: str | os.PathLike):
+    """Read a FITS file as a sunpy Map, raising :class:`BadFrameError` with a reason on failure."""
+    import sunpy.map
+
+    path = Path(path)
+    if not path.is_file():
+        raise BadFrameError(f"{path} does not exist")
+    if path.stat().st_size == 0:
+        raise BadFrameError("empty file")
+    try:
+        smap = sunpy.map.Map(path)
+    except Exception as exc:  # sunpy raises many types for unreadable files
+        raise BadFrameError(f"not a readable FITS image ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+    if isinstance(smap, list):
+        smap = smap[0]
+    return smap
+
+
+def image_array(source: ImageSource) -> np.ndarray:
+    """The 2-D pixel array of a FITS path, a sunpy Map or an array (as float64)."""
+    if isinstance(source, (str, os.PathLike)):
+        source = load_map(source)
+    data = getattr(source, "data", source)
+    arr = np.asarray(data, dtype=np.float64)
+    if arr.ndim > 2:
+        arr = np.squeeze(arr)
+    if arr.ndim != 2:
+        raise BadFrameError(f"expected a 2-D image, got shape {np.shape(data)}")
+    if arr.size == 0 or min(arr.shape) < 2:
+        raise BadFrameError(f"image is empty or degenerate, shape {arr.shape}")
+    return arr
+
+
+def clean(arr: np.ndarray) -> np.ndarray:
+    """Replace non-finite pixels by the median of the finite ones; reject unusable frames."""
+    finite = np.isfinite(arr)
+    if not finite.any():
+        raise BadFrameError("no finite pixels (NaN/inf only)")
+    values = arr[finite]
+    if values.max() == values.min():
+        raise BadFrameError("all-zero image" if values.max() == 0 else "constant image")
+    if not finite.all():
+        arr = np.where(finite, arr, np.median(values))
+    return arr
+
+
+def resample(arr: np.ndarray, size: int, order: int = 1) -> np.ndarray:
+    """Anti-aliased resampling to ``size x size`` (skimage's Gaussian pre-filter when shrinking)."""
+    from skimage.transform import resize
+
+    if arr.shape == (size, size):
+        return arr
+    return resize(arr, (size, size), order=order, anti_aliasing=True, preserve_range=True, mode="reflect")
+
+
+def bytescale(arr: np.ndarray) -> np.ndarray:
+    """Scale min..max to 0..255 and round, as the removed ``scipy.misc.bytescale`` did."""
+    lo, hi = float(arr.min()), float(arr.max())
+    return np.floor((arr - lo) * (255.0 / (hi - lo)) + 0.5).clip(0, 255)
+
+
+def preprocess_array(arr: np.ndarray, config: PreprocessConfig) -> np.ndarray:
+    """Preprocess one 2-D float array; see :func:`preprocess`."""
+    arr = clean(arr)
+    if config.mode == "slic-npz":
+        scaled = bytescale(arr)
+        out = np.floor(resample(scaled, config.size, order=3) + 0.5).clip(0, 255)
+        return out.astype(np.float32)
+    out = resample(arr, config.size)
+    std = out.std()
+    return ((out - out.mean()) / (std if std > 0 else 1.0)).astype(np.float32)
+
+
+def preprocess(source: ImageSource, config: PreprocessConfig | None = None) -> np.ndarray:
+    """Turn a FITS file, sunpy Map or array into the network's input.
+
+    Parameters
+    ----------
+    source
+        Path to a FITS file (read with ``sunpy.map.Map``), a sunpy Map, or a 2-D array.
+    config
+        Output size and mode; defaults to ``PreprocessConfig()``.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``float32`` array of shape ``(size, size)``.
+
+    Raises
+    ------
+    BadFrameError
+        For an unreadable, empty, constant (e.g. all-zero), NaN-only or not 2-D frame, with the
+        reason in the message.
+    """
+    config = config or PreprocessConfig()
+    return preprocess_array(image_array(source), config)
