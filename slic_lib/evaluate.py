@@ -1,0 +1,114 @@
+"""A checkpoint on a dataset: predictions, the paper's metrics and timing (``slic evaluate``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .dataset import SolarData, load_dataset, split
+from .errors import SlicError
+from .metrics import Report, report
+from .model import SlicNet, load_checkpoint
+
+
+@torch.no_grad()
+def predict_proba(model: SlicNet, images: np.ndarray, batch_size: int = 64, device: str = "auto", progress: bool = False) -> np.ndarray:
+    """Class probabilities ``(N, n_classes)`` for preprocessed images ``(N, S, S)``."""
+    from tqdm.auto import tqdm
+
+    from .train import resolve_device
+
+    dev = resolve_device(device)
+    model = model.to(dev).eval()
+    out = []
+    for start in tqdm(range(0, len(images), batch_size), desc="classifying", unit="batch", disable=not progress):
+        xb = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size], dtype=np.float32)).unsqueeze(1).to(dev)
+        out.append(torch.softmax(model(xb).float(), 1).cpu().numpy())
+    return np.concatenate(out) if out else np.zeros((0, model.config.n_classes), np.float32)
+
+
+@dataclass
+class Evaluation:
+    """Predictions of a model on (a subset of) a dataset."""
+
+    report: Report
+    probs: np.ndarray
+    labels: np.ndarray
+    indices: np.ndarray
+    data: SolarData
+
+    @property
+    def preds(self) -> np.ndarray:
+        return self.probs.argmax(1)
+
+    @property
+    def misclassified(self) -> np.ndarray:
+        """Positions (into ``probs``/``labels``) of the wrongly classified images."""
+        return np.flatnonzero(self.preds != self.labels)
+
+
+def validation_indices(model: SlicNet, data: SolarData, train_config: dict) -> np.ndarray:
+    """The validation indices of the split the model was trained with."""
+    _, val = split(data, train_config.get("split", "grouped"), train_config.get("val_fraction", 0.1), train_config.get("seed", 0))
+    return val
+
+
+def evaluate(
+    model: SlicNet | str | os.PathLike,
+    data: SolarData | str | os.PathLike,
+    subset: str = "val",
+    batch_size: int = 64,
+    device: str = "auto",
+    progress: bool = False,
+) -> Evaluation:
+    """Evaluate a model on a dataset's validation split (``subset="val"``) or all of it.
+
+    The validation split is recomputed from the split settings stored in the checkpoint, so
+    it is the one the model was selected on.
+    """
+    train_config: dict = {}
+    if not isinstance(model, SlicNet):
+        from .model import read_checkpoint
+
+        train_config = read_checkpoint(model).train_config
+        model = load_checkpoint(model)
+    data = data if isinstance(data, SolarData) else load_dataset(data)
+    if data.preprocessing != model.preprocessing:
+        raise SlicError(f"the dataset was preprocessed with {data.preprocessing} but the model expects {model.preprocessing}; rebuild the dataset.")
+    if subset == "val":
+        idx = validation_indices(model, data, train_config)
+    elif subset == "all":
+        idx = np.arange(len(data))
+    else:
+        raise SlicError(f"unknown subset {subset!r}; use 'val' or 'all'.")
+    probs = predict_proba(model, data.images[idx], batch_size, device, progress)
+    labels = data.labels[idx]
+    return Evaluation(report(labels, probs.argmax(1), data.class_names), probs, labels, idx, data)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("data", type=Path, help="dataset file from 'slic build'")
+    parser.add_argument("--model", type=Path, required=True, help="checkpoint (slic train) or published sol_class_4.pth")
+    parser.add_argument("--subset", choices=("val", "all"), default="val", help="the checkpoint's validation split, or every image")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--json", type=Path, help="also write the metrics and timing to this JSON file")
+
+
+def run(args: argparse.Namespace) -> int:
+    from .metrics import time_inference
+
+    result = evaluate(args.model, args.data, args.subset, device=args.device, progress=True)
+    timing = time_inference(load_checkpoint(args.model), result.data.images[result.indices], device=args.device, repeats=1)
+    print(result.report)
+    print(f"classified {timing['n_images']} images in {timing['seconds']:.2f} s on {timing['device']}")
+    if result.data.is_synthetic:
+        print("note: these images are simulated (slic_lib.synthetic), not real observations.")
+    if args.json:
+        args.json.write_text(json.dumps({**result.report.to_dict(), "timing": timing, "synthetic_data": result.data.is_synthetic}, indent=2))
+    return 0
