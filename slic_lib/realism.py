@@ -349,12 +349,15 @@ def plot_side_by_side(
     half = max(n, 4) // 2
     hist_ax, spec_ax = fig.add_subplot(grid[2, :half]), fig.add_subplot(grid[2, half:])
     for images, name, colour in ((synthetic, "simulated", "C1"), (real, real_label, "C0")):
-        centres, density = pooled_histogram(images)
+        centres, density = pooled_histogram(images, bins=128)
         hist_ax.plot(centres, density, color=colour, label=f"{name} (n={len(images)})")
         spectra = [radial_power_spectrum(normalise(im), scale) for im in images]
         k = min((s[0] for s in spectra), key=len)
         median = np.median([np.interp(k, s[0], s[1]) for s in spectra], axis=0)
         spec_ax.loglog(k, median, color=colour, label=name)
+    pooled = np.concatenate([normalise(im).ravel() for im in (*synthetic, *real)])
+    low, high = np.percentile(pooled, [0.1, 99.9])
+    hist_ax.set_xlim(max(HIST_RANGE[0], low - 0.05), min(HIST_RANGE[1], high + 0.05))
     hist_ax.set(xlabel="intensity / image median", ylabel="probability density", title="intensity histograms")
     spec_ax.axvspan(*k_range, color="0.9", label="slope band")
     spec_ax.set(xlabel="k (cycles / arcsec)", ylabel="normalised power", title="median power spectra")
