@@ -8,7 +8,6 @@ import os
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 
@@ -37,6 +36,12 @@ class Server:
 
             def do_GET(self):
                 name = self.path.rsplit("/", 1)[-1]
+                if self.path.startswith("/redirect/"):  # like GitHub release assets
+                    self.send_response(302)
+                    self.send_header("Location", f"/{name}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 rng = self.headers.get("Range")
                 server.requests.append((name, rng))
                 if name not in FILES:
@@ -119,6 +124,17 @@ def test_interrupted_then_resumed_gives_the_right_bytes(server, tmp_path):
     fetch.download(f"{server.url}/{name}", target, expected_sha256=sha(FILES[name]), progress=False)
     assert target.read_bytes() == FILES[name]
     assert server.requests[-1] == (name, "bytes=40000-"), "the second request must ask only for the rest"
+
+
+def test_resume_through_a_redirect_keeps_the_range(server, tmp_path):
+    name = "solar_train_data.npz"
+    server.cut_after = 25_000
+    with pytest.raises(SlicError):
+        fetch.download(f"{server.url}/redirect/{name}", tmp_path / name, progress=False)
+    server.cut_after = None
+    fetch.download(f"{server.url}/redirect/{name}", tmp_path / name, progress=False)
+    assert (tmp_path / name).read_bytes() == FILES[name]
+    assert server.requests[-1] == (name, "bytes=25000-")
 
 
 def test_server_that_ignores_range_restarts_cleanly(server, tmp_path):

@@ -225,3 +225,11 @@ def test_without_aiapy_warns_once_and_keeps_level_1(aia_map, monkeypatch):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert fido.prep_aia(aia_map) is aia_map  # no second warning
+
+
+def test_aiapy_prep_gives_level_1_5_in_dn_per_s(aia_map):
+    pytest.importorskip("aiapy.calibrate")
+    prepped = fido.prep_aia(aia_map)
+    assert prepped.processing_level == 1.5
+    assert prepped.unit == u.DN / u.s
+    assert np.allclose(prepped.rotation_matrix, np.eye(2), atol=1e-8), "registered maps are north-up"
