@@ -1,0 +1,33 @@
+"""Simulated Hinode/SOT H-alpha and SDO/AIA images, written as real-looking FITS files.
+
+The paper's data (13,175 hand-labelled Hinode/SOT H-alpha images and SDO/AIA observations)
+is not downloadable here, so this sub-package makes labelled stand-ins that follow the same
+path as a user's own data: FITS files with real instrument headers that ``sunpy.map.Map``
+reads as an ``SOTMap`` or ``AIAMap``. Every file is marked ``SYNTHET = T``; every figure made
+from them must say "simulated".
+
+Main entry points: :func:`render_sot`, :func:`render_aia`, :func:`write_fits`, :func:`to_map`,
+:func:`generate` (a class-folder dataset), :data:`PAPER_SEQUENCES` and
+:func:`generate_sequence` (the paper's AIA/SOT time series), :func:`plot_gallery`.
+"""
+
+from .aia import AIA_KINDS, render_aia
+from .core import SimImage
+from .gallery import plot_gallery
+from .headers import to_map, write_fits
+from .sequences import PAPER_SEQUENCES, PaperSequence, generate, generate_sequence
+from .sot import render_sot
+
+__all__ = [
+    "render_sot",
+    "render_aia",
+    "AIA_KINDS",
+    "SimImage",
+    "to_map",
+    "write_fits",
+    "generate",
+    "PAPER_SEQUENCES",
+    "PaperSequence",
+    "generate_sequence",
+    "plot_gallery",
+]

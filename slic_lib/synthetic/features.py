@@ -1,0 +1,242 @@
+"""Solar features as images of relative intensity (quiet Sun = 1), independent of the instrument.
+
+Geometry is specified in arcseconds (so the same sunspot can be drawn at SOT's and AIA's pixel
+scales); contrasts are arguments, because a sunspot's umbra, a plage patch or the network differ
+between H-alpha and the AIA UV/EUV channels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import textures as tx
+
+__all__ = [
+    "SpotSpec",
+    "random_spot_group",
+    "spot_factor",
+    "chromosphere",
+    "plage",
+    "limb_geometry",
+    "limb_darkening",
+    "prominence",
+]
+
+
+@dataclass
+class SpotSpec:
+    """One sunspot or pore: position (arcsec from the image centre), size and shape.
+
+    ``radius`` is the outer penumbral radius (the umbral radius for a pore);
+    ``shape`` holds (amplitude, phase) pairs of the boundary's harmonics 2, 3, ...
+    """
+
+    x: float
+    y: float
+    radius: float
+    umbra_frac: float = 0.45
+    pore: bool = False
+    light_bridge: float | None = None
+    shape: list[tuple[float, float]] = field(default_factory=list)
+    fibril_seed: int = 0
+
+
+def random_spot_group(rng: np.random.Generator, fov: float, n_max: int = 4, pore_only: bool = False) -> list[SpotSpec]:
+    """A random single spot, group of spots, or pores inside a field of view of ``fov`` arcsec."""
+    n = 1 if rng.random() < 0.45 else int(rng.integers(2, n_max + 1))
+    spots = []
+    lead_r = float(rng.uniform(0.06, 0.2) * fov) if not pore_only else 0.0
+    axis = rng.uniform(0, np.pi)
+    for i in range(n):
+        pore = pore_only or (i > 0 and rng.random() < 0.45)
+        if pore:
+            r = float(rng.uniform(1.0, 3.5))
+        else:
+            r = lead_r * (1.0 if i == 0 else rng.uniform(0.35, 0.8))
+        dist = 0.0 if i == 0 else rng.uniform(0.15, 0.4) * fov
+        ang = axis + rng.normal(0, 0.4) + (np.pi if i % 2 else 0.0)
+        cx0 = rng.uniform(-0.15, 0.15) * fov
+        cy0 = rng.uniform(-0.15, 0.15) * fov
+        spots.append(
+            SpotSpec(
+                x=float(cx0 + dist * np.cos(ang)),
+                y=float(cy0 + dist * np.sin(ang)),
+                radius=r,
+                umbra_frac=float(rng.uniform(0.3, 0.55)),
+                pore=pore,
+                light_bridge=float(rng.uniform(0, np.pi)) if (not pore and rng.random() < 0.3) else None,
+                shape=[(float(rng.uniform(0, 0.12 / m**0.5)), float(rng.uniform(0, 2 * np.pi))) for m in range(2, 7)],
+                fibril_seed=int(rng.integers(2**31)),
+            )
+        )
+    return spots
+
+
+def spot_factor(
+    size: int,
+    cdelt: float,
+    spots: list[SpotSpec],
+    umbra: float,
+    penumbra: float,
+    filament_contrast: float,
+    superpenumbra: float = 0.0,
+    centre_px: tuple[float, float] | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Multiplicative intensity factor of a set of spots, and the normalised radius map.
+
+    The factor is 1 far from spots, ``penumbra`` in the penumbra (with radial filaments of
+    relative contrast ``filament_contrast``) and ``umbra`` in the umbra. ``superpenumbra`` darkens
+    radial fibrils outside the penumbra (H-alpha superpenumbral fibrils). The second array is
+    min over spots of r / R(phi) (< 1 inside a penumbra), used to place plage around spots.
+    """
+    x, y = tx.pixel_grid(size)
+    cx0, cy0 = centre_px if centre_px is not None else ((size - 1) / 2, (size - 1) / 2)
+    factor = np.ones((size, size), np.float32)
+    umap = np.full((size, size), 99.0, np.float32)
+    for sp in spots:
+        r_px = sp.radius / cdelt
+        reach = r_px * (2.6 if superpenumbra else 1.3) + 3
+        cx = cx0 + sp.x / cdelt
+        cy = cy0 + sp.y / cdelt
+        x0, x1 = int(max(cx - reach, 0)), int(min(cx + reach + 1, size))
+        y0, y1 = int(max(cy - reach, 0)), int(min(cy + reach + 1, size))
+        if x0 >= x1 or y0 >= y1:
+            continue
+        dx = x[y0:y1, x0:x1] - cx
+        dy = y[y0:y1, x0:x1] - cy
+        r = np.hypot(dx, dy)
+        phi = np.arctan2(dy, dx)
+        edge = np.ones_like(r)
+        for m, (amp, ph) in enumerate(sp.shape, start=2):
+            edge += amp * np.cos(m * phi + ph)
+        u = r / (r_px * edge)
+        umap[y0:y1, x0:x1] = np.minimum(umap[y0:y1, x0:x1], u)
+        srng = np.random.default_rng(sp.fibril_seed)
+        soft = max(0.6 / max(r_px, 1.0), 0.04)
+        if sp.pore:
+            f = 1.0 - (1.0 - (umbra + 0.25 * (1 - umbra))) * tx.smoothstep((1.0 - u) / (2 * soft) + 0.5)
+        else:
+            nfil = 1024
+            fil = tx.noise_1d(srng, nfil, scale=nfil / max(2 * np.pi * r_px / 1.5, 8))
+            fil2 = tx.noise_1d(srng, nfil, scale=nfil / max(2 * np.pi * r_px / 4.0, 8))
+            idx = ((phi + np.pi) / (2 * np.pi) * nfil).astype(np.int32) % nfil
+            pen_level = penumbra * (1.0 + filament_contrast * fil[idx])
+            in_pen = tx.smoothstep((1.0 - u) / (2 * soft) + 0.5)
+            uf = sp.umbra_frac * (1.0 + 0.1 * fil2[idx])
+            in_umb = tx.smoothstep((uf - u) / (2 * soft * 1.5) + 0.5)
+            if sp.light_bridge is not None:
+                d_lb = np.abs(dx * np.sin(sp.light_bridge) - dy * np.cos(sp.light_bridge))
+                in_umb = in_umb * tx.smoothstep(d_lb / max(0.08 * r_px, 1.0) - 0.3)
+            f = 1.0 - (1.0 - pen_level) * in_pen
+            f = f - (f - umbra) * in_umb
+            if superpenumbra:
+                outside = np.clip(u - 1.0, 0, None)
+                sp_fib = np.clip(fil2[idx] - 0.3, 0, None) * np.exp(-outside / 0.4) * (u > 1.0)
+                f = f * (1.0 - superpenumbra * sp_fib)
+        factor[y0:y1, x0:x1] *= f.astype(np.float32)
+    return factor, umap
+
+
+def chromosphere(
+    rng: np.random.Generator,
+    size: int,
+    cdelt: float,
+    network_contrast: float,
+    fibril_contrast: float,
+    grain_contrast: float = 0.04,
+    cell_arcsec: float = 22.0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Quiet chromosphere: bright network rosettes, dark fibrils/mottles, multi-scale texture.
+
+    Returns the intensity (mean near 1) and the network-lane map (0..1), which the AIA
+    channels reuse for their bright network.
+    """
+    # one white-noise spectrum serves every band: the filters barely overlap, so the bands are
+    # nearly independent, and each saves a noise draw and a forward FFT
+    spec1 = spec2 = spec3 = tx.white_spectrum(rng, size)
+    cell_px = cell_arcsec / cdelt
+    net = tx.filtered_field(spec1, tx.bandpass_kernel(size, cell_px, 0.3), size)
+    lanes = np.exp(-((net / 0.55) ** 2))
+    clumps = tx.filtered_field(spec2, tx.bandpass_kernel(size, max(3.0 / cdelt, 3.0), 0.5), size)
+    grains = tx.filtered_field(spec2, tx.bandpass_kernel(size, max(1.2 / cdelt, 2.5), 0.5), size)
+    bright = lanes * np.clip(0.3 + 0.8 * clumps, 0, None)
+    if fibril_contrast == 0:
+        image = 1.0 + network_contrast * (bright - bright.mean()) + grain_contrast * grains
+        return image.astype(np.float32), lanes
+    gy, gx = np.gradient(net)
+    theta = np.arctan2(gy, gx) + 0.35 * clumps
+    fib = tx.oriented_fibrils(
+        spec3, size, theta, length_px=max(float(rng.uniform(3.0, 6.0)) / cdelt, 4.0), width_px=max(0.5 / cdelt, 0.8)
+    )
+    near = np.exp(-((net / 1.6) ** 2))
+    image = 1.0 + network_contrast * (bright - bright.mean())
+    image -= fibril_contrast * near * (np.clip(fib, -0.6, None) - 0.1)
+    image += grain_contrast * grains
+    return image.astype(np.float32), lanes
+
+
+def plage(rng: np.random.Generator, size: int, cdelt: float, elongation: float, scale_arcsec: float = 12.0) -> np.ndarray:
+    """Patchy plage/active-network brightening in 0..~1.5, optionally elongated along one axis."""
+    spec = tx.white_spectrum(rng, size)
+    ang = rng.uniform(0, np.pi)
+    s = scale_arcsec / cdelt
+    blobs = tx.filtered_field(spec, tx.anisotropic_kernel(size, ang, s * (1 + elongation), s), size)
+    fine = tx.filtered_field(spec, tx.bandpass_kernel(size, max(3.0 / cdelt, 3.0), 0.5), size)
+    mask = tx.smoothstep((blobs - 0.4) / 1.2)
+    return (mask * np.clip(0.85 + 0.25 * fine, 0, None)).astype(np.float32)
+
+
+def limb_geometry(
+    size: int, cdelt: float, xcen: float, ycen: float, rsun: float, angle: bool = True
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Height above the limb (arcsec; negative on the disc) and, if asked, position angle of each pixel."""
+    x, y = tx.pixel_grid(size)
+    c = (size - 1) / 2
+    sx = (x - c) * float(cdelt) + float(xcen)
+    sy = (y - c) * float(cdelt) + float(ycen)
+    r = np.hypot(sx, sy)
+    r -= float(rsun)
+    return r, (np.arctan2(sy, sx) if angle else None)
+
+
+def limb_darkening(height: np.ndarray, rsun: float, u: float) -> np.ndarray:
+    """Linear limb-darkening law ``1 - u (1 - mu)`` on the disc (1 off the disc)."""
+    r = np.clip((height + float(rsun)) / float(rsun), 0, 1)
+    mu = np.sqrt(1.0 - r**2)
+    return 1.0 - float(u) * (1.0 - mu)
+
+
+def prominence(
+    rng: np.random.Generator,
+    size: int,
+    cdelt: float,
+    psi: float,
+    tang: np.ndarray,
+    above: np.ndarray,
+    h: np.ndarray,
+    t0: float | None = None,
+    width: float | None = None,
+    height: float | None = None,
+) -> np.ndarray:
+    """Emission (0..~1) of a threaded prominence standing on the limb.
+
+    ``tang`` is the distance along the limb and ``above`` the height above it (arcsec, per
+    pixel); ``psi`` the position angle of the local vertical. Threads run vertically
+    (hedgerow) or along the limb at random; a low-pass noise field breaks up the envelope.
+    """
+    fov = size * cdelt
+    t0 = rng.uniform(-0.3, 0.3) * fov if t0 is None else t0
+    width = rng.uniform(0.2, 0.7) * fov if width is None else width
+    height = rng.uniform(0.12, 0.45) * fov if height is None else height
+    lift = rng.uniform(0, 0.3) * height if rng.random() < 0.4 else 0.0
+    spec = tx.white_spectrum(rng, size)
+    blob = tx.filtered_field(spec, tx.lowpass_kernel(size, 0.1 * fov / cdelt), size)
+    env = np.exp(-(((tang - t0) / (width / 2)) ** 2)) * np.exp(-(((above - lift - height / 2) / (height / 1.6)) ** 2))
+    shape = tx.smoothstep(1.6 * env + 0.35 * blob - 0.3) * (h > -1.0) * np.exp(-above / (1.5 * height))
+    thread_angle = psi + (0 if rng.random() < 0.6 else np.pi / 2) + rng.normal(0, 0.2)
+    threads = tx.filtered_field(
+        spec, tx.anisotropic_kernel(size, thread_angle, max(5.0 / cdelt, 4.0), max(0.35 / cdelt, 0.7)), size
+    )
+    return (shape * np.clip(0.6 + 0.35 * threads, 0.05, None)).astype(np.float32)

@@ -1,0 +1,216 @@
+"""FFT-based random textures and small geometric helpers shared by the SOT and AIA simulators.
+
+All fields are float32 and built with ``scipy.fft`` (one forward transform of white noise,
+then one inverse transform per filter), so a 512 x 512 texture costs a few milliseconds.
+Lengths are in pixels; the instrument modules convert arcseconds to pixels.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import numpy as np
+import scipy.fft as sfft
+from scipy import ndimage
+
+__all__ = [
+    "white_spectrum",
+    "filtered_field",
+    "bandpass_kernel",
+    "lowpass_kernel",
+    "anisotropic_kernel",
+    "oriented_fibrils",
+    "fft_blur",
+    "noise_1d",
+    "pixel_grid",
+    "curve_points",
+    "CurveField",
+    "curve_field",
+    "smoothstep",
+]
+
+
+@lru_cache(maxsize=8)
+def _freqs(size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Return (ky, kx, |k|) frequency grids in cycles per pixel for a real FFT of ``size``."""
+    ky = sfft.fftfreq(size).astype(np.float32)[:, None]
+    kx = sfft.rfftfreq(size).astype(np.float32)[None, :]
+    k = np.sqrt(ky**2 + kx**2)
+    return ky, kx, k
+
+
+@lru_cache(maxsize=8)
+def pixel_grid(size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return (x, y) pixel-coordinate grids (float32, read-only) of shape ``(size, size)``."""
+    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return x, y
+
+
+def white_spectrum(rng: np.random.Generator, size: int) -> np.ndarray:
+    """Real-FFT spectrum of a ``size`` x ``size`` unit Gaussian white-noise image."""
+    return sfft.rfft2(rng.standard_normal((size, size), dtype=np.float32), workers=1)
+
+
+def filtered_field(spectrum: np.ndarray, kernel: np.ndarray, size: int) -> np.ndarray:
+    """Inverse-transform ``spectrum * kernel`` and normalise to zero mean, unit std."""
+    field = sfft.irfft2(spectrum * kernel, s=(size, size), workers=1)
+    field -= field.mean()
+    std = field.std()
+    if std > 0:
+        field /= std
+    return field.astype(np.float32, copy=False)
+
+
+def bandpass_kernel(size: int, scale_px: float, rel_width: float = 0.35) -> np.ndarray:
+    """Log-Gaussian annulus in |k| centred on the spatial scale ``scale_px`` (pixels)."""
+    _, _, k = _freqs(size)
+    k0 = 1.0 / max(scale_px, 2.0)
+    with np.errstate(divide="ignore"):
+        lk = np.log(np.where(k > 0, k, 1e-9) / k0)
+    kern = np.exp(-0.5 * (lk / rel_width) ** 2).astype(np.float32)
+    kern[0, 0] = 0.0
+    return kern
+
+
+def lowpass_kernel(size: int, scale_px: float) -> np.ndarray:
+    """Gaussian low-pass that keeps structures larger than about ``scale_px`` pixels."""
+    _, _, k = _freqs(size)
+    return np.exp(-0.5 * (k * scale_px) ** 2).astype(np.float32)
+
+
+def anisotropic_kernel(size: int, angle: float, length_px: float, width_px: float) -> np.ndarray:
+    """Gaussian filter elongated along ``angle`` (radians from +x): makes thread-like noise."""
+    ky, kx, _ = _freqs(size)
+    c, s = float(np.cos(angle)), float(np.sin(angle))
+    a = 2.0 * np.pi**2
+    k_par = (kx * (c * length_px) + ky * (s * length_px)) ** 2
+    k_perp = (ky * (c * width_px) - kx * (s * width_px)) ** 2
+    kern = np.exp(-a * (k_par + k_perp))
+    kern[0, 0] = 0.0
+    return kern
+
+
+def oriented_fibrils(
+    spectrum: np.ndarray, size: int, theta: np.ndarray, length_px: float, width_px: float, n_dir: int = 4
+) -> np.ndarray:
+    """Fibril texture whose threads follow a spatially varying direction field ``theta``.
+
+    ``n_dir`` anisotropic fields at evenly spaced angles are blended with weights
+    ``cos^2`` of the angle between each and the local direction (steerable-filter style).
+    """
+    out = np.zeros((size, size), np.float32)
+    wsum = np.zeros((size, size), np.float32)
+    c2 = np.cos(2 * theta).astype(np.float32)
+    s2 = np.sin(2 * theta).astype(np.float32)
+    for i in range(n_dir):
+        ang = np.pi * i / n_dir
+        field = filtered_field(spectrum, anisotropic_kernel(size, ang, length_px, width_px), size)
+        w = 0.5 + 0.5 * (c2 * float(np.cos(2 * ang)) + s2 * float(np.sin(2 * ang)))  # cos^2(theta - ang)
+        w *= w
+        out += w * field
+        wsum += w
+    out /= np.maximum(wsum, 1e-6)
+    return out
+
+
+def fft_blur(image: np.ndarray, sigma_px: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """Gaussian blur of ``sigma_px`` plus a sub-pixel shift (dy, dx), in one FFT pair."""
+    size_y, size_x = image.shape
+    ky = sfft.fftfreq(size_y)
+    kx = sfft.rfftfreq(size_x)
+    a = 2.0 * np.pi**2 * sigma_px**2
+    ty = (np.exp(-a * ky**2) * np.exp(-2j * np.pi * ky * shift[0])).astype(np.complex64)
+    tx_ = (np.exp(-a * kx**2) * np.exp(-2j * np.pi * kx * shift[1])).astype(np.complex64)
+    transfer = ty[:, None] * tx_[None, :]  # separable Gaussian and shift: one outer product
+    spec = sfft.rfft2(image.astype(np.float32, copy=False), workers=1)
+    return sfft.irfft2(spec * transfer, s=image.shape, workers=1).astype(np.float32, copy=False)
+
+
+def noise_1d(rng: np.random.Generator, n: int, scale: float) -> np.ndarray:
+    """Periodic 1-D Gaussian noise of ``n`` samples correlated over ``scale`` samples (unit std)."""
+    spec = np.fft.rfft(rng.standard_normal(n))
+    k = np.fft.rfftfreq(n)
+    spec *= np.exp(-0.5 * (k * scale * 2.0) ** 2)
+    spec[0] = 0.0
+    out = np.fft.irfft(spec, n)
+    return (out / (out.std() + 1e-12)).astype(np.float32)
+
+
+def smoothstep(x: np.ndarray) -> np.ndarray:
+    """Smooth 0 -> 1 transition for ``x`` from 0 to 1 (clipped outside)."""
+    x = np.clip(x, 0.0, 1.0)
+    return x * x * (3.0 - 2.0 * x)
+
+
+def curve_points(
+    rng: np.random.Generator,
+    centre: tuple[float, float],
+    angle: float,
+    length: float,
+    curvature: float,
+    wiggle: float,
+    step: float = 0.5,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sample a gently curved line (a parabola with a sinusoidal wiggle).
+
+    Returns x, y (pixels) and the normalised arc parameter ``s`` in [-1, 1].
+    ``curvature`` is the sagitta as a fraction of ``length``; ``wiggle`` an amplitude in pixels.
+    """
+    n = max(int(length / step), 2)
+    s = np.linspace(-1.0, 1.0, n, dtype=np.float32)
+    along = s * length / 2
+    phase = rng.uniform(0, 2 * np.pi)
+    nwig = rng.uniform(0.5, 2.0)
+    across = curvature * length * (s**2 - 0.5) + wiggle * np.sin(np.pi * nwig * s + phase)
+    c, sn = np.cos(angle), np.sin(angle)
+    x = centre[0] + along * c - across * sn
+    y = centre[1] + along * sn + across * c
+    return x.astype(np.float32), y.astype(np.float32), s
+
+
+class CurveField:
+    """Distance from every pixel to a set of rasterised curves, and each curve's attributes there.
+
+    Built with one ``scipy.ndimage.distance_transform_edt`` call: the nearest curve pixel
+    gives the distance, that pixel's half-width and its arc parameter ``s``.
+    """
+
+    def __init__(self, distance: np.ndarray, width: np.ndarray, param: np.ndarray, label: np.ndarray):
+        self.distance = distance
+        self.width = width
+        self.param = param
+        self.label = label
+
+    def profile(self) -> np.ndarray:
+        """Gaussian cross-section ``exp(-(d / w)^2)`` of the curves (1 on the spine)."""
+        return np.exp(-((self.distance / np.maximum(self.width, 0.3)) ** 2)).astype(np.float32)
+
+
+def curve_field(
+    size: int, curves: list[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]], label_offset: int = 0
+) -> CurveField:
+    """Rasterise curves ``(x, y, s, halfwidth)`` and compute a :class:`CurveField`.
+
+    Later curves overwrite earlier ones where they share a pixel. Points outside the image
+    are dropped; if nothing lands inside, the distance is everywhere large.
+    """
+    width_img = np.zeros((size, size), np.float32)
+    param_img = np.zeros((size, size), np.float32)
+    label_img = np.zeros((size, size), np.int16)
+    background = np.ones((size, size), bool)
+    for i, (x, y, s, hw) in enumerate(curves):
+        xi = np.rint(x).astype(np.int64)
+        yi = np.rint(y).astype(np.int64)
+        ok = (xi >= 0) & (xi < size) & (yi >= 0) & (yi < size)
+        xi, yi = xi[ok], yi[ok]
+        background[yi, xi] = False
+        width_img[yi, xi] = np.broadcast_to(hw, x.shape)[ok]
+        param_img[yi, xi] = s[ok]
+        label_img[yi, xi] = i + 1 + label_offset
+    if background.all():
+        big = np.full((size, size), 1e6, np.float32)
+        return CurveField(big, np.ones_like(big), np.zeros_like(big), np.zeros((size, size), np.int16))
+    dist, (iy, ix) = ndimage.distance_transform_edt(background, return_indices=True)
+    return CurveField(dist.astype(np.float32), width_img[iy, ix], param_img[iy, ix], label_img[iy, ix])
