@@ -36,10 +36,10 @@ _KIND_INFO = {
 
 def _uv_sunspot(rng: np.random.Generator, size: int, cdelt: float, wave: float, spots: list[ft.SpotSpec] | None):
     fov = size * cdelt
-    image, lanes = ft.chromosphere(rng, size, cdelt, network_contrast=rng.uniform(0.6, 1.1), fibril_contrast=0.0,
-                                   grain_contrast=0.08, cell_arcsec=rng.uniform(18, 30))
+    image, lanes = ft.chromosphere(rng, size, cdelt, network_contrast=rng.uniform(0.5, 0.9), fibril_contrast=0.0,
+                                   grain_contrast=0.08, cell_arcsec=rng.uniform(18, 30), lane_width=0.8, clump_arcsec=6.0)
     if spots is None:
-        spots = ft.random_spot_group(rng, min(fov, 120.0), n_max=3)
+        spots = ft.random_spot_group(rng, min(fov, 150.0), n_max=3)
     factor, umap = ft.spot_factor(
         size, cdelt, spots, umbra=rng.uniform(0.25, 0.45) if wave == 1600 else rng.uniform(0.2, 0.4),
         penumbra=rng.uniform(0.75, 0.95), filament_contrast=0.05,
@@ -47,13 +47,13 @@ def _uv_sunspot(rng: np.random.Generator, size: int, cdelt: float, wave: float, 
     near = np.exp(-np.clip(umap - 1.1, 0, None) / 3.0) * (umap > 1.05)
     pl = ft.plage(rng, size, cdelt, elongation=rng.uniform(1.0, 4.0), scale_arcsec=rng.uniform(6, 12))
     plage_amp = rng.uniform(1.5, 4.0) if wave == 1600 else rng.uniform(1.0, 2.5)
-    plage_img = plage_amp * pl * np.clip(near + 0.25, 0, 1)
+    plage_img = plage_amp * pl * np.clip(near + 0.08, 0, 1)
     image = (image + plage_img) * factor
     flicker = []
     spec = tx.white_spectrum(rng, size)
     for _ in range(3):  # plage and network brightenings that come and go over minutes
         blobs = tx.filtered_field(spec, tx.bandpass_kernel(size, rng.uniform(2.0, 6.0) / cdelt, 0.4), size)
-        fld = (np.clip(blobs, 0, None) ** 2 * (plage_img + 0.5 * lanes) * (umap > 1.0)).astype(np.float32)
+        fld = (np.clip(blobs, 0, 2.5) ** 2 / 6.25 * (plage_img + 0.5 * lanes) * (umap > 1.0)).astype(np.float32)
         flicker.append((fld, float(rng.uniform(0.15, 0.4)), float(rng.uniform(200, 1500)), float(rng.uniform(0, 2 * np.pi))))
     return image.astype(np.float32), flicker
 
@@ -63,15 +63,15 @@ def _he304_prominence(rng: np.random.Generator, size: int, cdelt: float, xcen: f
     psi = float(np.arctan2(ycen, xcen))
     h, pa = ft.limb_geometry(size, cdelt, xcen, ycen, rsun)
     disc, lanes = ft.chromosphere(rng, size, cdelt, network_contrast=rng.uniform(0.4, 0.8), fibril_contrast=0.0,
-                                  grain_contrast=0.15, cell_arcsec=rng.uniform(20, 30))
+                                  grain_contrast=0.15, cell_arcsec=rng.uniform(20, 30), lane_width=0.8, clump_arcsec=6.0)
     spec = tx.white_spectrum(rng, size)
     points = np.clip(tx.filtered_field(spec, tx.bandpass_kernel(size, 3.0 / cdelt, 0.4), size) - 1.5, 0, None) ** 2
     disc = disc + rng.uniform(0.5, 1.5) * points
     on_disc = tx.smoothstep(-h / 2.0 + 0.5)
     above = np.clip(h, 0, None)
-    tang = (pa - psi) * rsun
+    tang = ((pa - psi + np.pi) % (2 * np.pi) - np.pi) * rsun
     corona_tex = tx.filtered_field(spec, tx.anisotropic_kernel(size, psi, 15.0 / cdelt, 3.0 / cdelt), size)
-    corona = rng.uniform(0.15, 0.35) * np.exp(-above / rng.uniform(10, 25)) * np.clip(1 + 0.4 * corona_tex, 0.2, None)
+    corona = rng.uniform(0.1, 0.25) * np.exp(-above / rng.uniform(20, 45)) * np.clip(1 + 0.4 * corona_tex, 0.2, None)
     spicules = rng.uniform(0.3, 0.6) * np.exp(-above / rng.uniform(3.0, 6.0))
     prom = rng.uniform(0.4, 1.2) * ft.prominence(
         rng, size, cdelt, psi, tang, above, h, t0=rng.uniform(-0.15, 0.15) * fov,

@@ -104,6 +104,7 @@ def spot_factor(
         y0, y1 = int(max(cy - reach, 0)), int(min(cy + reach + 1, size))
         if x0 >= x1 or y0 >= y1:
             continue
+        np.minimum(umap, np.hypot(x - cx, y - cy) / r_px, out=umap)  # plage placement needs u everywhere
         dx = x[y0:y1, x0:x1] - cx
         dy = y[y0:y1, x0:x1] - cy
         r = np.hypot(dx, dy)
@@ -147,6 +148,8 @@ def chromosphere(
     fibril_contrast: float,
     grain_contrast: float = 0.04,
     cell_arcsec: float = 22.0,
+    lane_width: float = 0.55,
+    clump_arcsec: float = 3.0,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Quiet chromosphere: bright network rosettes, dark fibrils/mottles, multi-scale texture.
 
@@ -158,8 +161,8 @@ def chromosphere(
     spec1 = spec2 = spec3 = tx.white_spectrum(rng, size)
     cell_px = cell_arcsec / cdelt
     net = tx.filtered_field(spec1, tx.bandpass_kernel(size, cell_px, 0.3), size)
-    lanes = np.exp(-((net / 0.55) ** 2))
-    clumps = tx.filtered_field(spec2, tx.bandpass_kernel(size, max(3.0 / cdelt, 3.0), 0.5), size)
+    lanes = np.exp(-((net / lane_width) ** 2))
+    clumps = tx.filtered_field(spec2, tx.bandpass_kernel(size, max(clump_arcsec / cdelt, 3.0), 0.5), size)
     grains = tx.filtered_field(spec2, tx.bandpass_kernel(size, max(1.2 / cdelt, 2.5), 0.5), size)
     bright = lanes * np.clip(0.3 + 0.8 * clumps, 0, None)
     if fibril_contrast == 0:
@@ -234,7 +237,7 @@ def prominence(
     spec = tx.white_spectrum(rng, size)
     blob = tx.filtered_field(spec, tx.lowpass_kernel(size, 0.1 * fov / cdelt), size)
     env = np.exp(-(((tang - t0) / (width / 2)) ** 2)) * np.exp(-(((above - lift - height / 2) / (height / 1.6)) ** 2))
-    shape = tx.smoothstep(1.6 * env + 0.35 * blob - 0.3) * (h > -1.0) * np.exp(-above / (1.5 * height))
+    shape = tx.smoothstep(env * (1.8 + 0.9 * blob) - 0.35) * (h > -1.0) * np.exp(-above / (1.5 * height))
     thread_angle = psi + (0 if rng.random() < 0.6 else np.pi / 2) + rng.normal(0, 0.2)
     threads = tx.filtered_field(
         spec, tx.anisotropic_kernel(size, thread_angle, max(5.0 / cdelt, 4.0), max(0.35 / cdelt, 0.7)), size

@@ -224,10 +224,10 @@ def frame_times(entry: PaperSequence, n_frames: int | None = None) -> list[float
 def _target_spots(entry: PaperSequence, seed: int) -> list[ft.SpotSpec]:
     rng = np.random.default_rng([seed, zlib.crc32(entry.target.encode())])
     if entry.target == "AR11108":  # the paper's single-spot region
-        return [ft.SpotSpec(x=0.0, y=0.0, radius=16.0, umbra_frac=0.45,
+        return [ft.SpotSpec(x=0.0, y=0.0, radius=20.0, umbra_frac=0.45,
                             shape=[(float(rng.uniform(0, 0.06)), float(rng.uniform(0, 6.3))) for _ in range(4)],
                             fibril_seed=int(rng.integers(2**31)))]
-    return ft.random_spot_group(rng, 120.0, n_max=3)
+    return ft.random_spot_group(rng, 150.0, n_max=3)
 
 
 def generate_sequence(
