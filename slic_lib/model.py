@@ -285,6 +285,8 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         obj = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
+        if "global" not in str(exc).lower():  # garbage rather than a refused Python object
+            raise SlicError(f"cannot read checkpoint {path}: it is not a PyTorch checkpoint or is damaged.") from exc
         raise SlicError(
             f"refusing to load {path}: it holds pickled Python objects other than weights, "
             "which could run arbitrary code (only plain state_dicts and slic_lib checkpoints are loaded)."

@@ -22,7 +22,9 @@ Modes
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Union
@@ -30,6 +32,8 @@ from typing import Any, Union
 import numpy as np
 
 from .errors import SlicError
+
+log = logging.getLogger(__name__)
 
 MODES = ("standard", "slic-npz")
 FITS_SUFFIXES = (".fits", ".fit", ".fts", ".fits.gz", ".fit.gz", ".fts.gz")
@@ -78,12 +82,31 @@ def load_map(path: str | os.PathLike):
     if path.stat().st_size == 0:
         raise BadFrameError("empty file")
     try:
-        smap = sunpy.map.Map(path)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            smap = sunpy.map.Map(path)
     except Exception as exc:  # sunpy raises many types for unreadable files
         raise BadFrameError(f"not a readable FITS image ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+    for w in caught:  # header quirks of real archives are common and not the user's problem
+        log.debug("%s: %s", path, w.message)
+        if "more than 2 dimensions" in str(w.message):
+            # sunpy keeps the first frame of a cube; a stack of several frames is not one image
+            shape = _data_shape(path)
+            if shape is not None and int(np.prod(shape[:-2])) > 1:
+                raise BadFrameError(f"expected a 2-D image, got a cube of shape {shape}")
     if isinstance(smap, list):
         smap = smap[0]
     return smap
+
+
+def _data_shape(path: Path) -> tuple[int, ...] | None:
+    from astropy.io import fits
+
+    with fits.open(path) as hdul:
+        for hdu in hdul:
+            if hdu.header.get("NAXIS", 0) >= 2:
+                return tuple(hdu.shape)
+    return None
 
 
 def image_array(source: ImageSource) -> np.ndarray:

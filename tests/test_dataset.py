@@ -1,0 +1,114 @@
+"""Building a dataset file from class folders: bad frames, metadata, splits."""
+
+import json
+
+import h5py
+import numpy as np
+import pytest
+
+from slic_lib.classes import CLASSES
+from slic_lib.dataset import (
+    assign_groups,
+    build_dataset,
+    convert_slic_npz,
+    load_dataset,
+    load_slic_npz,
+    split_every_nth,
+    split_grouped,
+)
+from slic_lib.errors import SlicError
+from slic_lib.preprocess import PreprocessConfig, preprocess
+
+
+def test_dataset_holds_images_labels_and_metadata(dataset_file, fits_tree):
+    data = load_dataset(dataset_file)
+    assert len(data) == 5 * 12
+    assert data.images.shape == (60, 32, 32) and data.images.dtype == np.float32
+    assert sorted(set(data.labels.tolist())) == [0, 1, 2, 3, 4]
+    assert all(p.startswith(str(fits_tree)) for p in data.paths)
+    assert data.times[0].startswith("2012-03-")
+    assert data.class_names == CLASSES and data.preprocessing == PreprocessConfig(size=32)
+    with h5py.File(dataset_file) as h5:
+        assert {"instruments", "wavelengths"} <= set(h5)
+        assert h5["wavelengths"][0] == pytest.approx(6563)
+
+
+def test_training_and_classification_paths_preprocess_identically(dataset_file):
+    data = load_dataset(dataset_file)
+    for i in (0, 17, 59):
+        np.testing.assert_array_equal(data.images[i], preprocess(data.paths[i], data.preprocessing))
+
+
+def test_bad_frames_are_skipped_and_listed(tmp_path):
+    from conftest import make_tree, write_fits
+
+    root = make_tree(tmp_path / "tree", per_class=2, frames_per_sequence=1, size=32)
+    bad = root / "quiet"
+    (bad / "empty.fits").touch()
+    (bad / "garbage.fits").write_bytes(b"this is not FITS" * 200)
+    write_fits(bad / "zeros.fits", np.zeros((32, 32), np.float32), "2012-01-01T00:00:00")
+    write_fits(bad / "nans.fits", np.full((32, 32), np.nan, np.float32), "2012-01-01T00:00:00")
+    import astropy.io.fits as fits
+
+    fits.writeto(bad / "cube.fits", np.ones((3, 32, 32, 2), np.float32))
+    report = build_dataset(root, tmp_path / "d.h5", PreprocessConfig(size=32), workers=1, progress=False)
+    reasons = {s["path"].rsplit("/", 1)[-1]: s["reason"] for s in report.skipped}
+    assert set(reasons) == {"empty.fits", "garbage.fits", "zeros.fits", "nans.fits", "cube.fits"}
+    assert "empty" in reasons["empty.fits"] and "all-zero" in reasons["zeros.fits"]
+    assert "finite" in reasons["nans.fits"] and "garbage.fits" in reasons
+    assert report.n_images == 10 and "skipped 5 file(s)" in str(report)
+    assert len(json.loads(h5py.File(tmp_path / "d.h5").attrs["skipped"])) == 5
+
+
+def test_missing_or_empty_root_is_one_clear_error(tmp_path):
+    with pytest.raises(SlicError, match="not a folder"):
+        build_dataset(tmp_path / "nope", tmp_path / "d.h5", progress=False)
+    with pytest.raises(SlicError, match="none of the class folders"):
+        build_dataset(tmp_path, tmp_path / "d.h5", progress=False)
+
+
+def test_groups_follow_time_gaps_and_pointing():
+    labels = [0, 0, 0, 0, 0, 1, 1]
+    times = ["2012-01-01T10:00:00", "2012-01-01T10:00:30", "2012-01-01T10:01:00",
+             "2012-01-01T14:00:00", "2012-01-01T14:00:20", "2012-01-01T10:00:00", ""]
+    xcen = [0, 0, 500, 0, 0, 0, 0]
+    g = assign_groups(labels, times, xcen, [0] * 7)
+    assert g[0] == g[1] != g[2]  # same run; a new pointing starts a new group
+    assert g[3] == g[4] != g[1]  # four hours later: another run
+    assert g[5] not in g[:5] and g[6] not in g[:6]  # other class; unknown time alone
+
+
+def test_every_nth_split_is_the_papers():
+    labels = np.repeat([0, 1], 20)
+    train, val = split_every_nth(labels, 10)
+    assert val.tolist() == [9, 19, 29, 39]
+    assert len(train) == 36 and not set(train) & set(val)
+
+
+def test_grouped_split_never_splits_a_sequence():
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(5), 40)
+    groups = np.repeat(np.arange(50), 4)
+    train, val = split_grouped(labels, groups, 0.1, seed=3)
+    assert not set(groups[train]) & set(groups[val])
+    assert set(labels[val]) == set(range(5))  # every class validated
+    assert 0.08 < len(val) / len(labels) < 0.2
+    # whereas the paper's split puts frames of one sequence on both sides
+    t2, v2 = split_every_nth(labels, 10)
+    assert set(groups[t2]) & set(groups[v2])
+
+
+def test_released_npz_layout_round_trip(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (6, 256, 256))
+    labels = np.array([0, 1, 2, 3, 4, 0])
+    rows = np.concatenate([labels[:, None], images.reshape(6, -1)], axis=1)
+    np.savez_compressed(tmp_path / "solar_test_data.npz", data=rows)
+    x, y = load_slic_npz(tmp_path / "solar_test_data.npz")
+    assert x.shape == (6, 256, 256) and y.tolist() == labels.tolist()
+    np.testing.assert_array_equal(x, images)
+    data = load_dataset(convert_slic_npz(tmp_path / "solar_test_data.npz", tmp_path / "r.h5"))
+    assert data.preprocessing == PreprocessConfig(size=256, mode="slic-npz") and not data.is_synthetic
+    np.savez(tmp_path / "other.npz", images=images)
+    with pytest.raises(SlicError, match="no 'data' array"):
+        load_slic_npz(tmp_path / "other.npz")

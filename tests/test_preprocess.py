@@ -1,0 +1,90 @@
+"""One preprocessing for every path, bad frames, and the released-npz compatibility mode."""
+
+import numpy as np
+import pytest
+
+from slic_lib.preprocess import BadFrameError, PreprocessConfig, preprocess
+
+
+def test_standard_mode_shape_dtype_and_normalisation():
+    rng = np.random.default_rng(0)
+    out = preprocess(rng.normal(500, 50, (200, 300)), PreprocessConfig(size=64))
+    assert out.shape == (64, 64) and out.dtype == np.float32
+    assert abs(out.mean()) < 1e-4 and abs(out.std() - 1) < 1e-3
+
+
+def test_exposure_and_units_do_not_matter():
+    rng = np.random.default_rng(1)
+    img = rng.normal(100, 10, (128, 128))
+    cfg = PreprocessConfig(size=32)
+    np.testing.assert_allclose(preprocess(img, cfg), preprocess(7.5 * img + 300, cfg), atol=1e-4)
+
+
+def test_anti_aliasing_suppresses_pixel_scale_stripes():
+    # a Nyquist-frequency stripe pattern must not alias into a visible pattern when shrunk
+    img = np.tile([0.0, 1.0], (256, 128)) + np.linspace(0, 0.01, 256)[None, :]
+    out = preprocess(img, PreprocessConfig(size=32, mode="slic-npz"))
+    assert out.std() < 10  # plain decimation would give 0/255 stripes (std ~127)
+
+
+def test_nan_and_inf_pixels_are_replaced():
+    img = np.random.default_rng(2).normal(10, 1, (64, 64))
+    img[:5] = np.nan
+    img[10, 10] = np.inf
+    out = preprocess(img, PreprocessConfig(size=32))
+    assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize(
+    "img, reason",
+    [
+        (np.zeros((64, 64)), "all-zero"),
+        (np.full((64, 64), np.nan), "no finite"),
+        (np.ones((64, 64)) * 3, "constant"),
+        (np.ones((3, 64, 64)), "2-D"),
+        (np.ones((1, 64)), "degenerate"),
+    ],
+)
+def test_bad_frames_raise_with_reason(img, reason):
+    with pytest.raises(BadFrameError, match=reason):
+        preprocess(img, PreprocessConfig(size=32))
+
+
+def test_slic_npz_mode_matches_the_released_data_format():
+    rng = np.random.default_rng(3)
+    cfg = PreprocessConfig(size=256, mode="slic-npz")
+    out = preprocess(rng.normal(3000, 400, (1024, 1024)), cfg)
+    assert out.shape == (256, 256) and out.min() >= 0 and out.max() <= 255
+    assert np.array_equal(out, np.round(out))  # integer levels, as the npz stores them
+    # a smooth frame keeps the full byte range, as scipy.misc.imresize's bytescale gave
+    ramp = preprocess(np.add.outer(np.arange(512.0), np.arange(512.0)), cfg)
+    assert ramp.min() == 0 and ramp.max() == 255
+    # an image already in the released form passes through unchanged
+    released = rng.integers(0, 256, (256, 256)).astype(np.float32)
+    released[0, 0], released[0, 1] = 0, 255
+    np.testing.assert_array_equal(preprocess(released, cfg), released)
+
+
+def test_fits_map_and_array_give_the_same_input(tmp_path):
+    import sunpy.map
+
+    from conftest import pattern, write_fits
+
+    data = pattern(2, np.random.default_rng(4), 64)
+    path = tmp_path / "x.fits"
+    write_fits(path, data, "2012-01-01T00:00:00")
+    cfg = PreprocessConfig(size=32)
+    a = preprocess(path, cfg)
+    np.testing.assert_array_equal(a, preprocess(sunpy.map.Map(path), cfg))
+    np.testing.assert_allclose(a, preprocess(data, cfg), atol=1e-6)
+
+
+def test_unreadable_file_is_a_bad_frame(tmp_path):
+    p = tmp_path / "broken.fits"
+    p.write_bytes(b"SIMPLE  = garbage")
+    with pytest.raises(BadFrameError, match="not a readable FITS"):
+        preprocess(p)
+    empty = tmp_path / "empty.fits"
+    empty.touch()
+    with pytest.raises(BadFrameError, match="empty file"):
+        preprocess(empty)
