@@ -1,0 +1,49 @@
+# Two commands on a fresh machine (see README.md):
+#   make paper   set up .venv and regenerate every figure and table (profile: cpu, ~30 min on 2 cores)
+#   make test    set up .venv and run the unit tests and the notebooks (smoke profile)
+# Other targets: setup, scrub (strip notebook outputs), bench, clean.
+
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PROFILE ?= cpu
+# torch first, pinned: on a machine without a GPU this resolves to the CPU build instead of
+# several GB of CUDA wheels; on a GPU machine pip picks the CUDA build of the same version.
+TORCH  ?= torch==2.13.0
+export MPLBACKEND := agg
+
+.PHONY: setup paper test unit notebooks scrub bench clean
+
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml Makefile
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade --quiet pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	# real H-alpha (BBSO, 16 full-disc images + 101 filament outlines) and real AIA/DKIST
+	# test images, for realism checks and transfer learning; --no-deps: only their data is used
+	$(BIN)/python -m pip install --quiet --no-deps filament-augmentation-engine sunkit-image
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 >/dev/null
+	touch $@
+
+paper: setup
+	$(BIN)/slic paper --profile $(PROFILE)
+
+test: setup unit notebooks
+
+unit: setup
+	$(BIN)/python -m pytest -n 2 tests
+
+notebooks: setup
+	SLIC_PROFILE=smoke $(BIN)/python -m pytest --nbval-lax notebooks/
+
+scrub:
+	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
+
+bench: setup
+	$(BIN)/python benchmarks/bench_synth.py
+	$(BIN)/python benchmarks/bench_inference.py
+
+clean:
+	rm -rf $(VENV) data/smoke data/cpu figures/smoke figures/cpu notebooks/executed
