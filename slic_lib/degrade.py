@@ -347,7 +347,8 @@ def degradation_curve(
 ):
     """A model's accuracy and per-class recall against the degradation factor.
 
-    Every raw image is degraded by each factor (:func:`degrade`), turned into network input
+    Every raw image (non-finite pixels replaced by :func:`slic_lib.preprocess.clean`, as the
+    preprocessing would) is degraded by each factor (:func:`degrade`), turned into network input
     by :func:`slic_lib.preprocess.preprocess_array` with ``config`` (so a degraded image is
     resampled back to the model's input size exactly as any other image would be) and
     classified in batches with ``model.predict_proba`` (eval mode, no gradients).
@@ -381,7 +382,7 @@ def degradation_curve(
     from sklearn.metrics import recall_score
     from tqdm.auto import tqdm
 
-    from .preprocess import preprocess_array
+    from .preprocess import clean, image_array, preprocess_array
 
     config = config if config is not None else model.preprocessing
     labels = np.asarray(labels, dtype=np.int64)
@@ -401,7 +402,7 @@ def degradation_curve(
             for start in range(0, len(labels), batch_size):
                 batch = np.stack(
                     [
-                        preprocess_array(degrade(img, factor, pixel_scale, psf, noise=noise, rng=rng), config)
+                        preprocess_array(degrade(clean(image_array(img)), factor, pixel_scale, psf, noise=noise, rng=rng), config)
                         for img in images[start : start + batch_size]
                     ]
                 )

@@ -175,6 +175,7 @@ class ConstantModel:
 def test_degradation_curve_scores_each_factor_through_the_preprocessing():
     rng = np.random.default_rng(5)
     images = [rng.random((64, 64)) for _ in range(5)] + [rng.random((80, 48))]
+    images[1][3, 4] = np.nan  # a bad pixel is cleaned as the preprocessing would, not fatal
     labels = [0, 0, 1, 2, 3, 0]
     model = ConstantModel()
     df = degradation_curve(model, images, labels, factors=(1, 2, 4), batch_size=4, progress=False)
