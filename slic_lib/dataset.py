@@ -21,6 +21,7 @@ Layout of the file::
 
 Splits
 ------
+``fixed``: the split that came with the data (the Slic release's train and test files).
 ``every-nth`` (the paper's): within each class in file-name (time) order, every Nth file goes
 to validation. ``grouped`` (the default): whole observation sequences go to one side, so
 near-identical frames a few seconds apart never sit on both sides and inflate validation
@@ -47,7 +48,7 @@ from .preprocess import BadFrameError, PreprocessConfig, is_fits_path, load_map,
 
 log = logging.getLogger(__name__)
 
-SPLITS = ("grouped", "every-nth")
+SPLITS = ("grouped", "every-nth", "fixed")
 
 
 @dataclass
@@ -291,6 +292,7 @@ class SolarData:
     preprocessing: PreprocessConfig
     skipped: list[dict[str, str]]
     source: str = ""
+    fixed_val: np.ndarray | None = None  # a split that came with the data (the Slic release's)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -305,6 +307,7 @@ class SolarData:
         return SolarData(
             self.images[idx], self.labels[idx], self.paths[idx], self.times[idx], self.groups[idx],
             self.synthetic[idx], self.class_names, self.preprocessing, self.skipped, self.source,
+            None if self.fixed_val is None else self.fixed_val[idx],
         )
 
 
@@ -328,6 +331,7 @@ def load_dataset(path: str | os.PathLike) -> SolarData:
                 preprocessing=PreprocessConfig(**json.loads(h5.attrs["preprocessing"])),
                 skipped=json.loads(h5.attrs.get("skipped", "[]")),
                 source=str(h5.attrs.get("source", "")),
+                fixed_val=h5["val"][...] if "val" in h5 else None,
             )
     except (OSError, KeyError) as exc:
         raise SlicError(f"{path} is not a slic_lib dataset file ({exc}).") from exc
@@ -356,28 +360,39 @@ def load_slic_npz(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     return data[:, 1:].reshape(-1, side, side).astype(np.float32), data[:, 0].astype(np.int64)
 
 
-def convert_slic_npz(npz: str | os.PathLike, out: str | os.PathLike) -> Path:
-    """Write a released npz file as a dataset file (preprocessing ``slic-npz``, as released).
+def convert_slic_npz(npz: str | os.PathLike, out: str | os.PathLike, val_npz: str | os.PathLike | None = None) -> Path:
+    """Write released npz file(s) as a dataset file (preprocessing ``slic-npz``, as released).
 
-    The release keeps no file names or times, so each image is its own group: only the
-    paper's every-Nth split is meaningful for it (as released, it is already split).
+    With ``val_npz`` (``solar_test_data.npz``) its images are appended and flagged as the
+    fixed validation split (``split="fixed"``): the paper's own 11,857/1,318 split. The
+    release keeps no file names or times, so each image is its own group.
     """
     import h5py
 
     images, labels = load_slic_npz(npz)
+    val = np.zeros(len(labels), dtype=bool)
+    if val_npz is not None:
+        vi, vl = load_slic_npz(val_npz)
+        images, labels = np.concatenate([images, vi]), np.concatenate([labels, vl])
+        val = np.concatenate([val, np.ones(len(vl), dtype=bool)])
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     str_dt = h5py.string_dtype()
     n = len(labels)
+    names = [f"{Path(npz).name}#{i}" for i in range(int((~val).sum()))]
+    if val_npz is not None:
+        names += [f"{Path(val_npz).name}#{i}" for i in range(int(val.sum()))]
     with h5py.File(out, "w") as h5:
         h5.create_dataset("images", data=images, chunks=(1, *images.shape[1:]), compression="gzip", shuffle=True)
         h5["labels"] = labels
-        h5.create_dataset("paths", data=[f"{Path(npz).name}#{i}" for i in range(n)], dtype=str_dt)
+        h5.create_dataset("paths", data=names, dtype=str_dt)
         h5.create_dataset("times", data=[""] * n, dtype=str_dt)
         h5.create_dataset("instruments", data=["SOT"] * n, dtype=str_dt)
         h5["wavelengths"] = np.full(n, 6563.0)
         h5["groups"] = np.arange(n, dtype=np.int64)
         h5["synthetic"] = np.zeros(n, dtype=bool)
+        if val_npz is not None:
+            h5["val"] = val
         h5.attrs["class_names"] = json.dumps(list(CLASSES))
         h5.attrs["preprocessing"] = json.dumps(asdict(PreprocessConfig(size=images.shape[1], mode="slic-npz")))
         h5.attrs["skipped"] = "[]"
@@ -436,6 +451,10 @@ def split(data: SolarData, kind: str = "grouped", val_fraction: float = 0.1, see
         return split_grouped(data.labels, data.groups, val_fraction, seed)
     if kind == "every-nth":
         return split_every_nth(data.labels, max(2, round(1 / val_fraction)))
+    if kind == "fixed":
+        if data.fixed_val is None:
+            raise SlicError("this dataset carries no fixed split; use --split grouped or every-nth.")
+        return np.flatnonzero(~data.fixed_val), np.flatnonzero(data.fixed_val)
     raise SlicError(f"unknown split {kind!r}; choose one of {', '.join(SPLITS)}.")
 
 

@@ -1,0 +1,120 @@
+"""Run profiles, defined once: ``smoke`` (CI), ``cpu`` (the default main job), ``paper`` (a GPU).
+
+A notebook takes its profile from papermill's ``-p profile NAME``, else from the
+``SLIC_PROFILE`` environment variable (nbval cannot inject parameters), else ``cpu``; every
+other setting is derived here, never in a notebook's parameters cell (papermill does not
+recompute values derived inside it).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass, replace
+
+from .errors import SlicError
+
+DATA_SOURCES = ("simulator", "slic-release", "fido")
+"""Named data sources; a path to a folder of class folders of FITS files is also accepted."""
+
+
+@dataclass(frozen=True)
+class Profile:
+    """Every setting of one end-to-end run of notebooks 01-05.
+
+    Parameters
+    ----------
+    name
+        Profile name; results go to ``data/<name>/`` and ``figures/<name>/``.
+    description
+        One line for the README and summary.
+    data_source
+        Default data source (``simulator``, ``slic-release`` or a folder of FITS class folders).
+    per_class, frames_per_sequence, image_size
+        Simulated images per class, frames per observing run, and their side in pixels.
+    input_size, arch, width, hidden
+        The network (see :class:`slic_lib.model.ModelConfig`).
+    learning_rates, epochs, batch_size, augment, split
+        Training (see :class:`slic_lib.train.TrainConfig`).
+    aia_frames
+        Frames simulated per AIA sequence of the adversarial tests (the real hour has 150).
+    degradation_factors
+        Resolution-degradation factors of notebook 04.
+    timing_repeats
+        Repeats of the inference timing (median reported).
+    """
+
+    name: str
+    description: str
+    data_source: str = "simulator"
+    per_class: int = 400
+    frames_per_sequence: int = 4
+    image_size: int = 256
+    input_size: int = 64
+    arch: str = "slic"
+    width: float = 0.25
+    hidden: int = 256
+    learning_rates: tuple[float, ...] = (1e-3, 5e-4, 1e-4)
+    epochs: int = 10
+    batch_size: int = 32
+    augment: bool = True
+    split: str = "grouped"
+    aia_frames: int = 12
+    degradation_factors: tuple[float, ...] = (1, 1.5, 2, 3, 3.6, 4, 6, 8)
+    timing_repeats: int = 3
+    seed: int = 0
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+PROFILES: dict[str, Profile] = {
+    p.name: p
+    for p in (
+        Profile(
+            name="smoke",
+            description="CI: all five notebooks in minutes on 2 CPU cores; numbers are not meaningful",
+            per_class=24,
+            frames_per_sequence=4,
+            image_size=128,
+            input_size=32,
+            width=0.125,
+            hidden=64,
+            learning_rates=(5e-3, 1e-3),
+            epochs=3,
+            batch_size=16,
+            aia_frames=3,
+            degradation_factors=(1, 2, 4, 8),
+            timing_repeats=1,
+        ),
+        Profile(
+            name="cpu",
+            description="the default main job: the whole analysis in under 30 minutes on 2 CPU cores",
+        ),
+        Profile(
+            name="paper",
+            description="the paper's settings: 256x256 input, full width, 100 epochs per learning rate, batch 32 (a GPU)",
+            data_source="slic-release",
+            per_class=2635,  # 13,175 images / 5 classes, when simulating
+            frames_per_sequence=8,
+            image_size=512,
+            input_size=256,
+            width=1.0,
+            hidden=4096,
+            learning_rates=(1e-3, 5e-4, 1e-4),
+            epochs=100,
+            batch_size=32,
+            augment=False,
+            aia_frames=150,
+            timing_repeats=5,
+        ),
+    )
+}
+
+
+def get_profile(name: str | None = None, **overrides) -> Profile:
+    """The named profile, else ``$SLIC_PROFILE``, else ``cpu``; keyword overrides replace fields."""
+    name = name or os.environ.get("SLIC_PROFILE") or "cpu"
+    if name not in PROFILES:
+        raise SlicError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}.")
+    profile = PROFILES[name]
+    return replace(profile, **overrides) if overrides else profile
