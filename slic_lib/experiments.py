@@ -29,7 +29,7 @@ from .errors import SlicError
 from .model import ModelConfig, SlicNet, load_checkpoint, read_checkpoint, save_checkpoint
 from .paths import DATA, figures_dir, models_dir
 from .preprocess import PreprocessConfig, image_array, preprocess_array
-from .profiles import DATA_SOURCES, Profile, get_profile
+from .profiles import Profile, get_profile
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,7 @@ class Run:
 
     profile: Profile
     data_source: str
+    aia_source: str = "simulator"  # where the AIA (and co-temporal SOT) test observations come from
 
     @property
     def name(self) -> str:
@@ -117,13 +118,27 @@ def _has_tabulate() -> bool:
     return True
 
 
-def start(profile: str | None = None, data_source: str | None = None) -> Run:
-    """Resolve a notebook's parameters: profile (papermill, ``$SLIC_PROFILE``, ``cpu``) and source."""
+def start(profile: str | None = None, data_source: str | None = None, aia_source: str | None = None) -> Run:
+    """Resolve a notebook's parameters.
+
+    Parameters
+    ----------
+    profile
+        Papermill's ``-p profile``, else ``$SLIC_PROFILE``, else ``cpu``.
+    data_source
+        H-alpha training data: ``simulator``, ``slic-release`` or a folder of class folders of
+        FITS files; else ``$SLIC_DATA_SOURCE``, else the profile's default.
+    aia_source
+        The AIA test observations of notebooks 04-05: ``simulator`` (default) or ``fido``.
+    """
     prof = get_profile(profile)
     source = data_source or os.environ.get("SLIC_DATA_SOURCE") or prof.data_source
-    if source not in DATA_SOURCES and not Path(source).is_dir():
-        raise SlicError(f"unknown data source {source!r}: use one of {', '.join(DATA_SOURCES)} or a folder of class folders of FITS files.")
-    run = Run(prof, source)
+    if source not in ("simulator", "slic-release") and not Path(source).is_dir():
+        raise SlicError(f"unknown data source {source!r}: use simulator, slic-release or a folder of class folders of FITS files.")
+    aia = aia_source or os.environ.get("SLIC_AIA_SOURCE") or "simulator"
+    if aia not in ("simulator", "fido"):
+        raise SlicError(f"unknown AIA source {aia!r}: use simulator or fido.")
+    run = Run(prof, source, aia)
     run.figures  # create the folders
     return run
 
@@ -170,8 +185,6 @@ def curate(run: Run, progress: bool = True) -> Curation:
 
         files = fetch("slic-release", progress=progress)
         convert_slic_npz(files["solar_train_data.npz"], run.dataset_path, val_npz=files["solar_test_data.npz"])
-    elif run.data_source == "fido":
-        raise SlicError("Fido serves the AIA test observations (notebooks 04 and 05), not labelled H-alpha training data; use the simulator, slic-release or a folder.")
     else:
         image_dir = simulate_training_data(run, progress) if run.synthetic else Path(run.data_source)
         report = build_dataset(image_dir, run.dataset_path, config, progress=progress, source=run.data_source)
@@ -338,9 +351,9 @@ def split_comparison(run: Run, progress: bool = True) -> dict:
 # --------------------------------------------------------------------------------------------
 
 
-def _sequence_files(run: Run, sim_name: str, fido_name: str, n_frames: int, progress: bool) -> list[Path]:
+def _sequence_files(run: Run, sim_name: str, fido_name: str, n_frames: int, progress: bool, size: int | None = None) -> list[Path]:
     """Files of one of the paper's observations: simulated, or from Fido's cache."""
-    if run.data_source == "fido":
+    if run.aia_source == "fido":
         from . import fido
 
         files = fido.local_files(fido_name)
@@ -350,12 +363,13 @@ def _sequence_files(run: Run, sim_name: str, fido_name: str, n_frames: int, prog
     from .synthetic import generate_sequence
 
     out = run.data_dir / "aia" / sim_name
-    params = {"seed": run.profile.seed, "size": run.profile.image_size, "n_frames": n_frames}
+    size = size or run.profile.image_size
+    params = {"seed": run.profile.seed, "size": size, "n_frames": n_frames}
     marker = out / ".complete.json"
     if not _complete(marker, params):
         if out.exists():
             shutil.rmtree(out)
-        generate_sequence(sim_name, out, seed=run.profile.seed, size=run.profile.image_size, n_frames=n_frames, progress=progress)
+        generate_sequence(sim_name, out, seed=run.profile.seed, size=size, n_frames=n_frames, progress=progress)
         marker.write_text(json.dumps(params))
     return sorted(p for p in out.glob("*.fits"))
 
@@ -363,7 +377,7 @@ def _sequence_files(run: Run, sim_name: str, fido_name: str, n_frames: int, prog
 def _maps(run: Run, files: list[Path], fido_name: str) -> list:
     import sunpy.map
 
-    if run.data_source == "fido":
+    if run.aia_source == "fido":
         from . import fido
 
         return fido.load(fido_name, files=files)
@@ -383,10 +397,11 @@ def resolution_test(run: Run, progress: bool = True) -> dict:
     from .degrade import degradation_curve, degrade_map, equivalent_factor
 
     model = load_checkpoint(run.best_model)
-    source = "fido" if run.data_source == "fido" else "simulator"
-    aia_files = _sequence_files(run, *RESOLUTION_PAIR["aia"], n_frames=1, progress=progress)
+    source = run.aia_source
+    # one frame each, at SOT's native sampling (512 px over the 82" field) whatever the profile
+    aia_files = _sequence_files(run, *RESOLUTION_PAIR["aia"], n_frames=1, progress=progress, size=512)
     aia = _maps(run, aia_files[:1], RESOLUTION_PAIR["aia"][1])[0]
-    sot_files = _sequence_files(run, *RESOLUTION_PAIR["sot"], n_frames=1, progress=progress)
+    sot_files = _sequence_files(run, *RESOLUTION_PAIR["sot"], n_frames=1, progress=progress, size=512)
     sot = _maps(run, sot_files[:1], RESOLUTION_PAIR["sot"][1])[0]
     sot_low = degrade_map(sot)
     arrays = [sot.data, sot_low.data, aia.data]
@@ -479,8 +494,8 @@ def adversarial(run: Run, names: list[str] | None = None, progress: bool = True)
     summary.update(
         run.name,
         adversarial={
-            "source": "fido" if run.data_source == "fido" else "simulator",
-            "synthetic": run.data_source != "fido",
+            "source": run.aia_source,
+            "synthetic": run.aia_source != "fido",
             "sequences": {k: v.to_dict() for k, v in results.items()},
         },
     )

@@ -59,7 +59,7 @@ def read(profile: str) -> dict:
     return json.loads(p.read_text()) if p.exists() else {}
 
 
-def update(profile: str, **values: Any) -> dict:
+def update(profile: str, /, **values: Any) -> dict:
     """Merge ``values`` into the profile's summary, atomically; returns the new summary."""
     data = {**read(profile), **_plain(values)}
     p = path(profile)
