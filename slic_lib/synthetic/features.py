@@ -151,32 +151,80 @@ def chromosphere(
     lane_width: float = 0.55,
     clump_arcsec: float = 3.0,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Quiet chromosphere: bright network rosettes, dark fibrils/mottles, multi-scale texture.
+    """Quiet chromosphere: bright network and, in H-alpha, the dark fibrils and mottles around it.
+
+    With ``fibril_contrast == 0`` (the AIA UV/EUV channels) the image is the bright network
+    (``lanes`` modulated by ``clump_arcsec`` clumps) plus ``grain_contrast`` fine grains. With
+    ``fibril_contrast > 0`` it is H-alpha line centre, see :func:`_halpha_chromosphere`.
 
     Returns the intensity (mean near 1) and the network-lane map (0..1), which the AIA
     channels reuse for their bright network.
     """
+    if fibril_contrast > 0:
+        return _halpha_chromosphere(rng, size, cdelt, network_contrast, fibril_contrast, cell_arcsec)
     # one white-noise spectrum serves every band: the filters barely overlap, so the bands are
     # nearly independent, and each saves a noise draw and a forward FFT
-    spec1 = spec2 = spec3 = tx.white_spectrum(rng, size)
-    cell_px = cell_arcsec / cdelt
-    net = tx.filtered_field(spec1, tx.bandpass_kernel(size, cell_px, 0.3), size)
+    spec = tx.white_spectrum(rng, size)
+    net = tx.filtered_field(spec, tx.bandpass_kernel(size, cell_arcsec / cdelt, 0.3), size)
     lanes = np.exp(-((net / lane_width) ** 2))
-    clumps = tx.filtered_field(spec2, tx.bandpass_kernel(size, max(clump_arcsec / cdelt, 3.0), 0.5), size)
-    grains = tx.filtered_field(spec2, tx.bandpass_kernel(size, max(1.2 / cdelt, 2.5), 0.5), size)
+    clumps = tx.filtered_field(spec, tx.bandpass_kernel(size, max(clump_arcsec / cdelt, 3.0), 0.5), size)
+    grains = tx.filtered_field(spec, tx.bandpass_kernel(size, max(1.2 / cdelt, 2.5), 0.5), size)
     bright = lanes * np.clip(0.3 + 0.8 * clumps, 0, None)
-    if fibril_contrast == 0:
-        image = 1.0 + network_contrast * (bright - bright.mean()) + grain_contrast * grains
-        return image.astype(np.float32), lanes
-    gy, gx = np.gradient(net)
-    theta = np.arctan2(gy, gx) + 0.35 * clumps
-    fib = tx.oriented_fibrils(
-        spec3, size, theta, length_px=max(float(rng.uniform(3.0, 6.0)) / cdelt, 4.0), width_px=max(0.5 / cdelt, 0.8)
-    )
-    near = np.exp(-((net / 1.6) ** 2))
+    image = 1.0 + network_contrast * (bright - bright.mean()) + grain_contrast * grains
+    return image.astype(np.float32), lanes
+
+
+def _halpha_chromosphere(
+    rng: np.random.Generator, size: int, cdelt: float, network_contrast: float, fibril_contrast: float, cell_arcsec: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """H-alpha line-centre quiet Sun: a carpet of dark fibrils fanning out from diffuse bright network.
+
+    * network: the lanes of a random cell pattern (``cell_arcsec``), broadened into diffuse
+      patches (no beads: at 0.3" the H-alpha network is smooth bright rosette cores);
+    * fibrils: thin dark threads everywhere, steered by a direction field that points away
+      from the network near it (mottles fanning out of rosettes) and follows a smooth random
+      large-scale direction inside cells (so cell centres show no star-shaped singularities);
+      darker and denser near the network;
+    * a weak scale-free brightness modulation (power ~ k^-2 up to 100"), the mottle
+      clusters and network patches seen at all scales in full-disc H-alpha.
+    Dark threads of 0.3-0.6" width have strong contrast at SOT's resolution but average out at
+    seeing-limited 2", where the quiet Sun's rms contrast is a few per cent (BBSO).
+    """
+    spec = tx.white_spectrum(rng, size)
+    cell_px = cell_arcsec / cdelt
+    net = tx.filtered_field(spec, tx.bandpass_kernel(size, cell_px, 0.3), size)
+    large = tx.filtered_field(spec, tx.lowpass_kernel(size, 1.6 * cell_px), size)
+    clumps = tx.filtered_field(spec, tx.bandpass_kernel(size, max(5.0 / cdelt, 3.0), 0.45), size)
+    lanes = np.exp(-((net / 0.8) ** 2))
+    bright = lanes * lanes * tx.smoothstep((clumps + 0.3) / 2.0)
+    # direction field in doubled-angle form: radially away from the bright network patches
+    # near them (mottles fanning out of rosettes), a smooth random direction elsewhere
+    gy, gx = np.gradient(bright)
+    g2 = gx * gx + gy * gy
+    gain = float(rng.uniform(2.0, 5.0)) / max(float(g2.mean()), 1e-12)
+    phi = np.float32(1.2 * np.pi) * large + np.float32(rng.uniform(0, 2 * np.pi))  # doubled angle
+    u = gain * (gx * gx - gy * gy) + np.cos(phi)
+    v = gain * (2 * gx * gy) + np.sin(phi)
+    # half-angle formulas: the unit direction (cos theta, sin theta) without arctan2, cos, sin
+    cos2 = u / np.maximum(np.hypot(u, v), np.float32(1e-12))
+    dx = np.sqrt(np.clip(0.5 + 0.5 * cos2, 0, 1))
+    dy = np.sqrt(np.clip(0.5 - 0.5 * cos2, 0, 1))
+    dy = np.copysign(dy, v)
+    length = max(float(rng.uniform(3.0, 7.0)) / cdelt, 4.0)
+    # threads are 0.4" wide; on coarse pixels they are unresolved: draw them 1.5 px wide and
+    # weaker by the square root of the widening (what averaging uncorrelated threads gives)
+    width = max(0.4 / cdelt, 1.5)
+    fibril_contrast *= min(1.0, 0.4 / cdelt / width) ** 0.5
+    grain = tx.filtered_field(spec, tx.bandpass_kernel(size, 2.5 * width, 0.5), size)
+    # two passes (5 samples over the length, then 4 over a quarter of it) sample the line
+    # densely enough that the threads show no ladder-like beads, for 9 gathers in all
+    fib = tx.streaks(tx.streaks(grain, dx, dy, length, n_samples=5), dx, dy, 0.25 * length, n_samples=4)
+    threads = np.where(fib > 0, fib, 0.35 * fib)  # dark threads stand out more than the gaps
+    # mottles crowd around the network, in clusters of a few arcsec
+    density = (0.4 + 0.6 * np.exp(-((net / 1.4) ** 2))) * (1.0 + 0.5 * np.clip(-clumps, -1.0, 2.0))
     image = 1.0 + network_contrast * (bright - bright.mean())
-    image -= fibril_contrast * near * (np.clip(fib, -0.6, None) - 0.1)
-    image += grain_contrast * grains
+    image -= fibril_contrast * density * (threads - threads.mean())
+    image += 0.12 * fibril_contrast * tx.filtered_field(spec, tx.powerlaw_kernel(size, 2.0, 100.0 / cdelt), size)
     return image.astype(np.float32), lanes
 
 

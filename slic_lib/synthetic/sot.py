@@ -23,6 +23,7 @@ __all__ = ["sot_scene", "render_sot", "sot_frame", "SOT_SATURATION", "HALPHA"]
 HALPHA = 6563.0
 SOT_SATURATION = 4095.0  # 12-bit camera
 SOT_RESOLUTION = 0.33  # arcsec, diffraction limit at 6563 A
+SOT_PIXEL = 0.08  # arcsec, native pixel of the narrow-band imager
 
 
 def _fibril_texture(rng: np.random.Generator, size: int, angle: float, length_px: float, width_px: float) -> np.ndarray:
@@ -32,10 +33,15 @@ def _fibril_texture(rng: np.random.Generator, size: int, angle: float, length_px
 def _filament_factor(
     rng: np.random.Generator, size: int, cdelt: float, centre: tuple[float, float] | None = None, scale: float = 1.0
 ) -> np.ndarray:
-    """Multiplicative darkening of one H-alpha filament with barbs, threads and a faint channel."""
+    """Multiplicative darkening of one H-alpha filament with barbs, threads and a faint channel.
+
+    The spine is a ribbon 4-12" wide (before ``scale``) with a flat-topped cross-section and
+    fine threads along its axis; at seeing-limited 2" it is a dark band of about 0.8 of its
+    surroundings, as the real BBSO filaments are.
+    """
     fov = size * cdelt
     length = max(rng.uniform(0.3, 1.1) * fov * scale, 12.0) / cdelt
-    halfw = rng.uniform(1.2, 5.0) * scale ** 0.5 / cdelt
+    halfw = min(rng.uniform(2.0, 6.0), 0.08 * fov) * scale ** 0.5 / cdelt
     angle = rng.uniform(0, np.pi)
     if centre is None:
         centre = (size / 2 + rng.uniform(-0.2, 0.2) * size, size / 2 + rng.uniform(-0.2, 0.2) * size)
@@ -58,11 +64,12 @@ def _filament_factor(
         by = y[j] + t * blen * np.sin(ang)
         curves.append((bx, by, s[j] + 0 * t, w[j] * (0.7 - 0.5 * t)))
     cf = tx.curve_field(size, curves)
-    threads = _fibril_texture(rng, size, angle, max(3.0 / cdelt, 3.0), max(0.3 / cdelt, 0.6))
-    depth = rng.uniform(0.25, 0.65)
-    prof = cf.profile()
+    threads = _fibril_texture(rng, size, angle, max(6.0 / cdelt, 3.0), max(0.3 / cdelt, 0.6))
+    depth = rng.uniform(0.15, 0.4)
+    rel = cf.distance / np.maximum(cf.width, 0.3)
+    prof = np.exp(-(rel * rel) ** 1.5)  # flat-topped ribbon with soft edges
     channel = np.exp(-((cf.distance / (3.5 * halfw)) ** 2))
-    dark = depth * prof * np.clip(0.75 + 0.3 * threads, 0.3, 1.2) + 0.08 * depth * channel
+    dark = depth * prof * np.clip(0.85 + 0.2 * threads, 0.5, 1.1) + 0.08 * depth * channel
     return np.clip(1.0 - dark, 0.05, 1.0).astype(np.float32)
 
 
@@ -145,8 +152,8 @@ def sot_scene(class_name: str, rng: np.random.Generator, size: int = 512, date: 
         active = class_name in ("flares", "sunspots")
         image, _ = ft.chromosphere(
             rng, size, cdelt,
-            network_contrast=rng.uniform(0.15, 0.5),
-            fibril_contrast=rng.uniform(0.12, 0.4) * (1.2 if active else 1.0),
+            network_contrast=rng.uniform(0.1, 0.35),
+            fibril_contrast=rng.uniform(0.15, 0.4) * (1.2 if active else 1.0),
         )
         if class_name == "quiet" and rng.random() < 0.3:
             image += rng.uniform(0.1, 0.5) * ft.plage(rng, size, cdelt, elongation=rng.uniform(0, 2))
@@ -185,9 +192,12 @@ def sot_scene(class_name: str, rng: np.random.Generator, size: int = 512, date: 
         image *= ft.limb_darkening(h, rsun, rng.uniform(0.2, 0.5))
     x, y = tx.pixel_grid(size)
     c = (size - 1) / 2
-    vign = 1.0 - rng.uniform(0.0, 0.2) * (((x - c) ** 2 + (y - c) ** 2) / (2 * c**2))
+    vign = 1.0 - rng.uniform(0.0, 0.1) * (((x - c) ** 2 + (y - c) ** 2) / (2 * c**2))
     image = (image * vign).astype(np.float32)
     fwhm = np.hypot(SOT_RESOLUTION, rng.uniform(0.0, 0.6))
+    # pixels coarser than the camera's 0.08" are sums of native pixels (binned or resampled):
+    # more photons each, so relative noise falls by the binning factor
+    binning = max(cdelt / SOT_PIXEL, 1.0)
     scene = Scene(
         intensity=image,
         cdelt=cdelt,
@@ -197,8 +207,8 @@ def sot_scene(class_name: str, rng: np.random.Generator, size: int = 512, date: 
         psf_sigma_px=float(fwhm / 2.3548 / cdelt),
         level=float(rng.uniform(500.0, 2600.0)),
         dark=float(rng.uniform(0.0, 40.0)),
-        shot=float(rng.uniform(0.05, 1.0)),
-        read=float(rng.uniform(1.0, 6.0)),
+        shot=float(rng.uniform(0.05, 1.0)) / binning**2,
+        read=float(rng.uniform(1.0, 6.0)) / binning,
         saturation=SOT_SATURATION,
         exptime=float(rng.choice([0.0512, 0.0768, 0.1024, 0.1536, 0.2048, 0.3072])),
         secondary=secondary,

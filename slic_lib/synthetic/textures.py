@@ -19,7 +19,9 @@ __all__ = [
     "bandpass_kernel",
     "lowpass_kernel",
     "anisotropic_kernel",
+    "powerlaw_kernel",
     "oriented_fibrils",
+    "streaks",
     "fft_blur",
     "noise_1d",
     "pixel_grid",
@@ -80,6 +82,18 @@ def lowpass_kernel(size: int, scale_px: float) -> np.ndarray:
     return np.exp(-0.5 * (k * scale_px) ** 2).astype(np.float32)
 
 
+def powerlaw_kernel(size: int, beta: float, outer_px: float) -> np.ndarray:
+    """Amplitude filter giving a field of power spectrum ``(k^2 + k0^2)^(-beta / 2)``, ``k0 = 1 / outer_px``.
+
+    A scale-free texture (all scales contribute, the larger more), flattened beyond ``outer_px``.
+    """
+    _, _, k = _freqs(size)
+    k0 = 1.0 / max(outer_px, 2.0)
+    kern = ((k * k + k0 * k0) ** (-0.25 * beta)).astype(np.float32)
+    kern[0, 0] = 0.0
+    return kern
+
+
 def anisotropic_kernel(size: int, angle: float, length_px: float, width_px: float) -> np.ndarray:
     """Gaussian filter elongated along ``angle`` (radians from +x): makes thread-like noise."""
     ky, kx, _ = _freqs(size)
@@ -112,6 +126,42 @@ def oriented_fibrils(
         out += w * field
         wsum += w
     out /= np.maximum(wsum, 1e-6)
+    return out
+
+
+def streaks(field: np.ndarray, dx: np.ndarray, dy: np.ndarray, length_px: float, n_samples: int = 7) -> np.ndarray:
+    """Smear ``field`` along a direction field (unit vectors ``dx``, ``dy``) over ``length_px``.
+
+    A straight-line line-integral convolution: each output pixel is the triangle-weighted
+    mean of ``n_samples`` nearest-pixel samples of ``field`` on the segment of length
+    ``length_px`` through it along its own direction (periodic edges). Applied to isotropic
+    noise of the thread width, it makes threads of any continuous orientation; the
+    steerable blend of :func:`oriented_fibrils` instead superposes a few fixed orientations,
+    which shows as crossing sticks once the threads are thresholded. Written by hand because
+    neither scipy nor scikit-image has a line-integral convolution; one gather per sample
+    from a wrap-padded copy keeps it at about 2 ms per sample for 512 x 512.
+    Returns a float32 field of zero mean and unit standard deviation.
+    """
+    ny, nx = field.shape
+    pad = int(np.ceil(0.5 * float(length_px))) + 2
+    padded = np.pad(np.asarray(field, dtype=np.float32), pad, mode="wrap")
+    flat = padded.ravel()
+    width = padded.shape[1]
+    y, x = np.mgrid[0:ny, 0:nx].astype(np.float32) if ny != nx else pixel_grid(ny)[::-1]
+    base_x = x + np.float32(pad + 0.5)  # + 0.5 then truncation = rounding (all positive)
+    base_y = y + np.float32(pad + 0.5)
+    out = np.zeros((ny, nx), np.float32)
+    offsets = np.linspace(-0.5, 0.5, n_samples) * float(length_px)
+    weights = 1.0 - np.abs(np.linspace(-1.0, 1.0, n_samples + 2)[1:-1])
+    for off, w in zip(offsets, weights):
+        iy = (base_y + np.float32(off) * dy).astype(np.int32)
+        iy *= width
+        iy += (base_x + np.float32(off) * dx).astype(np.int32)
+        out += np.float32(w) * flat[iy]
+    out -= out.mean()
+    std = out.std()
+    if std > 0:
+        out /= std
     return out
 
 
