@@ -400,7 +400,7 @@ def from_scratch(
     data: SolarData,
     train_idx: Sequence[int] | np.ndarray,
     val_idx: Sequence[int] | np.ndarray | None = None,
-    lr: float = 1e-2,
+    lr: float = 1e-3,
     epochs: int = 30,
     batch_size: int = 16,
     seed: int = 0,
@@ -784,6 +784,17 @@ def aia_frames(
     return data, np.asarray(kind_of)
 
 
+def _concat(a: SolarData, b: SolarData) -> SolarData:
+    """Two datasets with the same classes and preprocessing as one."""
+    if a.class_names != b.class_names or a.preprocessing != b.preprocessing:
+        raise SlicError("datasets with different classes or preprocessing cannot be combined.")
+    return SolarData(
+        np.concatenate([a.images, b.images]), np.concatenate([a.labels, b.labels]), np.concatenate([a.paths, b.paths]),
+        np.concatenate([a.times, b.times]), np.concatenate([a.groups, b.groups + a.groups.max() + 1]),
+        np.concatenate([a.synthetic, b.synthetic]), a.class_names, a.preprocessing, a.skipped + b.skipped, f"{a.source} + {b.source}",
+    )
+
+
 @dataclass
 class AIATransfer:
     """Outcome of :func:`aia_transfer` (simulated AIA images)."""
@@ -830,7 +841,9 @@ def aia_transfer(
     steps: int = 60,
     batch_size: int = 16,
     scratch: bool = True,
+    scratch_lr: float = 1e-3,
     halpha: tuple[SolarData, Sequence[int] | np.ndarray] | None = None,
+    replay: tuple[SolarData, Sequence[int] | np.ndarray] | None = None,
     device: str = "auto",
     progress: bool = True,
 ) -> AIATransfer:
@@ -854,11 +867,15 @@ def aia_transfer(
         Side of the rendered frames (0.6 arcsec pixels), before preprocessing.
     mode, top_blocks, lr, layer_decay, batch_size
         See :func:`finetune`; ``steps`` sets the epochs (:func:`epochs_for`).
-    scratch : bool
-        Also train the architecture from scratch on the same frames, for comparison.
+    scratch, scratch_lr : bool, float
+        Also train the architecture from scratch (at ``scratch_lr``) on the same frames, for comparison.
     halpha : (SolarData, indices), optional
         H-alpha images (the run's validation set) to measure what fine-tuning costs on the
         original task.
+    replay : (SolarData, indices), optional
+        H-alpha training images mixed into the fine-tuning set ("rehearsal"), so that the
+        model must learn the AIA frames without giving up the five H-alpha classes; without
+        them it only has to tell the given AIA kinds apart.
     device, progress
         As for :func:`finetune`.
 
@@ -866,7 +883,7 @@ def aia_transfer(
     -------
     AIATransfer
         ``table`` has one row per kind: ``kind``, ``wavelength``, ``expected``, ``n_train``,
-        ``n_test``, ``accuracy_before``, ``accuracy_after`` (and ``accuracy_scratch``),
+        ``n_replay`` (H-alpha images mixed in), ``n_test``, ``accuracy_before``, ``accuracy_after`` (and ``accuracy_scratch``),
         ``predicted_before`` / ``predicted_after`` (most frequent answer), ``failed_before``
         (zero-shot accuracy below :data:`REPAIRED_BELOW`), ``repaired`` (a failure that the
         fine-tuned model gets right at least :data:`REPAIRED_AT` of the time), ``synthetic``.
@@ -875,6 +892,11 @@ def aia_transfer(
 
     model = _as_model(base)
     train, _ = aia_frames(names, n_frames, [seed, 0], size, model)
+    n_replay = 0
+    if replay is not None:
+        r_data, r_idx = replay
+        n_replay = len(r_idx)
+        train = _concat(train, r_data.subset(np.asarray(r_idx, dtype=np.int64)))
     test, test_kinds = aia_frames(names, n_test, [seed, 1], size, model)
     all_test = np.arange(len(test))
     before = predictions(model, test, all_test, device)
@@ -884,7 +906,7 @@ def aia_transfer(
     after = predictions(tuned, test, all_test, device)
     from_zero = None
     if scratch:
-        fresh, _ = from_scratch(model, train, np.arange(len(train)), None, lr, epochs, batch_size, seed, device=device, progress=progress)
+        fresh, _ = from_scratch(model, train, np.arange(len(train)), None, scratch_lr, epochs, batch_size, seed, device=device, progress=progress)
         from_zero = predictions(fresh, test, all_test, device)
     classes = list(model.class_names)
     rows = []
@@ -896,6 +918,7 @@ def aia_transfer(
             "wavelength": int(kind.split("_")[0]),
             "expected": classes[int(truth[0])],
             "n_train": n_frames,
+            "n_replay": n_replay,
             "n_test": int(sel.sum()),
             "accuracy_before": float(np.mean(before[sel].argmax(1) == truth)),
             "accuracy_after": float(np.mean(after[sel].argmax(1) == truth)),
