@@ -32,6 +32,7 @@ Per-profile sizes, epochs and repeats: :func:`settings_for`.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import logging
 import math
@@ -79,24 +80,24 @@ BBSO_SOURCE = "BBSO full-disc H-alpha, 1-9 August 2015 (filament-augmentation-en
 _SETTINGS: dict[str, dict[str, Any]] = {
     "smoke": dict(
         crop_size=128, quiet_per_image=12, test_days=None,
-        sizes=(4, 8, 16), repeats=1, modes=("zero-shot", "classifier", "top", "scratch"), steps=24,
+        sizes=(4, 16), repeats=1, modes=("zero-shot", "classifier", "top", "scratch"), steps=16,
         lr=1e-2, scratch_lr=1e-3, top_blocks=2, layer_decay=0.5, batch_size=16,
         aia_kinds=("1600_sunspot", "1700_sunspot", "304_prominence"), aia_frames=4, aia_test=6, aia_size=128,
-        aia_mode="top", aia_steps=24,
+        aia_mode="top", aia_steps=16, aia_replay=16, threads=1,
     ),
     "cpu": dict(
         crop_size=128, quiet_per_image=24, test_days=None,
         sizes=(4, 8, 16, 32, 64), repeats=3, modes=("zero-shot", "classifier", "top", "scratch"), steps=60,
         lr=1e-2, scratch_lr=1e-3, top_blocks=2, layer_decay=0.5, batch_size=16,
         aia_kinds=("1600_sunspot", "1700_sunspot", "304_prominence"), aia_frames=8, aia_test=24, aia_size=256,
-        aia_mode="top", aia_steps=60,
+        aia_mode="top", aia_steps=60, aia_replay=100, threads=None,
     ),
     "paper": dict(
         crop_size=128, quiet_per_image=24, test_days=None,
         sizes=(4, 8, 16, 32, 64, 128), repeats=5, modes=("zero-shot", "classifier", "top", "all", "scratch"), steps=200,
         lr=1e-2, scratch_lr=1e-3, top_blocks=2, layer_decay=0.5, batch_size=32,
         aia_kinds=("1600_sunspot", "1700_sunspot", "304_prominence"), aia_frames=16, aia_test=64, aia_size=512,
-        aia_mode="top", aia_steps=200,
+        aia_mode="top", aia_steps=200, aia_replay=400, threads=None,
     ),
 }
 
@@ -116,7 +117,8 @@ def settings_for(profile_name: str) -> dict[str, Any]:
         of view of the SOT images), ``quiet_per_image``, ``test_days`` (None: the last day),
         ``sizes``, ``repeats``, ``modes``, ``steps`` (optimiser steps per fit), ``lr``,
         ``scratch_lr``, ``top_blocks``, ``layer_decay``, ``batch_size``, and the ``aia_*``
-        settings of :func:`aia_transfer`.
+        settings of :func:`aia_transfer` (``aia_replay``: H-alpha training images mixed in), and
+        ``threads`` (torch CPU threads during the fits; 1 for the tiny smoke model).
     """
     if profile_name not in _SETTINGS:
         raise SlicError(f"no transfer-learning settings for profile {profile_name!r}; choose one of {', '.join(_SETTINGS)}.")
@@ -233,6 +235,24 @@ def _as_model(base: SlicNet | str | os.PathLike) -> SlicNet:
         model = copy.deepcopy(base)
         return model.cpu()
     return load_checkpoint(base)
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int | None):
+    """Run torch's CPU operations on ``n`` threads inside the block (None: leave as is).
+
+    Tiny networks gain nothing from intra-op threads, and on a shared, busy machine two
+    OpenMP threads fighting for two cores ran the smoke profile's fits ten times slower than one.
+    """
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _accuracy(model: SlicNet, x: torch.Tensor, y: torch.Tensor, batch_size: int, device: torch.device) -> float:
@@ -650,6 +670,7 @@ def learning_curve(
     batch_size: int = 16,
     class_map: Mapping[str, str] | None = None,
     device: str = "auto",
+    threads: int | None = None,
     progress: bool = True,
 ):
     """Accuracy on held-out images as the number of training images grows.
@@ -676,6 +697,8 @@ def learning_curve(
         Seeds the draws and the training.
     steps, lr, scratch_lr, top_blocks, layer_decay, batch_size, class_map, device
         See :func:`finetune` and :func:`from_scratch`.
+    threads : int, optional
+        CPU threads for torch during the fits (:func:`cpu_threads`); None leaves torch's setting.
     progress : bool
         Show a progress bar over the fits.
 
@@ -702,32 +725,33 @@ def learning_curve(
         log.info("left out training-set sizes larger than the pool of %d images: %s", len(pool), sorted(set(sizes) - set(usable)))
     if not usable:
         raise SlicError(f"no training-set size fits the pool of {len(pool)} images.")
-    model = _as_model(base)
-    rows: list[dict] = []
-    zero = score(model, data, test_idx, class_map, device) if "zero-shot" in modes else None
-    trained = [m for m in modes if m != "zero-shot"]
-    bar = tqdm(total=len(usable) * repeats * len(trained), desc="learning curve", disable=not progress)
-    for n in usable:
-        for r in range(repeats):
-            rng = np.random.default_rng([seed, n, r])
-            train_idx = pool[balanced_sample(data.labels[pool], n, rng)]
-            fit_seed = int(rng.integers(2**31))
-            epochs = epochs_for(n, batch_size, steps)
-            for mode in modes:
-                t0 = time.perf_counter()
-                if mode == "zero-shot":
-                    s, ep = zero, 0
-                else:
-                    if mode == "scratch":
-                        fitted, _ = from_scratch(model, data, train_idx, None, scratch_lr, epochs, batch_size, fit_seed, class_map, device=device, progress=False)
+    with cpu_threads(threads):
+        model = _as_model(base)
+        rows: list[dict] = []
+        zero = score(model, data, test_idx, class_map, device) if "zero-shot" in modes else None
+        trained = [m for m in modes if m != "zero-shot"]
+        bar = tqdm(total=len(usable) * repeats * len(trained), desc="learning curve", disable=not progress)
+        for n in usable:
+            for r in range(repeats):
+                rng = np.random.default_rng([seed, n, r])
+                train_idx = pool[balanced_sample(data.labels[pool], n, rng)]
+                fit_seed = int(rng.integers(2**31))
+                epochs = epochs_for(n, batch_size, steps)
+                for mode in modes:
+                    t0 = time.perf_counter()
+                    if mode == "zero-shot":
+                        s, ep = zero, 0
                     else:
-                        fitted, _ = finetune(model, data, train_idx, None, mode, top_blocks, lr, layer_decay, epochs, batch_size, fit_seed, class_map,
-                                             device=device, progress=False)
-                    s, ep = score(fitted, data, test_idx, class_map, device), epochs
-                    bar.update()
-                rows.append({"mode": mode, "n_train": n, "repeat": r, "accuracy": s["accuracy"], "balanced_accuracy": s["balanced_accuracy"],
-                             "n_test": s["n"], "epochs": ep, "seconds": time.perf_counter() - t0})
-    bar.close()
+                        if mode == "scratch":
+                            fitted, _ = from_scratch(model, data, train_idx, None, scratch_lr, epochs, batch_size, fit_seed, class_map, device=device, progress=False)
+                        else:
+                            fitted, _ = finetune(model, data, train_idx, None, mode, top_blocks, lr, layer_decay, epochs, batch_size, fit_seed, class_map,
+                                                 device=device, progress=False)
+                        s, ep = score(fitted, data, test_idx, class_map, device), epochs
+                        bar.update()
+                    rows.append({"mode": mode, "n_train": n, "repeat": r, "accuracy": s["accuracy"], "balanced_accuracy": s["balanced_accuracy"],
+                                 "n_test": s["n"], "epochs": ep, "seconds": time.perf_counter() - t0})
+        bar.close()
     return pd.DataFrame(rows)
 
 
@@ -782,6 +806,31 @@ def aia_frames(
         skipped=[], source="slic_lib.synthetic.render_aia (simulated SDO/AIA)",
     )
     return data, np.asarray(kind_of)
+
+
+def halpha_sets(
+    dataset_path: str | os.PathLike, model_path: str | os.PathLike, n_replay: int, seed: int = 0
+) -> tuple[tuple[SolarData, np.ndarray], tuple[SolarData, np.ndarray]] | tuple[None, None]:
+    """The base model's own H-alpha data: its validation images, and up to ``n_replay`` of its
+    training images (class-balanced) to mix into a fine-tuning set.
+
+    The split is recomputed from the settings stored in the checkpoint, as
+    :func:`slic_lib.evaluate.validation_indices` does. Returns ``(None, None)`` when the
+    dataset file is absent.
+    """
+    from pathlib import Path
+
+    from .dataset import load_dataset, split
+    from .model import read_checkpoint
+
+    if not Path(dataset_path).is_file():
+        return None, None
+    data = load_dataset(dataset_path)
+    cfg = read_checkpoint(model_path).train_config
+    train, val = split(data, cfg.get("split", "grouped"), cfg.get("val_fraction", 0.1), cfg.get("seed", 0))
+    n = min(n_replay, len(train))
+    replay = train[balanced_sample(data.labels[train], n, np.random.default_rng(seed))] if n else train[:0]
+    return (data, val), (data, replay)
 
 
 def _concat(a: SolarData, b: SolarData) -> SolarData:
@@ -845,6 +894,7 @@ def aia_transfer(
     halpha: tuple[SolarData, Sequence[int] | np.ndarray] | None = None,
     replay: tuple[SolarData, Sequence[int] | np.ndarray] | None = None,
     device: str = "auto",
+    threads: int | None = None,
     progress: bool = True,
 ) -> AIATransfer:
     """Fine-tune on a few simulated AIA frames; accuracy on held-out frames before and after.
@@ -878,6 +928,8 @@ def aia_transfer(
         them it only has to tell the given AIA kinds apart.
     device, progress
         As for :func:`finetune`.
+    threads : int, optional
+        CPU threads for torch (:func:`cpu_threads`).
 
     Returns
     -------
@@ -890,24 +942,25 @@ def aia_transfer(
     """
     import pandas as pd
 
-    model = _as_model(base)
-    train, _ = aia_frames(names, n_frames, [seed, 0], size, model)
-    n_replay = 0
-    if replay is not None:
-        r_data, r_idx = replay
-        n_replay = len(r_idx)
-        train = _concat(train, r_data.subset(np.asarray(r_idx, dtype=np.int64)))
-    test, test_kinds = aia_frames(names, n_test, [seed, 1], size, model)
-    all_test = np.arange(len(test))
-    before = predictions(model, test, all_test, device)
-    epochs = epochs_for(len(train), batch_size, steps)
-    tuned, history = finetune(model, train, np.arange(len(train)), None, mode, top_blocks, lr, layer_decay, epochs, batch_size, seed,
-                              device=device, progress=progress)
-    after = predictions(tuned, test, all_test, device)
-    from_zero = None
-    if scratch:
-        fresh, _ = from_scratch(model, train, np.arange(len(train)), None, scratch_lr, epochs, batch_size, seed, device=device, progress=progress)
-        from_zero = predictions(fresh, test, all_test, device)
+    with cpu_threads(threads):
+        model = _as_model(base)
+        train, _ = aia_frames(names, n_frames, [seed, 0], size, model)
+        n_replay = 0
+        if replay is not None:
+            r_data, r_idx = replay
+            n_replay = len(r_idx)
+            train = _concat(train, r_data.subset(np.asarray(r_idx, dtype=np.int64)))
+        test, test_kinds = aia_frames(names, n_test, [seed, 1], size, model)
+        all_test = np.arange(len(test))
+        before = predictions(model, test, all_test, device)
+        epochs = epochs_for(len(train), batch_size, steps)
+        tuned, history = finetune(model, train, np.arange(len(train)), None, mode, top_blocks, lr, layer_decay, epochs, batch_size, seed,
+                                  device=device, progress=progress)
+        after = predictions(tuned, test, all_test, device)
+        from_zero = None
+        if scratch:
+            fresh, _ = from_scratch(model, train, np.arange(len(train)), None, scratch_lr, epochs, batch_size, seed, device=device, progress=progress)
+            from_zero = predictions(fresh, test, all_test, device)
     classes = list(model.class_names)
     rows = []
     for kind in names:
@@ -956,7 +1009,7 @@ _MODE_STYLE = {
 }
 
 
-def plot_learning_curve(curve, metric: str = "accuracy", title: str | None = None, synthetic: bool = False):
+def plot_learning_curve(curve, metric: str = "accuracy", title: str | None = None, synthetic: bool = False, base_synthetic: bool = False):
     """Held-out accuracy against the number of training crops, one line per mode (mean +- std).
 
     Parameters
@@ -968,6 +1021,8 @@ def plot_learning_curve(curve, metric: str = "accuracy", title: str | None = Non
         Default: a title naming the real BBSO data.
     synthetic : bool
         Say "simulated" in the title (for curves on simulated images).
+    base_synthetic : bool
+        Say that the base model was trained on simulated H-alpha images.
     """
     import matplotlib.pyplot as plt
 
@@ -989,6 +1044,8 @@ def plot_learning_curve(curve, metric: str = "accuracy", title: str | None = Non
     text = title or default
     if synthetic and "simulated" not in text.lower():
         text += " (simulated data)"
+    if base_synthetic:
+        text += "\nbase model trained on simulated H-alpha images"
     ax.set_title(text, fontsize=10)
     fig.tight_layout()
     return fig

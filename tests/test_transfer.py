@@ -53,6 +53,22 @@ def _changed(before: dict, after_model: torch.nn.Module, prefix: str) -> bool:
     return any(not torch.equal(before[k], after[k]) for k in before if before[k].is_floating_point())
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Tiny networks: one torch thread is faster, and far faster on a busy shared machine."""
+    with transfer.cpu_threads(1):
+        yield
+
+
+def test_cpu_threads_restores_the_setting():
+    before = torch.get_num_threads()
+    with transfer.cpu_threads(before + 1):
+        assert torch.get_num_threads() == before + 1
+    assert torch.get_num_threads() == before
+    with transfer.cpu_threads(None):
+        assert torch.get_num_threads() == before
+
+
 @pytest.fixture(scope="module")
 def data() -> SolarData:
     return two_class_data(8)
