@@ -1065,11 +1065,14 @@ def plot_aia_transfer(result: AIATransfer, title: str | None = None):
     for i, c in enumerate(cols):
         ax.bar(x + (i - (len(cols) - 1) / 2) * width, table[c], width, label=labels[c], color=colours[c])
     ax.set_xticks(x)
-    ax.set_xticklabels([f"AIA {w} A\n({e})" for w, e in zip(table["wavelength"], table["expected"])])
-    ax.set_ylim(0, 1.05)
+    ax.set_xticklabels([f"AIA {w} \u00c5\n({e})" for w, e in zip(table["wavelength"], table["expected"])])
+    ax.set_ylim(0, 1.22)
+    ax.set_yticks(np.linspace(0, 1, 6))
     ax.set_ylabel("accuracy on held-out frames")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, ncol=len(cols), loc="upper center")
     n_train = int(table["n_train"].iloc[0]) if len(table) else 0
-    ax.set_title(title or f"Simulated SDO/AIA: transfer with {n_train} frames per kind", fontsize=10)
+    n_replay = int(table["n_replay"].iloc[0]) if len(table) and "n_replay" in table else 0
+    replay = f" (+{n_replay} H-alpha images)" if n_replay else ""
+    ax.set_title(title or f"Simulated SDO/AIA: fine-tuned on {n_train} frames per kind{replay}", fontsize=10)
     fig.tight_layout()
     return fig
