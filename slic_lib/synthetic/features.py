@@ -185,7 +185,7 @@ def _halpha_chromosphere(
       from the network near it (mottles fanning out of rosettes) and follows a smooth random
       large-scale direction inside cells (so cell centres show no star-shaped singularities);
       darker and denser near the network;
-    * a weak scale-free brightness modulation (power ~ k^-2 up to 100"), the mottle
+    * a weak scale-free brightness modulation (power ~ k^-2.4 up to 100"), the mottle
       clusters and network patches seen at all scales in full-disc H-alpha.
     Dark threads of 0.3-0.6" width have strong contrast at SOT's resolution but average out at
     seeing-limited 2", where the quiet Sun's rms contrast is a few per cent (BBSO).
@@ -216,15 +216,16 @@ def _halpha_chromosphere(
     width = max(0.4 / cdelt, 1.5)
     fibril_contrast *= min(1.0, 0.4 / cdelt / width) ** 0.5
     grain = tx.filtered_field(spec, tx.bandpass_kernel(size, 2.5 * width, 0.5), size)
-    # two passes (5 samples over the length, then 4 over a quarter of it) sample the line
-    # densely enough that the threads show no ladder-like beads, for 9 gathers in all
-    fib = tx.streaks(tx.streaks(grain, dx, dy, length, n_samples=5), dx, dy, 0.25 * length, n_samples=4)
+    # samples spaced by more than half the grain period pass stripes across the threads (a
+    # ladder); two passes (5 samples over the length, 5 over a quarter of it) space them by
+    # length / 16 < 0.5", for 10 gathers instead of 16
+    fib = tx.streaks(tx.streaks(grain, dx, dy, length, n_samples=5), dx, dy, 0.25 * length, n_samples=5)
     threads = np.where(fib > 0, fib, 0.35 * fib)  # dark threads stand out more than the gaps
     # mottles crowd around the network, in clusters of a few arcsec
     density = (0.4 + 0.6 * np.exp(-((net / 1.4) ** 2))) * (1.0 + 0.5 * np.clip(-clumps, -1.0, 2.0))
     image = 1.0 + network_contrast * (bright - bright.mean())
     image -= fibril_contrast * density * (threads - threads.mean())
-    image += 0.12 * fibril_contrast * tx.filtered_field(spec, tx.powerlaw_kernel(size, 2.0, 100.0 / cdelt), size)
+    image += 0.1 * fibril_contrast * tx.filtered_field(spec, tx.powerlaw_kernel(size, 2.4, 100.0 / cdelt), size)
     return image.astype(np.float32), lanes
 
 

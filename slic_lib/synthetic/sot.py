@@ -65,7 +65,7 @@ def _filament_factor(
         curves.append((bx, by, s[j] + 0 * t, w[j] * (0.7 - 0.5 * t)))
     cf = tx.curve_field(size, curves)
     threads = _fibril_texture(rng, size, angle, max(6.0 / cdelt, 3.0), max(0.3 / cdelt, 0.6))
-    depth = rng.uniform(0.15, 0.4)
+    depth = rng.uniform(0.15, 0.32)
     rel = cf.distance / np.maximum(cf.width, 0.3)
     prof = np.exp(-(rel * rel) ** 1.5)  # flat-topped ribbon with soft edges
     channel = np.exp(-((cf.distance / (3.5 * halfw)) ** 2))
