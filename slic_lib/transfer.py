@@ -189,8 +189,7 @@ def _freeze_except(model: SlicNet, groups: list[dict]) -> set[str]:
     trainable = {id(p) for g in groups for p in g["params"]}
     for p in model.parameters():
         p.requires_grad_(id(p) in trainable)
-    learning = {g["name"] for g in groups}
-    return {name for name, _ in conv_blocks(model) if name not in learning}
+    return {name for name, block in conv_blocks(model) if not any(id(p) in trainable for p in block.parameters())}
 
 
 def _train_mode(model: SlicNet, frozen: set[str]) -> None:

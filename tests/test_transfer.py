@@ -151,6 +151,8 @@ def test_from_scratch_is_a_fresh_network(data):
     assert fresh.config == base.config and fresh.class_names == base.class_names
     w0, w1 = base.layer1[0].weight, fresh.layer1[0].weight
     assert not torch.allclose(w0, w1, atol=1e-3)
+    # every block learns, BatchNorm statistics included
+    assert not torch.allclose(fresh.layer1[1].running_mean, torch.zeros_like(fresh.layer1[1].running_mean))
     # fresh He initialisation, not the base's weights moved by one epoch
     torch.manual_seed(3)
     assert torch.allclose(SlicNet(base.config).layer1[0].weight, w1, atol=0.05)
