@@ -156,7 +156,7 @@ def sot_scene(class_name: str, rng: np.random.Generator, size: int = 512, date: 
             fibril_contrast=rng.uniform(0.15, 0.4) * (1.2 if active else 1.0),
         )
         if class_name == "quiet" and rng.random() < 0.3:
-            image += rng.uniform(0.1, 0.5) * ft.plage(rng, size, cdelt, elongation=rng.uniform(0, 2))
+            image += rng.uniform(0.05, 0.3) * ft.plage(rng, size, cdelt, elongation=rng.uniform(0, 2))
             secondary.append("active network")
         if class_name == "filaments":
             image *= _filament_factor(rng, size, cdelt)

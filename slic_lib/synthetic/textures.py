@@ -22,6 +22,7 @@ __all__ = [
     "powerlaw_kernel",
     "oriented_fibrils",
     "streaks",
+    "dense_streaks",
     "fft_blur",
     "noise_1d",
     "pixel_grid",
@@ -129,12 +130,14 @@ def oriented_fibrils(
     return out
 
 
-def streaks(field: np.ndarray, dx: np.ndarray, dy: np.ndarray, length_px: float, n_samples: int = 7) -> np.ndarray:
+def streaks(
+    field: np.ndarray, dx: np.ndarray, dy: np.ndarray, length_px: float, n_samples: int = 7, box: bool = False
+) -> np.ndarray:
     """Smear ``field`` along a direction field (unit vectors ``dx``, ``dy``) over ``length_px``.
 
     A straight-line line-integral convolution: each output pixel is the triangle-weighted
-    mean of ``n_samples`` nearest-pixel samples of ``field`` on the segment of length
-    ``length_px`` through it along its own direction (periodic edges). Applied to isotropic
+    mean (plain mean if ``box``) of ``n_samples`` nearest-pixel samples of ``field`` on the
+    segment of length ``length_px`` through it along its own direction (periodic edges). Applied to isotropic
     noise of the thread width, it makes threads of any continuous orientation; the
     steerable blend of :func:`oriented_fibrils` instead superposes a few fixed orientations,
     which shows as crossing sticks once the threads are thresholded. Written by hand because
@@ -152,7 +155,7 @@ def streaks(field: np.ndarray, dx: np.ndarray, dy: np.ndarray, length_px: float,
     base_y = y + np.float32(pad + 0.5)
     out = np.zeros((ny, nx), np.float32)
     offsets = np.linspace(-0.5, 0.5, n_samples) * float(length_px)
-    weights = 1.0 - np.abs(np.linspace(-1.0, 1.0, n_samples + 2)[1:-1])
+    weights = np.ones(n_samples) if box else 1.0 - np.abs(np.linspace(-1.0, 1.0, n_samples + 2)[1:-1])
     for off, w in zip(offsets, weights):
         iy = (base_y + np.float32(off) * dy).astype(np.int32)
         iy *= width
@@ -163,6 +166,21 @@ def streaks(field: np.ndarray, dx: np.ndarray, dy: np.ndarray, length_px: float,
     if std > 0:
         out /= std
     return out
+
+
+def dense_streaks(field: np.ndarray, dx: np.ndarray, dy: np.ndarray, length_px: float, step_px: float) -> np.ndarray:
+    """:func:`streaks` over ``length_px`` with samples at most ``step_px`` apart, in two passes.
+
+    Samples spaced by more than about a third of the period of ``field``'s texture let
+    stripes across the threads through (a ladder pattern). One pass of 5 samples ``length / 4``
+    apart, then a box of ``n`` samples ``length / (4 n)`` apart, which cancels the first
+    ``n - 1`` harmonics of the first pass's comb: the samples of the two together are
+    ``length / (4 n) <= step_px`` apart, for ``5 + n`` gathers instead of ``length / step``.
+    """
+    spacing = 0.25 * length_px
+    n_fine = max(int(np.ceil(spacing / max(step_px, 0.5))), 2)
+    coarse = streaks(field, dx, dy, length_px, n_samples=5)
+    return streaks(coarse, dx, dy, spacing * (n_fine - 1) / n_fine, n_samples=n_fine, box=True)
 
 
 def fft_blur(image: np.ndarray, sigma_px: float, shift: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
