@@ -287,11 +287,10 @@ def prominence(
     # threads: vertical (hedgerow) or along the limb, each bending and fanning a little, of
     # uneven length and brightness (a single anisotropic filter gave a regular comb)
     thread_angle = psi + (0 if rng.random() < 0.6 else np.pi / 2) + rng.normal(0, 0.2)
-    sway = tx.filtered_field(spec, tx.lowpass_kernel(size, 10.0 / cdelt), size)
-    angle = (thread_angle + 0.15 * sway).astype(np.float32)
-    grain = tx.filtered_field(spec, tx.bandpass_kernel(size, max(1.0 / cdelt, 2.5), 0.6), size)
+    angle = (thread_angle + 0.15 * blob).astype(np.float32)  # the envelope's noise bends them
+    grain = tx.filtered_field(spec, tx.bandpass_kernel(size, max(1.2 / cdelt, 2.5), 0.6), size)
     length = max(rng.uniform(5.0, 10.0) / cdelt, 4.0)
     dx, dy = np.cos(angle), np.sin(angle)
-    threads = tx.dense_streaks(grain, dx, dy, length, step_px=max(0.33 / cdelt, 0.8))
+    threads = tx.dense_streaks(grain, dx, dy, length, step_px=max(0.4 / cdelt, 0.8))
     threads *= 1.0 + 0.3 * blob
     return (shape * np.clip(0.6 + 0.35 * threads, 0.05, None)).astype(np.float32)

@@ -66,8 +66,9 @@ def _filament_factor(
     cf = tx.curve_field(size, curves)
     threads = _fibril_texture(rng, size, angle, max(6.0 / cdelt, 3.0), max(0.3 / cdelt, 0.6))
     depth = rng.uniform(0.15, 0.32)
-    rel = cf.distance / np.maximum(cf.width, 0.3)
-    prof = np.exp(-(rel * rel) ** 1.5)  # flat-topped ribbon with soft edges
+    rel2 = cf.distance / np.maximum(cf.width, np.float32(0.3))
+    rel2 *= rel2
+    prof = np.exp(-rel2 * np.sqrt(rel2))  # exp(-|d/w|^3): flat-topped ribbon with soft edges
     channel = np.exp(-((cf.distance / (3.5 * halfw)) ** 2))
     dark = depth * prof * np.clip(0.85 + 0.2 * threads, 0.5, 1.1) + 0.08 * depth * channel
     return np.clip(1.0 - dark, 0.05, 1.0).astype(np.float32)
