@@ -87,10 +87,10 @@ _SETTINGS: dict[str, dict[str, Any]] = {
     ),
     "cpu": dict(
         crop_size=128, quiet_per_image=24, test_days=None,
-        sizes=(4, 8, 16, 32, 64), repeats=3, modes=("zero-shot", "classifier", "top", "scratch"), steps=60,
+        sizes=(4, 8, 16, 32, 64), repeats=3, modes=("zero-shot", "classifier", "top", "scratch"), steps=40,
         lr=1e-2, scratch_lr=1e-3, top_blocks=2, layer_decay=0.5, batch_size=16,
         aia_kinds=("1600_sunspot", "1700_sunspot", "304_prominence"), aia_frames=8, aia_test=24, aia_size=256,
-        aia_mode="top", aia_steps=60, aia_replay=100, threads=None,
+        aia_mode="top", aia_steps=60, aia_replay=100, threads=1,
     ),
     "paper": dict(
         crop_size=128, quiet_per_image=24, test_days=None,
@@ -118,7 +118,8 @@ def settings_for(profile_name: str) -> dict[str, Any]:
         ``sizes``, ``repeats``, ``modes``, ``steps`` (optimiser steps per fit), ``lr``,
         ``scratch_lr``, ``top_blocks``, ``layer_decay``, ``batch_size``, and the ``aia_*``
         settings of :func:`aia_transfer` (``aia_replay``: H-alpha training images mixed in), and
-        ``threads`` (torch CPU threads during the fits; 1 for the tiny smoke model).
+        ``threads`` (torch CPU threads during the fits; 1 for the small CPU-profile models,
+        which gain little from a second thread and lose a factor of ten when cores are shared).
     """
     if profile_name not in _SETTINGS:
         raise SlicError(f"no transfer-learning settings for profile {profile_name!r}; choose one of {', '.join(_SETTINGS)}.")
