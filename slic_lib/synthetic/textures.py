@@ -20,7 +20,6 @@ __all__ = [
     "lowpass_kernel",
     "anisotropic_kernel",
     "powerlaw_kernel",
-    "oriented_fibrils",
     "streaks",
     "dense_streaks",
     "fft_blur",
@@ -107,29 +106,6 @@ def anisotropic_kernel(size: int, angle: float, length_px: float, width_px: floa
     return kern
 
 
-def oriented_fibrils(
-    spectrum: np.ndarray, size: int, theta: np.ndarray, length_px: float, width_px: float, n_dir: int = 4
-) -> np.ndarray:
-    """Fibril texture whose threads follow a spatially varying direction field ``theta``.
-
-    ``n_dir`` anisotropic fields at evenly spaced angles are blended with weights
-    ``cos^2`` of the angle between each and the local direction (steerable-filter style).
-    """
-    out = np.zeros((size, size), np.float32)
-    wsum = np.zeros((size, size), np.float32)
-    c2 = np.cos(2 * theta).astype(np.float32)
-    s2 = np.sin(2 * theta).astype(np.float32)
-    for i in range(n_dir):
-        ang = np.pi * i / n_dir
-        field = filtered_field(spectrum, anisotropic_kernel(size, ang, length_px, width_px), size)
-        w = 0.5 + 0.5 * (c2 * float(np.cos(2 * ang)) + s2 * float(np.sin(2 * ang)))  # cos^2(theta - ang)
-        w *= w
-        out += w * field
-        wsum += w
-    out /= np.maximum(wsum, 1e-6)
-    return out
-
-
 def streaks(
     field: np.ndarray, dx: np.ndarray, dy: np.ndarray, length_px: float, n_samples: int = 7, box: bool = False
 ) -> np.ndarray:
@@ -138,9 +114,9 @@ def streaks(
     A straight-line line-integral convolution: each output pixel is the triangle-weighted
     mean (plain mean if ``box``) of ``n_samples`` nearest-pixel samples of ``field`` on the
     segment of length ``length_px`` through it along its own direction (periodic edges). Applied to isotropic
-    noise of the thread width, it makes threads of any continuous orientation; the
-    steerable blend of :func:`oriented_fibrils` instead superposes a few fixed orientations,
-    which shows as crossing sticks once the threads are thresholded. Written by hand because
+    noise of the thread width, it makes threads of any continuous orientation; a steerable
+    blend of a few fixed-orientation anisotropic filters (this module's former approach)
+    superposes those orientations, which shows as crossing sticks and star-shaped cells. Written by hand because
     neither scipy nor scikit-image has a line-integral convolution; one gather per sample
     from a wrap-padded copy keeps it at about 2 ms per sample for 512 x 512.
     Returns a float32 field of zero mean and unit standard deviation.
