@@ -5,7 +5,8 @@ Renders ``--n`` simulated Hinode/SOT H-alpha images per class (filaments and qui
 common scale (1"/px, 2" resolution, :func:`slic_lib.realism.to_common_scale`) and compares
 them with the real BBSO full-disc H-alpha crops of :func:`slic_lib.realdata.bbso.crops`
 (filaments cut around the expert outlines, quiet Sun away from them) through
-:func:`slic_lib.realism.compare`. Each cell is ``simulated / real`` (median over images); the
+:func:`slic_lib.realism.compare`. Each cell is ``simulated / real`` (median over images),
+except ``intensity_wasserstein``: the distance between the two sets' pooled pixels. The
 last rows give the real filaments' contrast inside the expert outlines and the spread of the
 real data itself: each BBSO day against the other days (intensity Wasserstein).
 
