@@ -22,49 +22,11 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
-
 from slic_lib import realism
 from slic_lib.realdata import bbso
-from slic_lib.synthetic import render_sot
 
 CLASSES = ("filaments", "quiet")
 ROWS = ("intensity_wasserstein", "rms_contrast", "p01", "p99", "spectral_slope", "feature_contrast")
-
-
-def simulated(name: str, n: int, seed: int, size: int) -> list[np.ndarray]:
-    """``n`` simulated SOT H-alpha images of class ``name`` at the common scale."""
-    streams = np.random.SeedSequence([seed, CLASSES.index(name)]).spawn(n)
-    images = []
-    for ss in streams:
-        sim = render_sot(name, np.random.default_rng(ss), size)
-        images.append(realism.to_common_scale(sim.data, sim.cdelt, resolution=2 * sim.cdelt))
-    return images
-
-
-def real(crops: list[bbso.Crop], name: str) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
-    """Real crops of ``name`` at the common scale, with their outline masks and days."""
-    images, masks, days = [], [], []
-    for crop in crops:
-        if crop.label != name:
-            continue
-        image = realism.to_common_scale(crop.data, crop.scale, resolution=realism.COMMON_RESOLUTION)
-        mask = realism.to_common_scale(crop.mask.astype(float), crop.scale, resolution=realism.COMMON_RESOLUTION)
-        images.append(image)
-        masks.append(mask > 0.5)
-        days.append(crop.day)
-    return images, masks, days
-
-
-def day_spread(images: list[np.ndarray], days: list[str]) -> tuple[float, float]:
-    """Smallest and largest intensity Wasserstein distance of one real day against the others."""
-    distances = []
-    for day in sorted(set(days)):
-        one = [im for im, d in zip(images, days) if d == day]
-        rest = [im for im, d in zip(images, days) if d != day]
-        if one and rest:
-            distances.append(realism.histogram_distance(one, rest))
-    return (min(distances), max(distances)) if distances else (np.nan, np.nan)
 
 
 def report(n: int, seed: int, size: int, crop: int = 128) -> str:
@@ -72,9 +34,9 @@ def report(n: int, seed: int, size: int, crop: int = 128) -> str:
     crops = bbso.crops(size=crop, quiet_per_image=8, rng=seed)
     tables, outline_contrast, spreads = {}, {}, {}
     for name in CLASSES:
-        images, masks, days = real(crops, name)
-        tables[name] = realism.compare(simulated(name, n, seed, size), images)
-        spreads[name] = day_spread(images, days)
+        images, masks, days = realism.real_at_common_scale(crops, name)
+        tables[name] = realism.compare(realism.simulated_at_common_scale(name, n, seed, size), images)
+        spreads[name] = realism.day_spread(images, days)
         if name == "filaments":
             stats = realism.image_statistics(images, masks)
             outline_contrast[name] = float(stats["feature_contrast"].median())

@@ -368,12 +368,49 @@ def plot_side_by_side(
 
 
 
-def simulator_vs_bbso(n_per_class: int = 12, seed: int = 0, size: int = 512, crop: int = 128) -> dict[str, dict]:
+
+def simulated_at_common_scale(name: str, n: int, seed: int = 0, size: int = 512) -> list[np.ndarray]:
+    """``n`` simulated SOT H-alpha images of class ``name``, brought to the common scale."""
+    from .synthetic import render_sot
+
+    streams = np.random.SeedSequence([seed, ("filaments", "quiet").index(name)]).spawn(n)
+    images = []
+    for ss in streams:
+        sim = render_sot(name, np.random.default_rng(ss), size)
+        images.append(to_common_scale(sim.data, sim.cdelt, resolution=2 * sim.cdelt))
+    return images
+
+
+def real_at_common_scale(crops, name: str) -> tuple[list[np.ndarray], list[np.ndarray], list[str]]:
+    """Real BBSO crops of ``name`` at the common scale, with their outline masks and days."""
+    images, masks, days = [], [], []
+    for crop in crops:
+        if crop.label != name:
+            continue
+        images.append(to_common_scale(crop.data, crop.scale, resolution=COMMON_RESOLUTION))
+        mask = to_common_scale(crop.mask.astype(float), crop.scale, resolution=COMMON_RESOLUTION)
+        masks.append(mask > 0.5)
+        days.append(crop.day)
+    return images, masks, days
+
+
+def day_spread(images: Sequence[np.ndarray], days: Sequence[str]) -> tuple[float, float]:
+    """Smallest and largest intensity distance of one real day against the other days."""
+    distances = []
+    for day in sorted(set(days)):
+        one = [im for im, d in zip(images, days) if d == day]
+        rest = [im for im, d in zip(images, days) if d != day]
+        if one and rest:
+            distances.append(histogram_distance(one, rest))
+    return (min(distances), max(distances)) if distances else (float("nan"), float("nan"))
+
+
+def simulator_vs_bbso(n_per_class: int = 12, seed: int = 0, size: int = 512, crop: int = 128, figures: bool = True) -> dict[str, dict]:
     """Simulated SOT filaments and quiet Sun against real BBSO crops, at BBSO's 1"/px and 2".
 
-    Each simulated image is brought to the common scale with :func:`to_common_scale`; the real
-    crops come from :func:`slic_lib.realdata.bbso.crops` (wholly on the disc). Returns, per class,
-    ``{"table": compare(...), "figure": plot_side_by_side(...), "n_simulated", "n_real"}``.
+    Returns, per class, ``{"table": compare(...), "figure": plot_side_by_side(...) or None,
+    "n_simulated", "n_real", "real_day_spread"}``; for filaments the table's
+    ``feature_contrast`` uses the expert outlines as the real masks.
 
     Raises
     ------
@@ -381,21 +418,18 @@ def simulator_vs_bbso(n_per_class: int = 12, seed: int = 0, size: int = 512, cro
         When the BBSO data package is not installed (the message names the pip command).
     """
     from .realdata import bbso
-    from .synthetic import render_sot
 
     bbso.locate()
-    rng = np.random.default_rng(seed)
-    real = [c for c in bbso.crops(size=crop, quiet_per_image=8, rng=seed) if c.on_disc and c.side == crop]
+    crops = bbso.crops(size=crop, quiet_per_image=8, rng=seed)
     out: dict[str, dict] = {}
     for cls in ("filaments", "quiet"):
-        sims = [render_sot(cls, rng, size=size) for _ in range(n_per_class)]
-        sim = [to_common_scale(s.data, s.cdelt, resolution=max(0.33, 2 * s.cdelt)) for s in sims]
-        obs = [c.data for c in real if c.label == cls]
-        masks = [c.mask for c in real if c.label == cls] if cls == "filaments" else None
+        sim = simulated_at_common_scale(cls, n_per_class, seed, size)
+        obs, masks, days = real_at_common_scale(crops, cls)
         out[cls] = {
-            "table": compare(sim, obs, real_masks=masks),
-            "figure": plot_side_by_side(sim, obs, n=4, title=f"{cls}: simulated SOT H-alpha (degraded to 1\"/px, 2\") vs real BBSO H-alpha", real_label="BBSO"),
+            "table": compare(sim, obs, real_masks=masks if cls == "filaments" else None),
+            "figure": plot_side_by_side(sim, obs, n=4, title=f"{cls}: simulated SOT H-alpha (degraded to 1\"/px, 2\") vs real BBSO H-alpha", real_label="BBSO") if figures else None,
             "n_simulated": len(sim),
             "n_real": len(obs),
+            "real_day_spread": day_spread(obs, days),
         }
     return out
