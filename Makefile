@@ -28,7 +28,7 @@ $(VENV)/.installed: pyproject.toml Makefile
 	touch $@
 
 paper: setup
-	$(BIN)/slic paper --profile $(PROFILE)
+	$(BIN)/slic paper --profile $(PROFILE) --with-transfer
 
 test: setup unit notebooks
 

@@ -171,6 +171,17 @@ def _autocast(device: torch.device, enabled: bool):
     return torch.autocast("cpu", enabled=False)
 
 
+def sgd_step(net: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor, device: torch.device, amp: bool = False) -> tuple[float, int]:
+    """One cross-entropy optimisation step; returns the batch's summed loss and correct count."""
+    with _autocast(device, amp):
+        logits = net(xb)
+        loss = F.cross_entropy(logits.float(), yb)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    optimizer.step()
+    return float(loss.detach()) * len(yb), int((logits.detach().argmax(1) == yb).sum())
+
+
 @torch.no_grad()
 def _validate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, device, amp: bool, dist: _Dist) -> tuple[float, float]:
     """Validation loss and accuracy, summed over processes under torchrun."""
@@ -305,14 +316,9 @@ def train(
             yb = y_train[idx.to(y_train.device)].to(device, non_blocking=True)
             if config.augment:
                 xb = augment_batch(xb, gen)
-            with _autocast(device, config.amp):
-                logits = net(xb)
-                loss = F.cross_entropy(logits.float(), yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += float(loss.detach()) * len(yb)
-            correct += int((logits.detach().argmax(1) == yb).sum())
+            batch_loss, batch_correct = sgd_step(net, optimizer, xb, yb, device, config.amp)
+            loss_sum += batch_loss
+            correct += batch_correct
             seen += len(yb)
             bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
         val_loss, val_acc = _validate(model, x_val, y_val, 2 * local_batch, device, config.amp, dist)

@@ -44,7 +44,6 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from .classes import CLASSES
@@ -287,7 +286,7 @@ def _fit(
     """
     from tqdm.auto import tqdm
 
-    from .train import _epoch_seed, augment_batch, resolve_device
+    from .train import _epoch_seed, augment_batch, resolve_device, sgd_step
 
     if epochs < 1 or batch_size < 1:
         raise SlicError("epochs and batch size must be positive.")
@@ -324,14 +323,9 @@ def _fit(
             xb, yb = x[idx], y[idx]
             if augment:
                 xb = augment_batch(xb, gen)
-            xb, yb = xb.to(dev), yb.to(dev)
-            logits = model(xb)
-            loss = F.cross_entropy(logits.float(), yb)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += float(loss.detach()) * len(yb)
-            correct += int((logits.detach().argmax(1) == yb).sum())
+            batch_loss, batch_correct = sgd_step(model, optimizer, xb.to(dev), yb.to(dev), dev)
+            loss_sum += batch_loss
+            correct += batch_correct
             seen += len(yb)
         row = {"epoch": epoch, "train_loss": loss_sum / max(seen, 1), "train_accuracy": correct / max(seen, 1),
                "seconds": time.perf_counter() - t0}
