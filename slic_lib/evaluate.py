@@ -54,8 +54,13 @@ class Evaluation:
 
 
 def validation_indices(model: SlicNet, data: SolarData, train_config: dict) -> np.ndarray:
-    """The validation indices of the split the model was trained with."""
-    _, val = split(data, train_config.get("split", "grouped"), train_config.get("val_fraction", 0.1), train_config.get("seed", 0))
+    """The validation indices of the split the model was trained with.
+
+    A split that came with the data (the Slic release's train/test files) is used when the
+    checkpoint does not name one: the published weights were selected on it.
+    """
+    default = "fixed" if data.fixed_val is not None else "grouped"
+    _, val = split(data, train_config.get("split", default), train_config.get("val_fraction", 0.1), train_config.get("seed", 0))
     return val
 
 

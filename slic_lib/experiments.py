@@ -280,6 +280,35 @@ def validation(run: Run, model_path: str | os.PathLike | None = None, progress: 
     return ev
 
 
+def published_checkpoint(run: Run) -> Path | None:
+    """The published ``sol_class_4.pth`` when the run uses the Slic release, else None."""
+    if run.data_source != "slic-release":
+        return None
+    path = DATA / "slic-release" / "sol_class_4.pth"
+    return path if path.exists() else None
+
+
+def published_validation(run: Run, progress: bool = True):
+    """Table 1 of the published checkpoint on the published validation set (Slic release only).
+
+    Written as ``table1_published_*`` and ``summary.json`` -> ``published``; returns None when
+    the run does not use the release.
+    """
+    from .evaluate import evaluate
+    from .plotting import confusion_table_markdown
+
+    path = published_checkpoint(run)
+    if path is None:
+        return None
+    ev = evaluate(path, run.dataset_path, progress=progress)
+    r = ev.report
+    (run.figures / "table1_published_confusion_matrix.md").write_text(
+        f"Table 1 of the published sol_class_4.pth on the released validation set\n\n{confusion_table_markdown(r.confusion, r.class_names)}\n"
+    )
+    summary.update(run.name, published={**r.to_dict(), "checkpoint": str(path)})
+    return ev
+
+
 def inference_timing(run: Run, ev, model_path: str | os.PathLike | None = None):
     """Seconds to classify the validation set per device and precision, beside the paper's."""
     import pandas as pd
