@@ -18,7 +18,7 @@ import numpy as np
 
 from . import features as ft
 from . import textures as tx
-from .core import Scene, SimImage, day_hour, ephemeris, observe, random_date, sky_position
+from .core import Scene, SimImage, day_hour, ephemeris, observe_frame, random_date, sky_position
 
 __all__ = ["AIA_KINDS", "AIA_CDELT", "aia_scene", "aia_frame", "render_aia"]
 
@@ -139,26 +139,9 @@ def aia_frame(scene: Scene, kind: str, rng: np.random.Generator, date: dt.dateti
               t: float = 0.0, frame: int = 0, sequence_id: str = "", seed: str = "", description: str = "") -> SimImage:
     """Observe an AIA ``scene`` ``t`` seconds after ``date`` and wrap it as a :class:`SimImage`."""
     wave = _KIND_INFO[kind][0]
-    return SimImage(
-        data=observe(scene, rng, t),
-        instrument="AIA",
-        wavelength=wave,
-        cdelt=scene.cdelt,
-        date_obs=date + dt.timedelta(seconds=t),
-        xcen=scene.xcen,
-        ycen=scene.ycen,
-        class_name=scene.class_name,
-        sequence_id=sequence_id,
-        secondary=list(scene.secondary),
-        exptime=scene.exptime,
-        rsun=eph[0],
-        b0=eph[1],
-        dsun=eph[2],
-        kind=kind,
-        frame=frame,
-        seed=seed,
-        description=description or f"Simulated SDO/AIA {int(wave)} A stand-in ({kind})",
-    )
+    return observe_frame(scene, rng, date, eph, instrument="AIA", wavelength=wave, kind=kind, t=t, frame=frame,
+                         sequence_id=sequence_id, seed=seed,
+                         description=description or f"Simulated SDO/AIA {int(wave)} A stand-in ({kind})")
 
 
 def render_aia(kind: str, rng: np.random.Generator, size: int = 512) -> SimImage:

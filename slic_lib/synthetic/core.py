@@ -134,6 +134,32 @@ def observe(scene: Scene, rng: np.random.Generator, t: float = 0.0) -> np.ndarra
     return counts
 
 
+def observe_frame(scene: "Scene", rng: np.random.Generator, date: dt.datetime, eph: tuple[float, float, float], *,
+                  instrument: str, wavelength: float, kind: str, description: str, t: float = 0.0, frame: int = 0,
+                  sequence_id: str = "", seed: str = "") -> "SimImage":
+    """Observe ``scene`` ``t`` seconds after ``date`` and wrap it as a :class:`SimImage`."""
+    return SimImage(
+        data=observe(scene, rng, t),
+        instrument=instrument,
+        wavelength=wavelength,
+        cdelt=scene.cdelt,
+        date_obs=date + dt.timedelta(seconds=t),
+        xcen=scene.xcen,
+        ycen=scene.ycen,
+        class_name=scene.class_name,
+        sequence_id=sequence_id,
+        secondary=list(scene.secondary),
+        exptime=scene.exptime,
+        rsun=eph[0],
+        b0=eph[1],
+        dsun=eph[2],
+        kind=kind,
+        frame=frame,
+        seed=seed,
+        description=description,
+    )
+
+
 @lru_cache(maxsize=256)
 def ephemeris(date_iso: str) -> tuple[float, float, float]:
     """Apparent solar radius (arcsec), B0 (deg) and Earth-Sun distance (m) from ``sunpy.coordinates.sun``."""

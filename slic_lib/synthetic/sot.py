@@ -16,7 +16,7 @@ import numpy as np
 from ..classes import CLASSES
 from . import features as ft
 from . import textures as tx
-from .core import Scene, SimImage, day_hour, ephemeris, observe, random_date, sky_position
+from .core import Scene, SimImage, day_hour, ephemeris, observe_frame, random_date, sky_position
 
 __all__ = ["sot_scene", "render_sot", "sot_frame", "SOT_SATURATION", "HALPHA"]
 
@@ -220,26 +220,9 @@ def sot_scene(class_name: str, rng: np.random.Generator, size: int = 512, date: 
 def sot_frame(scene: Scene, rng: np.random.Generator, date: dt.datetime, eph: tuple[float, float, float],
               t: float = 0.0, frame: int = 0, sequence_id: str = "", seed: str = "", description: str = "") -> SimImage:
     """Observe ``scene`` ``t`` seconds after ``date`` and wrap it as a :class:`SimImage`."""
-    return SimImage(
-        data=observe(scene, rng, t),
-        instrument="SOT/NB",
-        wavelength=HALPHA,
-        cdelt=scene.cdelt,
-        date_obs=date + dt.timedelta(seconds=t),
-        xcen=scene.xcen,
-        ycen=scene.ycen,
-        class_name=scene.class_name,
-        sequence_id=sequence_id,
-        secondary=list(scene.secondary),
-        exptime=scene.exptime,
-        rsun=eph[0],
-        b0=eph[1],
-        dsun=eph[2],
-        kind="halpha",
-        frame=frame,
-        seed=seed,
-        description=description or f"Simulated Hinode/SOT NFI H-alpha image of class {scene.class_name}",
-    )
+    return observe_frame(scene, rng, date, eph, instrument="SOT/NB", wavelength=HALPHA, kind="halpha", t=t, frame=frame,
+                         sequence_id=sequence_id, seed=seed,
+                         description=description or f"Simulated Hinode/SOT NFI H-alpha image of class {scene.class_name}")
 
 
 def render_sot(class_name: str, rng: np.random.Generator, size: int = 512) -> SimImage:
