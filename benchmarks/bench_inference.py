@@ -20,7 +20,7 @@ import argparse
 import numpy as np
 import torch
 
-from slic_lib.metrics import time_inference
+from slic_lib.inference import time_inference
 from slic_lib.model import SlicNet
 from slic_lib.profiles import get_profile
 

@@ -17,7 +17,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .errors import SlicError
-from .evaluate import predict_proba
+from .inference import predict_proba
 from .model import SlicNet, load_checkpoint
 from .preprocess import BadFrameError, is_fits_path, preprocess
 

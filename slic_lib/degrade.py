@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 
 from .errors import SlicError
+from .inference import predict_proba
 
 log = logging.getLogger(__name__)
 
@@ -314,23 +315,6 @@ def degrade_map(
     return sunpy.map.Map(data, meta)
 
 
-def _device(model: Any):
-    try:
-        return next(model.parameters()).device
-    except (StopIteration, AttributeError):
-        import torch
-
-        return torch.device("cpu")
-
-
-def _predict(model: Any, batch: np.ndarray) -> np.ndarray:
-    import torch
-
-    x = torch.from_numpy(np.ascontiguousarray(batch[:, None], dtype=np.float32)).to(_device(model))
-    with torch.no_grad():
-        return model.predict_proba(x).cpu().numpy()
-
-
 def degradation_curve(
     model: Any,
     images: Sequence[np.ndarray] | np.ndarray,
@@ -351,12 +335,13 @@ def degradation_curve(
     preprocessing would) is degraded by each factor (:func:`degrade`), turned into network input
     by :func:`slic_lib.preprocess.preprocess_array` with ``config`` (so a degraded image is
     resampled back to the model's input size exactly as any other image would be) and
-    classified in batches with ``model.predict_proba`` (eval mode, no gradients).
+    classified in batches by :func:`slic_lib.inference.predict_proba`, the project's one
+    prediction loop.
 
     Parameters
     ----------
     model : SlicNet
-        A model with ``predict_proba``, ``class_names`` and ``preprocessing``.
+        A network with ``class_names`` and ``preprocessing``.
     images : sequence of 2-D arrays or 3-D array
         Raw images at full resolution (any sizes).
     labels : sequence of int
@@ -406,7 +391,7 @@ def degradation_curve(
                         for img in images[start : start + batch_size]
                     ]
                 )
-                preds.append(_predict(model, batch).argmax(axis=1))
+                preds.append(predict_proba(model, batch, batch_size).argmax(axis=1))
                 bar.update(1)
             pred = np.concatenate(preds)
             recall = recall_score(labels, pred, labels=list(range(len(class_names))), average=None, zero_division=np.nan)

@@ -9,28 +9,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from .dataset import SolarData, load_dataset, split
 from .errors import SlicError
+from .inference import predict_proba, time_inference
 from .metrics import Report, report
-from .model import SlicNet, load_checkpoint
-
-
-@torch.no_grad()
-def predict_proba(model: SlicNet, images: np.ndarray, batch_size: int = 64, device: str = "auto", progress: bool = False) -> np.ndarray:
-    """Class probabilities ``(N, n_classes)`` for preprocessed images ``(N, S, S)``."""
-    from tqdm.auto import tqdm
-
-    from .train import resolve_device
-
-    dev = resolve_device(device)
-    model = model.to(dev).eval()
-    out = []
-    for start in tqdm(range(0, len(images), batch_size), desc="classifying", unit="batch", disable=not progress):
-        xb = torch.from_numpy(np.ascontiguousarray(images[start : start + batch_size], dtype=np.float32)).unsqueeze(1).to(dev)
-        out.append(torch.softmax(model(xb).float(), 1).cpu().numpy())
-    return np.concatenate(out) if out else np.zeros((0, model.config.n_classes), np.float32)
+from .model import SlicNet, load_checkpoint, read_checkpoint
 
 
 @dataclass
@@ -79,8 +63,6 @@ def evaluate(
     """
     train_config: dict = {}
     if not isinstance(model, SlicNet):
-        from .model import read_checkpoint
-
         train_config = read_checkpoint(model).train_config
         model = load_checkpoint(model)
     data = data if isinstance(data, SolarData) else load_dataset(data)
@@ -92,7 +74,7 @@ def evaluate(
         idx = np.arange(len(data))
     else:
         raise SlicError(f"unknown subset {subset!r}; use 'val' or 'all'.")
-    probs = predict_proba(model, data.images[idx], batch_size, device, progress)
+    probs = predict_proba(model, data.images[idx], batch_size, device, progress=progress)
     labels = data.labels[idx]
     return Evaluation(report(labels, probs.argmax(1), data.class_names), probs, labels, idx, data)
 
@@ -106,8 +88,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .metrics import time_inference
-
     result = evaluate(args.model, args.data, args.subset, device=args.device, progress=True)
     timing = time_inference(load_checkpoint(args.model), result.data.images[result.indices], device=args.device, repeats=1)
     print(result.report)

@@ -27,7 +27,7 @@ from .classes import CLASSES
 from .dataset import BuildReport, SolarData, build_dataset, convert_slic_npz, load_dataset, split
 from .errors import SlicError
 from .model import ModelConfig, SlicNet, load_checkpoint, read_checkpoint, save_checkpoint
-from .paths import DATA, figures_dir, models_dir
+from .paths import data_root, figures_dir, models_dir
 from .preprocess import PreprocessConfig, image_array, preprocess_array
 from .profiles import Profile, get_profile
 
@@ -72,7 +72,7 @@ class Run:
 
     @property
     def data_dir(self) -> Path:
-        return DATA / self.name
+        return data_root() / self.name
 
     @property
     def dataset_path(self) -> Path:
@@ -284,7 +284,7 @@ def published_checkpoint(run: Run) -> Path | None:
     """The published ``sol_class_4.pth`` when the run uses the Slic release, else None."""
     if run.data_source != "slic-release":
         return None
-    path = DATA / "slic-release" / "sol_class_4.pth"
+    path = data_root() / "slic-release" / "sol_class_4.pth"
     return path if path.exists() else None
 
 

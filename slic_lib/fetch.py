@@ -317,7 +317,7 @@ def fetch(
     name
         Key of :data:`DATASETS` (``"slic-release"``).
     dest
-        Folder; default ``slic_lib.paths.DATA / name``.
+        Folder; default ``slic_lib.paths.data_root() / name``.
     base_url
         Mirror to download from instead of the dataset's own base URL.
     force
@@ -333,7 +333,7 @@ def fetch(
     if name not in DATASETS:
         raise SlicError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}.")
     dataset = DATASETS[name]
-    dest = Path(dest) if dest is not None else paths.DATA / name
+    dest = Path(dest) if dest is not None else paths.data_root() / name
     dest.mkdir(parents=True, exist_ok=True)
     manifest = read_manifest(dest)
     out: dict[str, Path] = {}

@@ -215,10 +215,10 @@ def observation(name: str) -> Observation:
 
 
 def cache_dir(name: str) -> Path:
-    """Folder where the frames of ``name`` are downloaded (``DATA/fido/<name>``, or the shared
+    """Folder where the frames of ``name`` are downloaded (``<data>/fido/<name>``, or the shared
     folder of observations cut from the same frames)."""
     obs = observation(name)
-    return paths.DATA / "fido" / (obs.cache or obs.name)
+    return paths.data_root() / "fido" / (obs.cache or obs.name)
 
 
 def manual_step(name: str) -> str | None:
@@ -287,7 +287,7 @@ def fetch(name: str, path: str | Path | None = None, sample: int | None = None,
     name
         Key of :data:`OBSERVATIONS`.
     path
-        Folder; default :func:`cache_dir` (``DATA/fido/<name>``).
+        Folder; default :func:`cache_dir` (``<data>/fido/<name>``).
     sample
         Every Nth frame; default the registry's ``every``.
     progress

@@ -1,4 +1,4 @@
-"""Confusion matrix, precision and recall (the paper's Eqs. 9-14) and inference timing.
+"""Confusion matrix, precision and recall (the paper's Eqs. 9-14).
 
 The counts come from scikit-learn; :func:`outcome_counts` spells out Eqs. 9-12 from a
 confusion matrix so the paper's definitions can be checked against scikit-learn's.
@@ -6,7 +6,6 @@ confusion matrix so the paper's definitions can be checked against scikit-learn'
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -83,41 +82,3 @@ def report(y_true: Sequence[int], y_pred: Sequence[int], class_names: Sequence[s
     n = len(class_names)
     p, r = precision_recall(y_true, y_pred, n)
     return Report(tuple(class_names), confusion(y_true, y_pred, n), p, r)
-
-
-def time_inference(model, images: np.ndarray, device: str = "auto", precision: str = "float32", batch_size: int = 64, repeats: int = 3) -> dict:
-    """Seconds to classify ``images`` (N, S, S) end to end on a device, median of ``repeats``.
-
-    Includes moving the batches to the device and reading back the predictions, as a user
-    classifying a validation set would see it; one untimed warm-up pass comes first.
-
-    Parameters
-    ----------
-    precision
-        ``"float32"`` or ``"bfloat16"`` (autocast; CUDA, or CPU where supported).
-    """
-    import torch
-
-    from .train import resolve_device
-
-    dev = resolve_device(device)
-    model = model.to(dev).eval()
-    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)).unsqueeze(1)
-    use_amp = precision == "bfloat16"
-
-    def once() -> None:
-        with torch.no_grad(), torch.autocast(dev.type, dtype=torch.bfloat16, enabled=use_amp):
-            for start in range(0, len(x), batch_size):
-                model(x[start : start + batch_size].to(dev)).argmax(1).cpu()
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-
-    once()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        once()
-        times.append(time.perf_counter() - t0)
-    seconds = float(np.median(times))
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
-    return {"device": name, "precision": precision, "n_images": len(x), "seconds": seconds, "seconds_per_image": seconds / max(len(x), 1), "batch_size": batch_size}

@@ -164,16 +164,6 @@ class SlicNet(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(torch.flatten(self.features(x), 1))
 
-    @torch.no_grad()
-    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
-        """Class probabilities (softmax of the logits) in eval mode."""
-        was_training = self.training
-        self.eval()
-        try:
-            return torch.softmax(self(x).float(), dim=1)
-        finally:
-            self.train(was_training)
-
 
 def build_model(config: ModelConfig | None = None, **kwargs: Any) -> SlicNet:
     """Build a freshly initialised network from a config or keyword arguments."""

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from . import summary
 from .errors import SlicError
-from .paths import FIGURES, NOTEBOOKS
+from .paths import figures_root, notebooks_dir
 from .profiles import PROFILES, get_profile
 
 PAPER_NOTEBOOKS = (
@@ -61,19 +61,19 @@ def run_notebooks(
     import papermill as pm
 
     prof = get_profile(profile)
-    out_dir = NOTEBOOKS / "executed" / prof.name
+    out_dir = notebooks_dir() / "executed" / prof.name
     out_dir.mkdir(parents=True, exist_ok=True)
     params = {"profile": prof.name, "data_source": data_source, "aia_source": aia_source}
     timings = {}
     for name in notebooks:
-        nb = NOTEBOOKS / name
+        nb = notebooks_dir() / name
         if not nb.exists():
             raise SlicError(f"notebook {nb} is missing from this checkout.")
         out = out_dir / name
         t0 = time.perf_counter()
         print(f"[slic paper] {prof.name}: running {name} ...", flush=True)
         try:
-            pm.execute_notebook(nb, out, parameters=params, kernel_name=kernel, progress_bar=progress, cwd=str(NOTEBOOKS))
+            pm.execute_notebook(nb, out, parameters=params, kernel_name=kernel, progress_bar=progress, cwd=str(notebooks_dir()))
         except pm.PapermillExecutionError as exc:
             raise _failure(nb, out, exc) from None
         timings[name] = round(time.perf_counter() - t0, 1)
@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     lacking = summary.missing(prof.name) if not args.only else []
     if lacking:
         raise SlicError(f"the notebooks ran but summary.json lacks {', '.join(lacking)}.")
-    print(f"\nregenerated the paper ({prof.name} profile) in {time.perf_counter() - t0:.0f} s -> {FIGURES / prof.name}")
+    print(f"\nregenerated the paper ({prof.name} profile) in {time.perf_counter() - t0:.0f} s -> {figures_root() / prof.name}")
     if result.get("synthetic_data"):
         print("note: the H-alpha results come from simulated data (slic_lib.synthetic), not the paper's observations.")
     acc = result.get("validation_accuracy")

@@ -33,6 +33,7 @@ from torch import nn
 
 from .dataset import SPLITS, SolarData, load_dataset, split
 from .errors import SlicError
+from .inference import resolve_device
 from .model import Checkpoint, ModelConfig, SlicNet, read_checkpoint, save_checkpoint
 
 log = logging.getLogger(__name__)
@@ -132,18 +133,6 @@ def _init_distributed(device: torch.device) -> _Dist:
     if not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     return _Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
-
-
-def resolve_device(name: str = "auto", local_rank: int = 0) -> torch.device:
-    """``auto`` -> the CUDA device of this process when present, else the CPU."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda", local_rank % torch.cuda.device_count())
-        return torch.device("cpu")
-    device = torch.device(name)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise SlicError(f"device {name!r} was asked for but no CUDA GPU is available; use --device cpu.")
-    return device
 
 
 # --------------------------------------------------------------------------------------------

@@ -156,20 +156,21 @@ def test_degrade_map_refuses_to_sharpen_or_upsample():
         degrade_map(sot_map(), target_scale_arcsec=0.05)
 
 
-class ConstantModel:
+class ConstantModel(torch.nn.Module):
     """Predicts class 0 for everything and records its inputs (no parameters: runs on CPU)."""
 
     class_names = ("filaments", "flares", "prominences", "quiet", "sunspots")
     preprocessing = PreprocessConfig(size=32)
 
     def __init__(self):
+        super().__init__()
         self.shapes = []
 
-    def predict_proba(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.shapes.append(tuple(x.shape))
-        probs = torch.zeros(x.shape[0], 5)
-        probs[:, 0] = 1
-        return probs
+        logits = torch.full((x.shape[0], 5), -10.0)
+        logits[:, 0] = 10.0
+        return logits
 
 
 def test_degradation_curve_scores_each_factor_through_the_preprocessing():

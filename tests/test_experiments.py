@@ -5,8 +5,6 @@ flattened square image in 0..255; a bare state_dict in the published key layout)
 where ``slic fetch`` keeps them, which ``fetch`` accepts and records in its manifest.
 """
 
-import importlib
-
 import numpy as np
 import pytest
 import torch
@@ -19,12 +17,6 @@ def fake_release(tmp_path, monkeypatch):
     monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
     import slic_lib.experiments
-    import slic_lib.fetch
-    import slic_lib.paths
-    import slic_lib.summary
-
-    for module in (slic_lib.paths, slic_lib.summary, slic_lib.fetch, slic_lib.experiments):
-        importlib.reload(module)
     rel = tmp_path / "data" / "slic-release"
     rel.mkdir(parents=True)
     rng = np.random.default_rng(0)
@@ -35,9 +27,6 @@ def fake_release(tmp_path, monkeypatch):
     torch.manual_seed(0)
     torch.save(SlicNet(arch="slic", input_size=64, width=0.125, hidden=32).state_dict(), rel / "sol_class_4.pth")
     yield slic_lib.experiments
-    monkeypatch.undo()
-    for module in (slic_lib.paths, slic_lib.summary, slic_lib.fetch, slic_lib.experiments):
-        importlib.reload(module)
 
 
 def test_release_path_gives_the_published_table_1(fake_release):

@@ -209,7 +209,7 @@ def test_load_cuts_every_frame(aia_map):
 
 
 def test_load_without_files_says_what_to_run(tmp_path, monkeypatch):
-    monkeypatch.setattr(fido.paths, "DATA", tmp_path)
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path))
     with pytest.raises(SlicError, match="slic fido fetch ar12665-1700"):
         fido.load("ar12665-1700")
     with pytest.raises(SlicError, match=r"sdc\.uio\.no"):

@@ -4,7 +4,8 @@ import numpy as np
 import torch
 
 from slic_lib.classes import CLASSES
-from slic_lib.metrics import outcome_counts, report, time_inference
+from slic_lib.inference import time_inference
+from slic_lib.metrics import outcome_counts, report
 from slic_lib.model import SlicNet
 
 TABLE_1 = np.array([[175, 1, 0, 0, 0], [0, 270, 0, 0, 0], [0, 0, 304, 0, 0], [0, 0, 0, 242, 0], [0, 0, 0, 0, 326]])

@@ -1,0 +1,212 @@
+"""Running a trained network: THE batched prediction loop, its device and threads, and timing.
+
+Every prediction in the project goes through :func:`logits` (classification of FITS files,
+evaluation on a dataset, degradation curves, fine-tuning scores, inference timing and the
+training engine's validation), so precision, memory format and batch size are chosen in one
+place and a speed-up here speeds up all of them.
+
+Nothing on this path imports training or dataset-building code: classifying a file needs
+the model, the preprocessing and this module only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import SlicError
+
+PRECISIONS = ("float32", "bfloat16")
+"""Arithmetic of the forward pass: full precision, or bfloat16 autocast (weights stay float32)."""
+
+
+def resolve_device(name: str | torch.device = "auto", local_rank: int = 0) -> torch.device:
+    """A torch device from ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``; ``auto`` takes a GPU when present.
+
+    Parameters
+    ----------
+    name
+        Device name or device.
+    local_rank
+        Process index on this machine under torchrun: ``auto`` then takes GPU ``local_rank``.
+
+    Raises
+    ------
+    SlicError
+        When a GPU is asked for and none is available.
+    """
+    if isinstance(name, torch.device):
+        return name
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda", local_rank % torch.cuda.device_count())
+        return torch.device("cpu")
+    try:
+        device = torch.device(name)
+    except RuntimeError:
+        raise SlicError(f"unknown device {name!r}; use auto, cpu or cuda[:N].") from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise SlicError(f"device {name!r} was asked for but no CUDA GPU is available; use --device cpu.")
+    return device
+
+
+def model_device(model: nn.Module) -> torch.device:
+    """The device a model's parameters are on (the CPU for a model without parameters)."""
+    try:
+        return next(model.parameters()).device
+    except StopIteration:
+        return torch.device("cpu")
+
+
+@contextlib.contextmanager
+def cpu_threads(n: int | None) -> Iterator[None]:
+    """Run torch's CPU operations on ``n`` threads inside the block (None: leave as is).
+
+    Tiny networks gain nothing from intra-op threads, and on a shared, busy machine two
+    OpenMP threads fighting for two cores ran the smoke profile's fits ten times slower than one.
+    """
+    if n is None:
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def autocast(device: torch.device, precision: str = "float32") -> contextlib.AbstractContextManager:
+    """The autocast context of a precision on a device (a no-op for ``float32``)."""
+    if precision not in PRECISIONS:
+        raise SlicError(f"unknown precision {precision!r}; use one of {', '.join(PRECISIONS)}.")
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=precision == "bfloat16")
+
+
+@contextlib.contextmanager
+def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    """Put a model in eval mode inside the block and restore its previous mode after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+def as_batch(images: Any) -> torch.Tensor:
+    """Images ``(N, S, S)`` or ``(N, 1, S, S)``, numpy or torch, as a float32 tensor ``(N, 1, S, S)``."""
+    x = images if isinstance(images, torch.Tensor) else torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    if x.ndim == 3:
+        x = x.unsqueeze(1)
+    if x.ndim != 4:
+        raise SlicError(f"expected images of shape (N, S, S) or (N, 1, S, S), got {tuple(x.shape)}.")
+    return x if x.dtype == torch.float32 else x.float()
+
+
+@torch.no_grad()
+def logits(
+    model: nn.Module,
+    images: Any,
+    batch_size: int = 64,
+    device: str | torch.device | None = None,
+    precision: str = "float32",
+    channels_last: bool = False,
+    progress: bool = False,
+) -> torch.Tensor:
+    """The network's float32 logits ``(N, n_classes)`` for preprocessed images, on the CPU.
+
+    The one prediction loop of the project: the model in eval mode (its previous mode is
+    restored), no gradients, batches of ``batch_size`` moved to the device one at a time.
+
+    Parameters
+    ----------
+    model
+        The network.
+    images
+        Preprocessed images ``(N, S, S)`` or ``(N, 1, S, S)`` (numpy or torch).
+    batch_size
+        Images per forward pass.
+    device
+        Where to run: ``None`` keeps the model where it is; otherwise the model is moved there.
+    precision
+        ``"float32"`` or ``"bfloat16"`` autocast.
+    channels_last
+        Run in the channels-last memory format (faster convolutions on many CPUs and GPUs).
+    progress
+        Show a progress bar over batches.
+    """
+    from tqdm.auto import tqdm
+
+    if batch_size < 1:
+        raise SlicError(f"batch_size must be >= 1, got {batch_size}.")
+    dev = model_device(model) if device is None else resolve_device(device)
+    model.to(dev)
+    fmt = torch.channels_last if channels_last else torch.contiguous_format
+    if channels_last:
+        model.to(memory_format=torch.channels_last)
+    x = as_batch(images)
+    out = []
+    with eval_mode(model), autocast(dev, precision):
+        for start in tqdm(range(0, len(x), batch_size), desc="classifying", unit="batch", disable=not progress):
+            xb = x[start : start + batch_size].to(dev, non_blocking=True).contiguous(memory_format=fmt)
+            out.append(model(xb).float().cpu())
+    n_out = getattr(getattr(model, "config", None), "n_classes", 0)
+    return torch.cat(out) if out else torch.zeros((0, n_out))
+
+
+def predict_proba(
+    model: nn.Module,
+    images: Any,
+    batch_size: int = 64,
+    device: str | torch.device | None = None,
+    precision: str = "float32",
+    progress: bool = False,
+) -> np.ndarray:
+    """Class probabilities ``(N, n_classes)`` (softmax of :func:`logits`) as a numpy array."""
+    return torch.softmax(logits(model, images, batch_size, device, precision, progress=progress), 1).numpy()
+
+
+def time_inference(
+    model: nn.Module,
+    images: Any,
+    device: str = "auto",
+    precision: str = "float32",
+    batch_size: int = 64,
+    repeats: int = 3,
+) -> dict:
+    """Seconds to classify ``images`` (N, S, S) end to end on a device, median of ``repeats``.
+
+    Times :func:`logits`, the loop every user of the project runs, including moving batches
+    to the device and reading predictions back; one untimed warm-up pass comes first.
+
+    Returns
+    -------
+    dict
+        ``device`` (name), ``precision``, ``n_images``, ``seconds``, ``seconds_per_image``,
+        ``batch_size``.
+    """
+    dev = resolve_device(device)
+    x = as_batch(images)
+
+    def once() -> None:
+        logits(model, x, batch_size, dev, precision).argmax(1)
+        if dev.type == "cuda":
+            torch.cuda.synchronize()
+
+    once()
+    times = []
+    for _ in range(max(1, repeats)):
+        t0 = time.perf_counter()
+        once()
+        times.append(time.perf_counter() - t0)
+    seconds = float(np.median(times))
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    return {"device": name, "precision": precision, "n_images": len(x), "seconds": seconds,
+            "seconds_per_image": seconds / max(len(x), 1), "batch_size": batch_size}
