@@ -22,14 +22,14 @@ from typing import Any
 
 import numpy as np
 
-from . import summary
-from .classes import CLASSES
-from .dataset import BuildReport, SolarData, build_dataset, convert_slic_npz, load_dataset, split
-from .errors import SlicError
-from .model import ModelConfig, SlicNet, load_checkpoint, read_checkpoint, save_checkpoint
-from .paths import data_root, figures_dir, models_dir
-from .preprocess import PreprocessConfig, image_array, preprocess_array
-from .profiles import Profile, get_profile
+from .. import summary
+from ..classes import CLASSES
+from ..dataset import BuildReport, SolarData, build_dataset, convert_slic_npz, load_dataset, split
+from ..errors import SlicError
+from ..model import ModelConfig, SlicNet, load_checkpoint, read_checkpoint, save_checkpoint
+from ..paths import data_root, figures_dir, models_dir
+from ..preprocess import PreprocessConfig, image_array, preprocess_array
+from ..profiles import Profile, get_profile
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,7 @@ class Run:
 
     def save(self, fig, name: str) -> list[Path]:
         """Save a figure as PNG and PDF in the run's figure folder."""
-        from .plotting import save_figure
+        from ..plotting import save_figure
 
         return save_figure(fig, self.figures / name)
 
@@ -161,7 +161,7 @@ def _complete(marker: Path, params: dict) -> bool:
 
 def simulate_training_data(run: Run, progress: bool = True) -> Path:
     """Simulated SOT class folders for the run (kept when already complete with these settings)."""
-    from . import synthetic
+    from .. import synthetic
 
     p = run.profile
     out = run.data_dir / "sim"
@@ -181,7 +181,7 @@ def curate(run: Run, progress: bool = True) -> Curation:
     config = PreprocessConfig(size=p.input_size)
     report, image_dir = None, None
     if run.data_source == "slic-release":
-        from .fetch import fetch
+        from ..fetch import fetch
 
         files = fetch("slic-release", progress=progress)
         convert_slic_npz(files["solar_train_data.npz"], run.dataset_path, val_npz=files["solar_test_data.npz"])
@@ -217,7 +217,7 @@ def model_config(run: Run, data: SolarData) -> ModelConfig:
 
 
 def train_config(run: Run, data: SolarData):
-    from .train import TrainConfig
+    from ..train import TrainConfig
 
     p = run.profile
     split_kind = "fixed" if data.fixed_val is not None else p.split
@@ -226,7 +226,7 @@ def train_config(run: Run, data: SolarData):
 
 def train_sweep(run: Run, progress: bool = True):
     """Notebook 02: the learning-rate sweep; the selected model is copied to ``best.pt``."""
-    from .train import sweep
+    from ..train import sweep
 
     data = load_dataset(run.dataset_path)
     result = sweep(data, model_config(run, data), train_config(run, data), run.profile.learning_rates, run.models / "sweep", progress=progress)
@@ -254,8 +254,8 @@ def validation(run: Run, model_path: str | os.PathLike | None = None, progress: 
     """Notebook 03: confusion matrix, precision, recall of the selected model (Table 1)."""
     import pandas as pd
 
-    from .evaluate import evaluate
-    from .plotting import confusion_table_markdown, metrics_table
+    from ..evaluate import evaluate
+    from ..plotting import confusion_table_markdown, metrics_table
 
     model_path = Path(model_path or run.best_model)
     ev = evaluate(model_path, run.dataset_path, progress=progress)
@@ -294,8 +294,8 @@ def published_validation(run: Run, progress: bool = True):
     Written as ``table1_published_*`` and ``summary.json`` -> ``published``; returns None when
     the run does not use the release.
     """
-    from .evaluate import evaluate
-    from .plotting import confusion_table_markdown
+    from ..evaluate import evaluate
+    from ..plotting import confusion_table_markdown
 
     path = published_checkpoint(run)
     if path is None:
@@ -314,7 +314,7 @@ def inference_timing(run: Run, ev, model_path: str | os.PathLike | None = None):
     import pandas as pd
     import torch
 
-    from .metrics import time_inference
+    from ..inference import time_inference
 
     model = load_checkpoint(model_path or run.best_model)
     images = ev.data.images[ev.indices]
@@ -351,7 +351,7 @@ def split_comparison(run: Run, progress: bool = True, last_epochs: int = 3) -> d
     """
     from dataclasses import replace
 
-    from .train import train
+    from ..train import train
 
     data = load_dataset(run.dataset_path)
     if data.fixed_val is not None or len(np.unique(data.groups)) == len(data):
@@ -385,13 +385,13 @@ def split_comparison(run: Run, progress: bool = True, last_epochs: int = 3) -> d
 def _sequence_files(run: Run, sim_name: str, fido_name: str, n_frames: int, progress: bool, size: int | None = None) -> list[Path]:
     """Files of one of the paper's observations: simulated, or from Fido's cache."""
     if run.aia_source == "fido":
-        from . import fido
+        from .. import fido
 
         files = fido.local_files(fido_name)
         if not files:
             files = fido.fetch(fido_name, progress=progress)
         return sorted(files)
-    from .synthetic import generate_sequence
+    from ..synthetic import generate_sequence
 
     out = run.data_dir / "aia" / sim_name
     size = size or run.profile.image_size
@@ -409,14 +409,14 @@ def _maps(run: Run, files: list[Path], fido_name: str) -> list:
     import sunpy.map
 
     if run.aia_source == "fido":
-        from . import fido
+        from .. import fido
 
         return fido.load(fido_name, files=files)
     return [sunpy.map.Map(f) for f in files]
 
 
 def _probs(model: SlicNet, arrays: list[np.ndarray]) -> np.ndarray:
-    from .evaluate import predict_proba
+    from ..inference import predict_proba
 
     return predict_proba(model, np.stack([preprocess_array(np.asarray(a, float), model.preprocessing) for a in arrays]))
 
@@ -425,7 +425,7 @@ def resolution_test(run: Run, progress: bool = True) -> dict:
     """Notebook 04: Figure 5's triplet and the accuracy-vs-degradation curve on the validation set."""
     import astropy.units as u
 
-    from .degrade import degradation_curve, degrade_map, equivalent_factor
+    from ..degrade import degradation_curve, degrade_map, equivalent_factor
 
     model = load_checkpoint(run.best_model)
     source = run.aia_source
@@ -449,7 +449,7 @@ def resolution_test(run: Run, progress: bool = True) -> dict:
     if data.fixed_val is None and data.paths[0].lower().endswith((".fits", ".fts", ".fit", ".gz")):
         raw, scales = [], []
         for pth in data.paths[val]:
-            from .preprocess import load_map
+            from ..preprocess import load_map
 
             m = load_map(pth)
             raw.append(image_array(m))
@@ -510,7 +510,7 @@ class SequenceResult:
 
 def adversarial(run: Run, names: list[str] | None = None, progress: bool = True) -> dict[str, SequenceResult]:
     """Notebook 05: classify the paper's AIA 1600/1700 sunspot and 304 prominence sequences."""
-    from .synthetic import PAPER_SEQUENCES
+    from ..synthetic import PAPER_SEQUENCES
 
     model = load_checkpoint(run.best_model)
     results: dict[str, SequenceResult] = {}
