@@ -13,9 +13,11 @@ from scipy import ndimage
 
 from slic_lib.classes import CLASSES
 from slic_lib.cli import main
+from slic_lib.errors import SlicError
+from slic_lib.observations import OBSERVATIONS
 from slic_lib.synthetic import (
     AIA_KINDS,
-    PAPER_SEQUENCES,
+    frame_times,
     generate,
     generate_sequence,
     render_aia,
@@ -124,34 +126,54 @@ def test_frames_of_a_run_are_near_identical_but_not_equal(tmp_path):
     assert np.corrcoef(a.ravel(), b.ravel())[0, 1] > 0.8
 
 
-@pytest.mark.parametrize("name", ["AR11638_1600", "prominence_20130101_NE_304", "AR11108_SOT_halpha"])
-def test_paper_sequence_times_cadence_and_instrument(tmp_path, name):
-    entry = PAPER_SEQUENCES[name]
-    paths = generate_sequence(name, tmp_path, seed=0, size=48, n_frames=4, progress=False)
+@pytest.mark.parametrize("key", ["ar11638-1600", "prominence-2013-01-01-ne-304", "ar11108-sot-halpha"])
+def test_paper_sequence_times_cadence_and_instrument(tmp_path, key):
+    obs = OBSERVATIONS[key]
+    first = dt.datetime.fromisoformat(obs.simulation.first_frame)
+    cadence = obs.simulation.cadence or obs.cadence.to_value("s")
+    paths = generate_sequence(key, tmp_path, seed=0, size=48, n_frames=4, progress=False)
     maps = [sunpy.map.Map(p) for p in paths]
     times = [m.date.datetime for m in maps]
-    assert times[0] == entry.start
-    steps = np.diff([(t - entry.start).total_seconds() for t in times])
+    assert times[0] == first
+    assert dt.datetime.fromisoformat(obs.start) <= first < dt.datetime.fromisoformat(obs.start) + dt.timedelta(seconds=cadence)
+    steps = np.diff([(t - first).total_seconds() for t in times])
     assert (steps > 0).all()
-    assert np.allclose(steps / entry.cadence, np.round(steps / entry.cadence), atol=1e-3)
-    assert times[-1] <= entry.end
-    expected = "SOTMap" if entry.instrument.startswith("SOT") else "AIAMap"
+    assert np.allclose(steps / cadence, np.round(steps / cadence), atol=1e-3)
+    assert times[-1] <= dt.datetime.fromisoformat(obs.end)
+    expected = {"SOT": "SOTMap", "AIA": "AIAMap"}[obs.instrument]
     assert all(type(m).__name__ == expected for m in maps)
-    assert all(m.meta["slicclas"] == entry.expected_class for m in maps)
+    assert all(m.meta["slicclas"] == obs.expected_class for m in maps)
+    assert all(m.meta["slicseq"] == key for m in maps)
+    assert all(m.wavelength.to_value("Angstrom") == pytest.approx(obs.wavelength.to_value("Angstrom")) for m in maps)
     if expected == "AIAMap":
-        assert paths[0].name.startswith(f"aia_lev1_{int(entry.wavelength)}a_{entry.start:%Y_%m_%d}t")
+        assert paths[0].name.startswith(f"aia_lev1_{obs.wavelength.to_value('Angstrom'):.0f}a_{first:%Y_%m_%d}t")
 
 
-def test_paper_sequence_registry_matches_the_paper():
-    assert PAPER_SEQUENCES["AR11638_1600"].cadence == 24
-    assert PAPER_SEQUENCES["prominence_20120831_304"].cadence == 12
-    assert PAPER_SEQUENCES["AR11108_1600"].start.strftime("%Y-%m-%d %H:%M") == "2010-09-25 08:05"
-    assert {e.expected_class for e in PAPER_SEQUENCES.values()} == {"sunspots", "prominences"}
-    assert all(e.end > e.start for e in PAPER_SEQUENCES.values())
+def test_every_frame_of_the_hour_on_the_cadence_grid():
+    assert len(frame_times("ar11638-1600")) == 150  # 12:00:16.12 + k x 24 s up to 13:00
+    assert len(frame_times("prominence-2012-08-31-304")) == 300  # 12 s in the EUV
+    assert frame_times("ar11638-1600", 3) == [0.0, 74 * 24.0, 149 * 24.0]
+
+
+def test_one_region_has_the_same_spots_in_every_channel(tmp_path):
+    # AR11108's SOT and AIA frames are co-temporal views of the same spot (Figure 5), and so
+    # are the 1600 and 1700 A frames of a region; another region has other spots
+    from slic_lib.synthetic.sequences import _target_spots
+
+    spots = {k: _target_spots(OBSERVATIONS[k].simulation, seed=0)
+             for k in ("ar11108-1600", "ar11108-sot-halpha", "ar12665-1600", "ar12665-1700", "ar11638-1600")}
+    assert spots["ar11108-1600"] == spots["ar11108-sot-halpha"] and len(spots["ar11108-1600"]) == 1
+    assert spots["ar12665-1600"] == spots["ar12665-1700"] != spots["ar11638-1600"]
+    assert _target_spots(OBSERVATIONS["prominence-2012-08-31-304"].simulation, seed=0) is None
+
+
+def test_unknown_or_former_sequence_name_is_a_user_error(tmp_path):
+    with pytest.raises(SlicError, match="ar12665-1600"):  # the message lists the keys
+        generate_sequence("AR12665_1600", tmp_path, progress=False)
 
 
 def test_aia_sequence_evolves_slowly(tmp_path):
-    paths = generate_sequence("AR12665_1600", tmp_path, size=64, n_frames=3, progress=False)
+    paths = generate_sequence("ar12665-1600", tmp_path, size=64, n_frames=3, progress=False)
     a, b, c = (fits.getdata(p).astype(float) for p in paths)
     assert np.corrcoef(a.ravel(), c.ravel())[0, 1] > 0.7  # same spot an hour later
     assert not np.array_equal(a, b)

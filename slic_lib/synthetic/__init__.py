@@ -7,15 +7,16 @@ reads as an ``SOTMap`` or ``AIAMap``. Every file is marked ``SYNTHET = T``; ever
 from them must say "simulated".
 
 Main entry points: :func:`render_sot`, :func:`render_aia`, :func:`write_fits`, :func:`to_map`,
-:func:`generate` (a class-folder dataset), :data:`PAPER_SEQUENCES` and
-:func:`generate_sequence` (the paper's AIA/SOT time series), :func:`plot_gallery`.
+:func:`generate` (a class-folder dataset), :func:`generate_sequence` (one of the paper's AIA/SOT
+time series, with the settings :data:`slic_lib.observations.OBSERVATIONS` gives it),
+:func:`plot_gallery`.
 """
 
 from .aia import AIA_KINDS, render_aia
 from .core import SimImage
 from .gallery import plot_gallery
 from .headers import to_map, write_fits
-from .sequences import PAPER_SEQUENCES, PaperSequence, generate, generate_sequence
+from .sequences import frame_times, generate, generate_sequence
 from .sot import render_sot
 
 __all__ = [
@@ -26,8 +27,7 @@ __all__ = [
     "to_map",
     "write_fits",
     "generate",
-    "PAPER_SEQUENCES",
-    "PaperSequence",
     "generate_sequence",
+    "frame_times",
     "plot_gallery",
 ]

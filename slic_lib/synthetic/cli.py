@@ -7,6 +7,8 @@ import logging
 from pathlib import Path
 
 from ..errors import SlicError
+from ..observations import OBSERVATIONS
+from .sequences import generate, generate_sequence
 
 log = logging.getLogger(__name__)
 
@@ -19,16 +21,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=512, help="image size in pixels (default 512)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: all CPUs)")
     parser.add_argument("--frames-per-sequence", type=int, default=4, help="frames per observing run (default 4)")
-    parser.add_argument("--aia", action="store_true", help="also write every paper AIA/SOT sequence under OUTDIR/aia/<name>/")
+    parser.add_argument("--aia", action="store_true",
+                        help="also write each of the paper's AIA/SOT observations under OUTDIR/aia/<key>/ "
+                             f"(keys: {', '.join(OBSERVATIONS)})")
     parser.add_argument("--aia-frames", type=int, default=None,
-                        help="with --aia: frames per sequence, evenly spread over the hour (default: every frame)")
+                        help="with --aia: frames per observation, evenly spread over its time range "
+                             "(default: every frame)")
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``slic synth``; bad arguments raise :class:`SlicError`."""
-    from . import PAPER_SEQUENCES, generate, generate_sequence
-
     if args.per_class < 1:
         raise SlicError(f"--per-class must be at least 1, not {args.per_class}.")
     if args.aia_frames is not None and args.aia_frames < 1:
@@ -37,8 +40,8 @@ def run(args: argparse.Namespace) -> int:
                      frames_per_sequence=args.frames_per_sequence, progress=not args.quiet)
     log.info("wrote %d simulated SOT files under %s", len(paths), args.outdir)
     if args.aia:
-        for name in PAPER_SEQUENCES:
-            seq = generate_sequence(name, Path(args.outdir) / "aia" / name, seed=args.seed, size=args.size,
+        for key in OBSERVATIONS:
+            seq = generate_sequence(key, Path(args.outdir) / "aia" / key, seed=args.seed, size=args.size,
                                     n_frames=args.aia_frames, progress=not args.quiet)
-            log.info("wrote %d simulated frames of %s", len(seq), name)
+            log.info("wrote %d simulated frames of %s", len(seq), key)
     return 0

@@ -7,8 +7,9 @@ least two hours apart -- so a split by time gaps keeps a run on one side, while 
 every-10th-file split does not. Work is spread over processes one run at a time; every run
 gets its own ``SeedSequence`` child, so the arrays do not depend on the number of workers.
 
-:data:`PAPER_SEQUENCES` lists the observations the paper tests on, and
-:func:`generate_sequence` simulates one of them at the instrument's real cadence.
+:func:`generate_sequence` simulates one of the paper's test observations
+(:data:`slic_lib.observations.OBSERVATIONS`, which holds the simulator's settings for each) at
+the instrument's real cadence.
 """
 
 from __future__ import annotations
@@ -18,20 +19,21 @@ import math
 import os
 import zlib
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
 from pathlib import Path
 
+import astropy.units as u
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..classes import CLASSES
 from ..errors import SlicError
+from ..observations import Observation, Simulation, observation
 from . import features as ft
 from .aia import aia_frame, aia_scene
 from .headers import aia_filename, sot_filename, write_fits
 from .sot import sot_frame, sot_scene
 
-__all__ = ["PaperSequence", "PAPER_SEQUENCES", "generate", "generate_sequence", "frame_times"]
+__all__ = ["generate", "generate_sequence", "frame_times"]
 
 MIN_RUN_GAP = dt.timedelta(hours=2)
 
@@ -146,84 +148,45 @@ def generate(
     return [Path(p) for i in range(len(tasks)) for p in results[i]]
 
 
-@dataclass(frozen=True)
-class PaperSequence:
-    """One observation the paper classifies (simulated here at the real times and cadence).
+def _observation(key: str) -> tuple[Observation, Simulation, dt.datetime, float]:
+    """The registry entry ``key``, its simulation settings, first frame time and cadence (s)."""
+    obs = observation(key)
+    sim = obs.simulation
+    cadence = sim.cadence if sim.cadence is not None else float(obs.cadence.to_value(u.s))
+    return obs, sim, dt.datetime.fromisoformat(sim.first_frame), cadence
 
-    ``pointing`` (arcsec) is illustrative, not the measured position of the region.
+
+def frame_times(key: str, n_frames: int | None = None) -> list[float]:
+    """Seconds after the first frame of observation ``key`` of the frames to simulate.
+
+    Parameters
+    ----------
+    key : str
+        Key of :data:`slic_lib.observations.OBSERVATIONS`.
+    n_frames : int, optional
+        Only this many frames, evenly spread over the time range on the cadence grid;
+        default every frame.
+
+    Returns
+    -------
+    list of float
+        Offsets in seconds, increasing.
     """
-
-    name: str
-    instrument: str
-    wavelength: float
-    start: dt.datetime
-    end: dt.datetime
-    cadence: float
-    expected_class: str
-    description: str
-    kind: str
-    target: str
-    pointing: tuple[float, float]
-
-
-def _seq(name, instrument, wave, start, end, cadence, cls, desc, kind, target, pointing) -> PaperSequence:
-    return PaperSequence(name, instrument, float(wave), dt.datetime.fromisoformat(start), dt.datetime.fromisoformat(end),
-                         float(cadence), cls, desc, kind, target, pointing)
-
-
-def _limb(rsun_arcsec: float, position_angle_deg: float, height: float = 60.0) -> tuple[float, float]:
-    # position angle measured counter-clockwise from solar west (+x); east limb is 180 deg
-    a = math.radians(position_angle_deg)
-    return (round((rsun_arcsec + height) * math.cos(a), 1), round((rsun_arcsec + height) * math.sin(a), 1))
-
-
-PAPER_SEQUENCES: dict[str, PaperSequence] = {
-    s.name: s
-    for s in [
-        _seq("AR11638_1600", "AIA", 1600, "2013-01-01T12:00:16.12", "2013-01-01T13:00:00", 24, "sunspots",
-             "AR11638 in AIA 1600 A with bright plage (paper Fig. 4)", "1600_sunspot", "AR11638", (-350.0, 300.0)),
-        _seq("AR11638_1700", "AIA", 1700, "2013-01-01T12:00:06.72", "2013-01-01T13:00:00", 24, "sunspots",
-             "AR11638 in AIA 1700 A", "1700_sunspot", "AR11638", (-350.0, 300.0)),
-        _seq("AR12665_1600", "AIA", 1600, "2017-07-10T12:00:16.12", "2017-07-10T13:00:00", 24, "sunspots",
-             "AR12665 in AIA 1600 A (paper Fig. 8)", "1600_sunspot", "AR12665", (-250.0, -100.0)),
-        _seq("AR12665_1700", "AIA", 1700, "2017-07-10T12:00:06.72", "2017-07-10T13:00:00", 24, "sunspots",
-             "AR12665 in AIA 1700 A", "1700_sunspot", "AR12665", (-250.0, -100.0)),
-        _seq("AR12674_1600", "AIA", 1600, "2017-09-06T12:00:16.12", "2017-09-06T13:00:00", 24, "sunspots",
-             "AR12674 in AIA 1600 A (paper Fig. 9)", "1600_sunspot", "AR12674", (-300.0, 250.0)),
-        _seq("AR12674_1700", "AIA", 1700, "2017-09-06T12:00:06.72", "2017-09-06T13:00:00", 24, "sunspots",
-             "AR12674 in AIA 1700 A", "1700_sunspot", "AR12674", (-300.0, 250.0)),
-        _seq("AR11108_1600", "AIA", 1600, "2010-09-25T08:05:04.12", "2010-09-25T09:20:00", 24, "sunspots",
-             "single-spot AR11108 in AIA 1600 A, co-temporal with SOT (paper Fig. 5)", "1600_sunspot", "AR11108",
-             (300.0, -400.0)),
-        _seq("AR11108_SOT_halpha", "SOT/NB", 6563, "2010-09-25T08:05:10.0", "2010-09-25T09:20:00", 60, "sunspots",
-             "co-temporal Hinode/SOT H-alpha of the same AR11108 spot (paper Fig. 5; cadence illustrative)", "halpha",
-             "AR11108", (300.0, -400.0)),
-        _seq("prominence_20120831_304", "AIA", 304, "2012-08-31T12:00:07.13", "2012-08-31T13:00:00", 12,
-             "prominences", "east-limb prominence in AIA 304 A on coronal He II emission (paper Fig. 6, right)",
-             "304_prominence", "2012-08-31 E limb", _limb(954.0, 195.0)),
-        _seq("prominence_20130101_NE_304", "AIA", 304, "2013-01-01T10:00:07.13", "2013-01-01T11:00:00", 12,
-             "prominences", "north-east limb prominence in AIA 304 A (paper Fig. 6, left)", "304_prominence",
-             "2013-01-01 NE limb", _limb(975.0, 150.0)),
-        _seq("prominence_20130101_SE_304", "AIA", 304, "2013-01-01T10:00:07.13", "2013-01-01T11:00:00", 12,
-             "prominences", "south-east limb prominence in AIA 304 A (paper Fig. 6, middle)", "304_prominence",
-             "2013-01-01 SE limb", _limb(975.0, 210.0)),
-    ]
-}
-"""The paper's AIA (and co-temporal SOT) observations, by name."""
-
-
-def frame_times(entry: PaperSequence, n_frames: int | None = None) -> list[float]:
-    """Seconds after ``entry.start`` of the frames to simulate (all, or ``n_frames`` evenly spread)."""
-    n_full = int((entry.end - entry.start).total_seconds() // entry.cadence) + 1
+    obs, _, first, cadence = _observation(key)
+    end = dt.datetime.fromisoformat(obs.end)
+    n_full = int((end - first).total_seconds() // cadence) + 1
     idx = np.arange(n_full)
     if n_frames is not None and n_frames < n_full:
         idx = np.unique(np.round(np.linspace(0, n_full - 1, n_frames)).astype(int))
-    return [float(i * entry.cadence) for i in idx]
+    return [float(i * cadence) for i in idx]
 
 
-def _target_spots(entry: PaperSequence, seed: int) -> list[ft.SpotSpec]:
-    rng = np.random.default_rng([seed, zlib.crc32(entry.target.encode())])
-    if entry.target == "AR11108":  # the paper's single-spot region
+def _target_spots(sim: Simulation, seed: int) -> list[ft.SpotSpec] | None:
+    """The spots of the observed region, the same for every observation of it."""
+    if sim.spots is None:
+        return None
+    rng = np.random.default_rng([seed, zlib.crc32(sim.spots_stream.encode())])
+    if sim.spots == "single":  # the paper's single-spot region AR11108
         return [ft.SpotSpec(x=0.0, y=0.0, radius=20.0, umbra_frac=0.45,
                             shape=[(float(rng.uniform(0, 0.06)), float(rng.uniform(0, 6.3))) for _ in range(4)],
                             fibril_seed=int(rng.integers(2**31)))]
@@ -231,27 +194,30 @@ def _target_spots(entry: PaperSequence, seed: int) -> list[ft.SpotSpec]:
 
 
 def generate_sequence(
-    name: str,
+    key: str,
     outdir: str | Path,
     seed: int = 0,
     size: int = 512,
     n_frames: int | None = None,
     progress: bool = True,
 ) -> list[Path]:
-    """Simulate one :data:`PAPER_SEQUENCES` observation as time-ordered FITS files.
+    """Simulate one of the paper's observations as time-ordered FITS files.
+
+    The settings (scene kind, pointing, spots, first frame, cadence) come from the observation's
+    :class:`~slic_lib.observations.Simulation`.
 
     Parameters
     ----------
-    name : str
-        Key of :data:`PAPER_SEQUENCES`.
+    key : str
+        Key of :data:`slic_lib.observations.OBSERVATIONS`.
     outdir : str or Path
         Folder for the files (AIA- or SOT-style names).
     seed : int
-        Seed; the scene depends on it and the target, each frame's noise on its index too.
+        Seed; the scene depends on it and the observation, each frame's noise on its time too.
     size : int
         Width and height in pixels.
     n_frames : int, optional
-        Simulate only this many frames, evenly spread over the hour (on the real cadence grid).
+        Simulate only this many frames, evenly spread over the time range (on the cadence grid).
     progress : bool
         Show a progress bar.
 
@@ -259,32 +225,37 @@ def generate_sequence(
     -------
     list of Path
         Files in time order.
+
+    Raises
+    ------
+    SlicError
+        For an unknown key, a bad size or frame count, or an output folder that cannot be written.
     """
-    if name not in PAPER_SEQUENCES:
-        raise SlicError(f"unknown sequence {name!r}; choose one of {', '.join(PAPER_SEQUENCES)}.")
+    obs, sim, first, cadence = _observation(key)
     _check_positive("size", size, 16)
     _check_positive("n_frames", n_frames)
-    entry = PAPER_SEQUENCES[name]
     outdir = _check_outdir(outdir)
-    key = zlib.crc32(name.encode())
-    rng = np.random.default_rng([seed, key])
-    spots = _target_spots(entry, seed) if entry.expected_class == "sunspots" else None
-    seed_text = f"seed={seed} sequence={name}"
-    if entry.instrument.startswith("SOT"):
-        scene, date, eph = sot_scene("sunspots", rng, size, date=entry.start, fov=82.0, pointing=entry.pointing,
+    stream = zlib.crc32(sim.stream.encode())
+    rng = np.random.default_rng([seed, stream])
+    spots = _target_spots(sim, seed)
+    seed_text = f"seed={seed} sequence={key}"
+    description = obs.description + " (simulated)"
+    wavelength = float(obs.wavelength.to_value(u.AA))
+    if obs.instrument == "SOT":
+        scene, date, eph = sot_scene(obs.expected_class, rng, size, date=first, fov=sim.fov, pointing=sim.pointing,
                                      spots=spots)
     else:
-        scene, date, eph = aia_scene(entry.kind, rng, size, date=entry.start, pointing=entry.pointing, spots=spots)
+        scene, date, eph = aia_scene(sim.kind, rng, size, date=first, pointing=sim.pointing, spots=spots)
     paths = []
-    for t in tqdm(frame_times(entry, n_frames), desc=name, unit="frame", disable=not progress):
-        frng = np.random.default_rng([seed, key, int(round(t * 100))])
-        if entry.instrument.startswith("SOT"):
-            sim = sot_frame(scene, frng, date, eph, t=t, frame=int(t // entry.cadence), sequence_id=name,
-                            seed=seed_text, description=entry.description + " (simulated)")
-            fname = sot_filename(sim.date_obs)
+    for t in tqdm(frame_times(key, n_frames), desc=key, unit="frame", disable=not progress):
+        frng = np.random.default_rng([seed, stream, int(round(t * 100))])
+        if obs.instrument == "SOT":
+            sim_image = sot_frame(scene, frng, date, eph, t=t, frame=int(t // cadence), sequence_id=key,
+                                  seed=seed_text, description=description)
+            fname = sot_filename(sim_image.date_obs)
         else:
-            sim = aia_frame(scene, entry.kind, frng, date, eph, t=t, frame=int(t // entry.cadence), sequence_id=name,
-                            seed=seed_text, description=entry.description + " (simulated)")
-            fname = aia_filename(sim.date_obs, entry.wavelength)
-        paths.append(write_fits(sim, outdir / fname))
+            sim_image = aia_frame(scene, sim.kind, frng, date, eph, t=t, frame=int(t // cadence), sequence_id=key,
+                                  seed=seed_text, description=description)
+            fname = aia_filename(sim_image.date_obs, wavelength)
+        paths.append(write_fits(sim_image, outdir / fname))
     return paths
