@@ -1,4 +1,4 @@
-"""Offline tests of slic_lib.fido: registry, Fido attrs, HEK fallback, cut-outs on a real AIA map."""
+"""Offline tests of slic_lib.fido: Fido attrs, HEK fallback, cut-outs on a real AIA map, the command."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from sunpy.net import hek
 
 from slic_lib import cli, fido
 from slic_lib.errors import SlicError
+from slic_lib.observations import OBSERVATIONS
 
 AIA_TEST_FILE = get_test_filepath("aia_171_level1.fits")
 
@@ -36,30 +37,17 @@ def attr_of(attrs, kind):
 # --------------------------------------------------------------------------- registry and queries
 
 
-def test_registry_covers_every_observation_the_paper_names():
-    seen = {(o.target.split(",")[0], o.instrument, int(o.wavelength.to_value(u.AA)), o.start, o.end)
-            for o in fido.OBSERVATIONS.values()}
-    paper = {
-        *(("AR11638", "AIA", w, "2013-01-01T12:00:00", "2013-01-01T13:00:00") for w in (1600, 1700)),
-        *(("AR12665", "AIA", w, "2017-07-10T12:00:00", "2017-07-10T13:00:00") for w in (1600, 1700)),
-        *(("AR12674", "AIA", w, "2017-09-06T12:00:00", "2017-09-06T13:00:00") for w in (1600, 1700)),
-        ("AR11108", "AIA", 1600, "2010-09-25T08:05:00", "2010-09-25T09:20:00"),
-        ("AR11108", "SOT", 6563, "2010-09-25T08:05:00", "2010-09-25T09:20:00"),
-        ("prominence", "AIA", 304, "2012-08-31T12:00:00", "2012-08-31T13:00:00"),
-        ("prominence", "AIA", 304, "2013-01-01T10:00:00", "2013-01-01T11:00:00"),
-    }
-    assert paper <= seen
-    prominences_2013 = [o for o in fido.OBSERVATIONS.values() if o.start.startswith("2013-01-01T10")]
+def test_observations_cut_from_the_same_frames_share_one_download():
+    prominences_2013 = [o.key for o in OBSERVATIONS.values() if o.start.startswith("2013-01-01T10")]
     assert len(prominences_2013) == 2, "the paper shows two prominences on 2013-01-01"
-    assert len({fido.cache_dir(o.name) for o in prominences_2013}) == 1, "same frames, one download"
-    for o in fido.OBSERVATIONS.values():
-        assert o.expected_class == ("prominences" if o.wavelength == 304 * u.AA else "sunspots")
+    assert len({fido.cache_dir(k) for k in prominences_2013}) == 1
+    assert fido.cache_dir("ar11638-1600") != fido.cache_dir("ar11638-1700")
 
 
-@pytest.mark.parametrize("name", sorted(fido.OBSERVATIONS))
-def test_query_time_range_and_channel(name):
-    obs = fido.OBSERVATIONS[name]
-    attrs = fido.query(name)
+@pytest.mark.parametrize("key", sorted(OBSERVATIONS))
+def test_query_time_range_and_channel(key):
+    obs = OBSERVATIONS[key]
+    attrs = fido.query(key)
     time = attr_of(attrs, a.Time)
     assert time.start == Time(obs.start) and time.end == Time(obs.end)
     wave = attr_of(attrs, a.Wavelength)
@@ -75,7 +63,7 @@ def test_sample_cadence():
     assert attr_of(fido.query("ar11638-1600", sample=10), a.Sample).value == pytest.approx(240)
     assert attr_of(fido.query("prominence-2012-08-31-304", sample=3), a.Sample).value == pytest.approx(36)
     assert attr_of(fido.query("ar11638-1600", sample=1), a.Sample) is None, "sample=1 means every frame"
-    assert fido.OBSERVATIONS["ar11638-1600"].frames == 150
+    assert OBSERVATIONS["ar11638-1600"].frames == 150
     with pytest.raises(SlicError, match="positive whole number"):
         fido.query("ar11638-1600", sample=0)
 
@@ -121,7 +109,7 @@ def test_fetch_keeps_existing_files_and_reports_failures(monkeypatch, tmp_path):
         calls.update(path=path, overwrite=overwrite)
         return Downloaded([str(tmp_path / "aia_1.fits")])
 
-    monkeypatch.setattr(fido, "search", lambda name, sample=None: [[1, 2]])
+    monkeypatch.setattr(fido, "search", lambda key, sample=None: [[1, 2]])
     monkeypatch.setattr(Fido, "fetch", fake_fetch)
     files = fido.fetch("ar11638-1600", path=tmp_path, sample=2, progress=False)
     assert files == [tmp_path / "aia_1.fits"]
@@ -135,10 +123,15 @@ def test_fetch_keeps_existing_files_and_reports_failures(monkeypatch, tmp_path):
         fido.fetch("ar11638-1600", path=tmp_path, progress=False)
 
 
-def test_cli_list(capsys):
+def test_cli_lists_every_observation_and_names_them_in_help(capsys):
     assert cli.main(["fido", "list"]) == 0
-    out = capsys.readouterr().out
-    assert all(name in out for name in fido.OBSERVATIONS)
+    rows = capsys.readouterr().out.splitlines()[1:]
+    assert [r.split()[0] for r in rows] == list(OBSERVATIONS)
+    assert "manual" in rows[list(OBSERVATIONS).index("ar11108-sot-halpha")]
+    with pytest.raises(SystemExit):
+        cli.main(["fido", "fetch", "--help"])
+    help_text = "".join(capsys.readouterr().out.split())  # argparse wraps long help lines
+    assert all(key in help_text for key in OBSERVATIONS)
 
 
 # --------------------------------------------------------------------------- region centres
@@ -163,7 +156,7 @@ def test_region_center_falls_back_to_offline_table(monkeypatch):
 
     monkeypatch.setattr(hek.HEKClient, "search", offline)
     c = fido.region_center("ar12674-1600")
-    assert (c.Tx.to_value(u.arcsec), c.Ty.to_value(u.arcsec)) == fido.OBSERVATIONS["ar12674-1600"].center
+    assert (c.Tx.to_value(u.arcsec), c.Ty.to_value(u.arcsec)) == OBSERVATIONS["ar12674-1600"].center
     assert c.obstime == Time("2017-09-06T12:00:00")
     # the offline centre is on the disk, in the right hemisphere (AR12674 was N12 W30)
     hgs = c.transform_to(frames.HeliographicStonyhurst(obstime=c.obstime))
@@ -203,7 +196,7 @@ def test_load_cuts_every_frame(aia_map):
     centre = SkyCoord(-300 * u.arcsec, 250 * u.arcsec, frame=aia_map.coordinate_frame)
     maps = fido.load("ar11638-1600", files=[AIA_TEST_FILE, AIA_TEST_FILE], center=centre, prep=False)
     assert len(maps) == 2
-    size = fido.OBSERVATIONS["ar11638-1600"].size[0]
+    size = OBSERVATIONS["ar11638-1600"].size[0]
     for m in maps:
         assert (m.dimensions[0] * m.scale[0]).to_value(u.arcsec) == pytest.approx(size, abs=2 * aia_map.scale[0].value)
 
