@@ -1,10 +1,10 @@
 """Simulated Hinode/SOT H-alpha and SDO/AIA images, written as real-looking FITS files.
 
-The paper's data (13,175 hand-labelled Hinode/SOT H-alpha images and SDO/AIA observations)
-is not downloadable here, so this sub-package makes labelled stand-ins that follow the same
-path as a user's own data: FITS files with real instrument headers that ``sunpy.map.Map``
-reads as an ``SOTMap`` or ``AIAMap``. Every file is marked ``SYNTHET = T``; every figure made
-from them must say "simulated".
+The paper's data (its hand-labelled Hinode/SOT H-alpha images, :data:`slic_lib.paper.N_IMAGES`,
+and the SDO/AIA observations of :mod:`slic_lib.observations`) is not downloadable here, so this
+sub-package makes labelled stand-ins that follow the same path as a user's own data: FITS files
+with real instrument headers that ``sunpy.map.Map`` reads as an ``SOTMap`` or ``AIAMap``. Every
+file is marked ``SYNTHET = T``; every figure made from them must say "simulated".
 
 Main entry points: :func:`render_sot`, :func:`render_aia`, :func:`write_fits`, :func:`to_map`,
 :func:`generate` (a class-folder dataset), :func:`generate_sequence` (one of the paper's AIA/SOT
