@@ -28,10 +28,13 @@ import logging
 from collections.abc import Sequence
 
 import numpy as np
+import pandas as pd
 from scipy import ndimage, stats
 from skimage import filters, transform
 
 from .errors import SlicError
+from .realdata import bbso
+from .synthetic import render_sot
 
 log = logging.getLogger(__name__)
 
@@ -160,16 +163,21 @@ def intensity_histogram(image: np.ndarray, bins: int = 64, range: tuple[float, f
     return pooled_histogram([image], bins, range)
 
 
+def pixels(images: Sequence[np.ndarray]) -> np.ndarray:
+    """All pixels of a set of images, each divided by its own median, as one flat array."""
+    return np.concatenate([normalise(im).ravel() for im in images])
+
+
 def pooled_histogram(images: Sequence[np.ndarray], bins: int = 64, range: tuple[float, float] = HIST_RANGE):
     """:func:`intensity_histogram` of all pixels of a set of images, each normalised by its own median."""
-    values = np.concatenate([normalise(im).ravel() for im in images])
+    values = pixels(images)
     counts, edges = np.histogram(values, bins=bins, range=range)
     return 0.5 * (edges[1:] + edges[:-1]), counts / (values.size * np.diff(edges))
 
 
 def _pooled(images: Sequence[np.ndarray], max_pixels: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    values = np.concatenate([normalise(im).ravel() for im in images])
+    values = pixels(images)
     if values.size > max_pixels:
         values = rng.choice(values, max_pixels, replace=False)
     return values
@@ -252,8 +260,6 @@ def image_statistics(
     (median-normalised percentiles), ``spectral_slope`` (in ``k_range``) and
     ``feature_contrast`` (with the given mask, else a thresholded one).
     """
-    import pandas as pd
-
     masks = [None] * len(images) if masks is None else list(masks)
     if len(masks) != len(images):
         raise SlicError(f"Got {len(masks)} masks for {len(images)} images.")
@@ -292,8 +298,6 @@ def compare(
         Wasserstein distance between the two sets' per-image values (for the intensity row,
         between their pooled pixel intensities).
     """
-    import pandas as pd
-
     sim = image_statistics(synthetic, synthetic_masks, scale, k_range)
     obs = image_statistics(real, real_masks, scale, k_range)
     rows = {
@@ -309,70 +313,65 @@ def compare(
     return table
 
 
-def plot_side_by_side(
+def median_spectrum(images: Sequence[np.ndarray], scale: float = COMMON_SCALE) -> tuple[np.ndarray, np.ndarray]:
+    """Median over images of :func:`radial_power_spectrum`, on the frequencies of the smallest image."""
+    spectra = [radial_power_spectrum(normalise(im), scale) for im in images]
+    k = min((s[0] for s in spectra), key=len)
+    return k, np.median([np.interp(k, s[0], s[1]) for s in spectra], axis=0)
+
+
+def figure_panels(
     synthetic: Sequence[np.ndarray],
     real: Sequence[np.ndarray],
     n: int = 4,
-    title: str = "H-alpha",
-    real_label: str = "real",
     scale: float = COMMON_SCALE,
     k_range: tuple[float, float] = SLOPE_RANGE,
-):
-    """Simulated crops over real crops, with their intensity histograms and power spectra.
+    bins: int = 128,
+) -> dict[str, np.ndarray]:
+    """What the side-by-side figure shows, as a flat dict of arrays (an ``.npz`` file holds it).
 
     Parameters
     ----------
     synthetic, real : sequence of ndarray
-        Images at the common scale; the first ``n`` of each are shown, all enter the panels.
+        Images at the common scale; the first ``n`` of each are kept, all enter the curves.
     n : int
-        Crops shown per row.
-    title : str
-        What is compared (e.g. "filaments"); the figure title says which row is simulated.
-    real_label : str
-        Name of the real data set (e.g. "BBSO").
+        Crops kept per set.
+    scale : float
+        Pixel scale (arcsec/px) of the spectra's frequencies.
+    k_range : (float, float)
+        The slope band, shaded in the figure.
+    bins : int
+        Histogram bins over :data:`HIST_RANGE`.
 
     Returns
     -------
-    matplotlib.figure.Figure
+    dict of str to ndarray
+        ``simulated_image_<i>`` and ``real_image_<i>`` (median-normalised crops, i < n);
+        ``hist_centres``, ``hist_simulated``, ``hist_real`` (pooled densities);
+        ``hist_limits`` (the intensity range worth showing: 0.1-99.9 percentiles of all
+        pixels, padded); ``spectrum_k_simulated``, ``spectrum_simulated``,
+        ``spectrum_k_real``, ``spectrum_real`` (median spectra); ``k_range``; ``n_images``
+        (simulated, real).
     """
-    import matplotlib.pyplot as plt
-
+    if not len(synthetic) or not len(real):
+        raise SlicError("Both image sets must contain at least one image.")
     n = max(1, min(n, len(synthetic), len(real)))
-    fig = plt.figure(figsize=(2.4 * max(n, 4), 8.0), layout="constrained")
-    grid = fig.add_gridspec(3, max(n, 4))
-    for row, (images, name) in enumerate(((synthetic, "simulated"), (real, real_label))):
+    panels: dict[str, np.ndarray] = {}
+    for name, images in (("simulated", synthetic), ("real", real)):
         for i in range(n):
-            ax = fig.add_subplot(grid[row, i])
-            ax.imshow(normalise(images[i]), cmap="gray", vmin=0.6, vmax=1.4, origin="upper")
-            ax.set_title(f"{name} {i + 1}", fontsize=9)
-            ax.set_axis_off()
-    half = max(n, 4) // 2
-    hist_ax, spec_ax = fig.add_subplot(grid[2, :half]), fig.add_subplot(grid[2, half:])
-    for images, name, colour in ((synthetic, "simulated", "C1"), (real, real_label, "C0")):
-        centres, density = pooled_histogram(images, bins=128)
-        hist_ax.plot(centres, density, color=colour, label=f"{name} (n={len(images)})")
-        spectra = [radial_power_spectrum(normalise(im), scale) for im in images]
-        k = min((s[0] for s in spectra), key=len)
-        median = np.median([np.interp(k, s[0], s[1]) for s in spectra], axis=0)
-        spec_ax.loglog(k, median, color=colour, label=name)
-    pooled = np.concatenate([normalise(im).ravel() for im in (*synthetic, *real)])
-    low, high = np.percentile(pooled, [0.1, 99.9])
-    hist_ax.set_xlim(max(HIST_RANGE[0], low - 0.05), min(HIST_RANGE[1], high + 0.05))
-    hist_ax.set(xlabel="intensity / image median", ylabel="probability density", title="intensity histograms")
-    spec_ax.axvspan(*k_range, color="0.9", label="slope band")
-    spec_ax.set(xlabel="k (cycles / arcsec)", ylabel="normalised power", title="median power spectra")
-    hist_ax.legend(fontsize=8)
-    spec_ax.legend(fontsize=8)
-    fig.suptitle(f"{title}: simulated (top row) vs {real_label} (middle row)")
-    return fig
-
-
+            panels[f"{name}_image_{i}"] = normalise(images[i])
+        centres, panels[f"hist_{name}"] = pooled_histogram(images, bins=bins)
+        panels[f"spectrum_k_{name}"], panels[f"spectrum_{name}"] = median_spectrum(images, scale)
+    panels["hist_centres"] = centres
+    low, high = np.percentile(pixels([*synthetic, *real]), [0.1, 99.9])
+    panels["hist_limits"] = np.array([max(HIST_RANGE[0], low - 0.05), min(HIST_RANGE[1], high + 0.05)])
+    panels["k_range"] = np.asarray(k_range, dtype=float)
+    panels["n_images"] = np.array([len(synthetic), len(real)])
+    return panels
 
 
 def simulated_at_common_scale(name: str, n: int, seed: int = 0, size: int = 512) -> list[np.ndarray]:
     """``n`` simulated SOT H-alpha images of class ``name``, brought to the common scale."""
-    from .synthetic import render_sot
-
     streams = np.random.SeedSequence([seed, ("filaments", "quiet").index(name)]).spawn(n)
     images = []
     for ss in streams:
@@ -405,20 +404,35 @@ def day_spread(images: Sequence[np.ndarray], days: Sequence[str]) -> tuple[float
     return (min(distances), max(distances)) if distances else (float("nan"), float("nan"))
 
 
-def simulator_vs_bbso(n_per_class: int = 12, seed: int = 0, size: int = 512, crop: int = 128, figures: bool = True) -> dict[str, dict]:
+def simulator_vs_bbso(n_per_class: int = 12, seed: int = 0, size: int = 512, crop: int = 128, n_shown: int = 4) -> dict[str, dict]:
     """Simulated SOT filaments and quiet Sun against real BBSO crops, at BBSO's 1"/px and 2".
 
-    Returns, per class, ``{"table": compare(...), "figure": plot_side_by_side(...) or None,
-    "n_simulated", "n_real", "real_day_spread"}``; for filaments the table's
-    ``feature_contrast`` uses the expert outlines as the real masks.
+    Parameters
+    ----------
+    n_per_class : int
+        Simulated images per class.
+    seed : int
+        Seed of the simulated images and of the real quiet-Sun crops' positions.
+    size : int
+        Side of the simulated images in pixels (before bringing them to the common scale).
+    crop : int
+        Side of the real crops in BBSO pixels (about 1").
+    n_shown : int
+        Crops per set kept for the figure (:func:`figure_panels`).
+
+    Returns
+    -------
+    dict
+        Per class (``"filaments"``, ``"quiet"``): ``table`` (:func:`compare`; for filaments its
+        real ``feature_contrast`` uses the expert outlines), ``panels`` (:func:`figure_panels`,
+        what :func:`slic_lib.plots.realism.plot_side_by_side` draws), ``n_simulated``,
+        ``n_real`` and ``real_day_spread`` (:func:`day_spread`).
 
     Raises
     ------
     SlicError
         When the BBSO data package is not installed (the message names the pip command).
     """
-    from .realdata import bbso
-
     bbso.locate()
     crops = bbso.crops(size=crop, quiet_per_image=8, rng=seed)
     out: dict[str, dict] = {}
@@ -427,7 +441,7 @@ def simulator_vs_bbso(n_per_class: int = 12, seed: int = 0, size: int = 512, cro
         obs, masks, days = real_at_common_scale(crops, cls)
         out[cls] = {
             "table": compare(sim, obs, real_masks=masks if cls == "filaments" else None),
-            "figure": plot_side_by_side(sim, obs, n=4, title=f"{cls}: simulated SOT H-alpha (degraded to 1\"/px, 2\") vs real BBSO H-alpha", real_label="BBSO") if figures else None,
+            "panels": figure_panels(sim, obs, n=n_shown),
             "n_simulated": len(sim),
             "n_real": len(obs),
             "real_day_spread": day_spread(obs, days),

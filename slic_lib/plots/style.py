@@ -1,24 +1,30 @@
-"""What every figure shares: the "simulated data" mark, colours, saving, images with probability bars.
+"""What every figure shares: the "simulated data" mark, colours, wrapping, saving, image panels.
 
 Every figure function of :mod:`slic_lib.plots` returns a :class:`matplotlib.figure.Figure`
 made with ``matplotlib.pyplot`` (so notebooks show it inline) and takes ``synthetic``: when
 true the suptitle ends in "(simulated data)", as every figure made from the simulator must
 say. The backend is the caller's choice (``matplotlib.use`` is never called here).
 :func:`save_figure` writes PNG (150 dpi) and PDF.
+
+Titles are wrapped to the width they are drawn in (:func:`wrap`), so a long title takes two
+lines instead of running off the figure or into its neighbour.
 """
 
 from __future__ import annotations
 
 import os
+import textwrap
 from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 SIMULATED = "(simulated data)"
+"""Appended to the suptitle of every figure drawn from simulated data."""
 
 #: Colours of Figure 1: conv blocks by feature-map count (64, 128, 256, 512), pools, classifier.
 FEATURE_COLOURS = ("#f28e2b", "#59a14f", "#edc948", "#4e79a7")
@@ -26,21 +32,55 @@ POOL_COLOUR = "#e15759"
 CLASSIFIER_COLOUR = "#a0a0a0"
 RELU_DROPOUT_COLOUR = "#f4b6d2"
 OUTPUT_LAYER_COLOUR = "#d4af37"
+#: Probability bars: the true (or expected) class, a wrong prediction, the other classes.
 TRUE_COLOUR = "#2ca02c"
 WRONG_COLOUR = "#d62728"
 OTHER_COLOUR = "#b0b0b0"
+#: This run's measurements against the paper's.
+THIS_RUN_COLOUR = "#4e79a7"
+PAPER_COLOUR = OTHER_COLOUR
+
+SUPTITLE_SIZE = 12
+#: Average glyph width of the default font (DejaVu Sans) in units of the font size.
+_GLYPH_WIDTH = 0.6
+
+
+def wrap(text: str, width_inches: float, fontsize: float) -> str:
+    """``text`` wrapped at word boundaries to fit ``width_inches`` at ``fontsize`` points.
+
+    Existing line breaks are kept; each line is wrapped on its own. The line length assumes
+    an average glyph of 0.6 em, a little wider than DejaVu Sans's, so wrapped text fits.
+    """
+    chars = max(int(width_inches * 72 / (_GLYPH_WIDTH * fontsize)), 8)
+    return "\n".join(textwrap.fill(line, chars, break_long_words=False) if line else "" for line in text.split("\n"))
 
 
 def suptitle(fig: Figure, title: str | None, synthetic: bool) -> None:
+    """Set the figure's title, ending in "(simulated data)" when ``synthetic``, wrapped to its width."""
     text = " ".join(t for t in (title, SIMULATED if synthetic else None) if t)
     if text:
-        fig.suptitle(text, fontsize=12)
+        fig.suptitle(wrap(text, 0.95 * fig.get_figwidth(), SUPTITLE_SIZE), fontsize=SUPTITLE_SIZE)
 
 
 def save_figure(fig: Figure, path_without_ext: str | os.PathLike, dpi: int = 150, formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
     """Write ``fig`` as ``<path>.png`` (at ``dpi``) and ``<path>.pdf``; return the paths.
 
-    The parent folder is created; the suffixes are appended, so names may contain dots.
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The figure.
+    path_without_ext : str or os.PathLike
+        Path without suffix; the parent folder is created and the suffixes are appended, so
+        the name may contain dots.
+    dpi : int
+        Resolution of the raster formats.
+    formats : sequence of str
+        File formats, in order.
+
+    Returns
+    -------
+    list of pathlib.Path
+        The files written.
     """
     base = Path(path_without_ext)
     base.parent.mkdir(parents=True, exist_ok=True)
@@ -53,6 +93,7 @@ def save_figure(fig: Figure, path_without_ext: str | os.PathLike, dpi: int = 150
 
 
 def message_figure(message: str, title: str | None, synthetic: bool) -> Figure:
+    """A figure that says, in its middle, why there is nothing to draw."""
     fig, ax = plt.subplots(figsize=(6, 2.5), layout="constrained")
     ax.text(0.5, 0.5, message, ha="center", va="center", fontsize=13, transform=ax.transAxes)
     ax.set_axis_off()
@@ -61,7 +102,7 @@ def message_figure(message: str, title: str | None, synthetic: bool) -> Figure:
 
 
 def sci(x: float) -> str:
-    """``5e-4`` -> ``$5\\times10^{-4}$`` for legends."""
+    """``5e-4`` -> ``$5\\times10^{-4}$``, ``1e-3`` -> ``$10^{-3}$``, ``0.5`` -> ``0.5`` for legends."""
     mant, exp = f"{x:.0e}".split("e")
     exp = int(exp)
     if exp == 0:
@@ -69,16 +110,18 @@ def sci(x: float) -> str:
     return f"${mant}\\times10^{{{exp}}}$" if mant != "1" else f"$10^{{{exp}}}$"
 
 
-def show_image(ax, image: np.ndarray) -> None:
+def show_image(ax: Axes, image: np.ndarray) -> None:
+    """An image in grey, clipped to its 0.5-99.5 percentiles, without ticks."""
     img = np.asarray(image, dtype=float)
     finite = img[np.isfinite(img)]
-    lo, hi = (np.percentile(finite, [0.5, 99.5]) if finite.size else (0.0, 1.0))
+    lo, hi = np.percentile(finite, [0.5, 99.5]) if finite.size else (0.0, 1.0)
     ax.imshow(img, cmap="gray", origin="lower", vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])
 
 
-def prob_bars(ax, probs: np.ndarray, class_names: Sequence[str], true: int | None, pred: int, show_names: bool) -> None:
+def prob_bars(ax: Axes, probs: np.ndarray, class_names: Sequence[str], true: int | None, pred: int, show_names: bool) -> None:
+    """Horizontal probability bars: the true class green, a wrong prediction red, values written."""
     colours = [OTHER_COLOUR] * len(class_names)
     if pred != true:
         colours[pred] = WRONG_COLOUR
@@ -89,6 +132,7 @@ def prob_bars(ax, probs: np.ndarray, class_names: Sequence[str], true: int | Non
     ax.set_xlim(0, 1)
     ax.set_ylim(len(class_names) - 0.5, -0.5)
     ax.set_yticks(y, class_names if show_names else [""] * len(class_names))
+    ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
     ax.set_xlabel("probability")
     ax.grid(axis="x", alpha=0.3)
     for yi, p in zip(y, probs):
@@ -97,9 +141,10 @@ def prob_bars(ax, probs: np.ndarray, class_names: Sequence[str], true: int | Non
 
 
 def bar_legend(fig: Figure, with_true: bool = True) -> None:
-    handles = [Patch(color=TRUE_COLOUR, label="true class")] if with_true else [Patch(color=TRUE_COLOUR, label="expected class")]
-    handles.append(Patch(color=WRONG_COLOUR, label="predicted (wrong)"))
-    fig.legend(handles=handles, loc="outside lower center", ncol=2, frameon=False, fontsize=9)
+    """Legend of :func:`prob_bars`' colours, below the figure."""
+    handles = [Patch(color=TRUE_COLOUR, label="true class" if with_true else "expected class"),
+               Patch(color=WRONG_COLOUR, label="predicted (wrong)"), Patch(color=OTHER_COLOUR, label="other classes")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=9)
 
 
 def image_grid(
@@ -112,15 +157,18 @@ def image_grid(
     synthetic: bool,
     true_label: bool = True,
     max_cols: int = 5,
+    column_width: float = 2.6,
 ) -> Figure:
     """Images on top, probability bars below, one column per example (Figures 3, 5, 7).
 
-    More than ``max_cols`` examples wrap onto further rows; the figure has ``2 * k`` axes.
+    More than ``max_cols`` examples wrap onto further rows (balanced: 6 -> 2 x 3, 8 -> 2 x 4);
+    the figure has ``2 * len(images)`` axes. Column titles are wrapped to ``column_width``
+    inches and turn red when the prediction is not the true class.
     """
     k = len(images)
     nrows = -(-k // max_cols)
-    ncols = -(-k // nrows)  # balanced rows: 6 -> 2 x 3, 8 -> 2 x 4
-    fig = plt.figure(figsize=(max(2.5 * ncols, 6.0), 5.0 * nrows + 0.6), layout="constrained")
+    ncols = -(-k // nrows)
+    fig = plt.figure(figsize=(max(column_width * ncols + 1.2, 6.0), 5.2 * nrows + 0.8), layout="constrained")
     axes = fig.subplots(2 * nrows, ncols, squeeze=False, height_ratios=(1.3, 1) * nrows)
     probs = np.asarray(probs, dtype=float)
     for j in range(nrows * ncols):
@@ -133,7 +181,8 @@ def image_grid(
         pred = int(np.argmax(probs[j]))
         true = trues[j]
         show_image(ax_img, images[j])
-        ax_img.set_title(column_titles[j], fontsize=9, color="black" if true is None or true == pred else WRONG_COLOUR)
+        colour = "black" if true is None or true == pred else WRONG_COLOUR
+        ax_img.set_title(wrap(column_titles[j], 0.95 * column_width, 9), fontsize=9, color=colour)
         prob_bars(ax_bar, probs[j], class_names, true, pred, show_names=c == 0)
     bar_legend(fig, with_true=true_label)
     suptitle(fig, title, synthetic)
@@ -141,4 +190,5 @@ def image_grid(
 
 
 def true_pred_title(class_names: Sequence[str], true: int, pred: int) -> str:
+    """``"true: X /\\npredicted: Y"`` for an image's column title."""
     return f"true: {class_names[true]} /\npredicted: {class_names[pred]}"
