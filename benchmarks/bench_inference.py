@@ -50,12 +50,14 @@ def main() -> None:
     n_paper = paper.N_VALIDATION
     print(f"paper ({paper.CITATION}): {n_paper} images in {paper.GPU_SECONDS} s on {paper.GPU_NAME}, "
           f"{paper.CPU_SECONDS:.0f} s on {paper.CPU_NAME}")
-    print(f"{'network':<34}{'device':<34}{'precision':<11}{'s/image':>10}{f's/{n_paper}':>10}{'paper s':>9}{'paper/this':>11}")
+    print(f"{'network':<34}{'device':<34}{'precision':<11}{'s/image':>10}{f's/{n_paper}':>10}"
+          f"{'paper s':>9}{'paper/this':>11}")
     for label, net in nets.items():
         size = net.config.input_size
         images = np.random.default_rng(0).normal(size=(args.n, size, size)).astype(np.float32)
         for device, precision in settings:
-            t = time_inference(net, images, device=device, precision=precision, batch_size=args.batch_size, repeats=args.repeats)
+            t = time_inference(net, images, device=device, precision=precision, batch_size=args.batch_size,
+                               repeats=args.repeats)
             total = t["seconds_per_image"] * n_paper
             reference = PAPER_SECONDS[device]
             print(f"{label:<34}{t['device'][:33]:<34}{precision:<11}{t['seconds_per_image']:>10.4f}{total:>10.1f}"

@@ -135,7 +135,8 @@ def test_paper_sequence_times_cadence_and_instrument(tmp_path, key):
     maps = [sunpy.map.Map(p) for p in paths]
     times = [m.date.datetime for m in maps]
     assert times[0] == first
-    assert dt.datetime.fromisoformat(obs.start) <= first < dt.datetime.fromisoformat(obs.start) + dt.timedelta(seconds=cadence)
+    start = dt.datetime.fromisoformat(obs.start)
+    assert start <= first < start + dt.timedelta(seconds=cadence)
     steps = np.diff([(t - first).total_seconds() for t in times])
     assert (steps > 0).all()
     assert np.allclose(steps / cadence, np.round(steps / cadence), atol=1e-3)
