@@ -227,8 +227,8 @@ class Observation:
 _SUNSPOT_BOX = (300.0, 300.0)
 _LIMB_BOX = (400.0, 400.0)
 _UV_RESULT = "sunspot classified sometimes as sunspots, sometimes as flares or prominences"
-# Seconds past the start minute of the first AIA frame (archive time stamps): 1600 A frames are
-# stamped 16.12 s or 4.12 s past the minute, 1700 A 6.72 s, 304 A 7.13 s.
+# Time stamp (seconds past the start minute) of the first AIA frame in the archive: 1600 A frames
+# fall 16.12 s (or 4.12 s) past a minute, 1700 A 6.72 s, 304 A 7.13 s.
 _UV_FIRST = {1600: "16.12", 1700: "06.72"}
 
 
@@ -240,7 +240,7 @@ def _limb(rsun_arcsec: float, position_angle_deg: float, height: float = 60.0) -
 
 
 def _aia(key, wave, start, end, target, noaa, center, figure, panel, result, pointing, stream, first,
-         every=5, cache=None) -> Observation:
+         every=5, cache=None, spots="group") -> Observation:
     """An AIA observation: 1600/1700 A sunspots of an active region, or a 304 A limb prominence."""
     sunspot = wave in (1600, 1700)
     sim = Simulation(
@@ -248,7 +248,7 @@ def _aia(key, wave, start, end, target, noaa, center, figure, panel, result, poi
         first_frame=f"{start[:-2]}{first}",
         pointing=pointing,
         stream=stream,
-        spots="single" if target == "AR11108" else "group" if sunspot else None,
+        spots=spots if sunspot else None,
         spots_stream=target if sunspot else None,
     )
     return Observation(
@@ -277,7 +277,8 @@ _ALL = [
     *_region(12665, "2017-07-10", (-276.0, -160.0), "Figure 8", (-250.0, -100.0)),
     *_region(12674, "2017-09-06", (467.0, 95.0), "Figure 9", (-300.0, 250.0)),
     _aia("ar11108-1600", 1600, _AR11108["start"], _AR11108["end"], "AR11108", 11108, None, "Figure 5",
-         "left", "sunspot misclassified as flares", _AR11108["pointing"], "AR11108_1600", "04.12"),
+         "left", "sunspot misclassified as flares", _AR11108["pointing"], "AR11108_1600", "04.12",
+         spots="single"),
     Observation(
         "ar11108-sot-halpha", "SOT", 6563 * u.AA, _AR11108["start"], _AR11108["end"], "AR11108", 11108,
         None, None, None, None, "Figure 5", "middle, right",
