@@ -15,10 +15,11 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .errors import SlicError
 from .inference import predict_proba
-from .model import SlicNet, load_checkpoint
+from .model import SlicNet, load_checkpoint, read_checkpoint
 from .preprocess import BadFrameError, is_fits_path, preprocess
 
 
@@ -60,8 +61,6 @@ def classify_files(
 
     Returns the rows written in this call, as dicts keyed by :func:`columns`.
     """
-    from tqdm.auto import tqdm
-
     model = model if isinstance(model, SlicNet) else load_checkpoint(model)
     names = model.class_names
     header = columns(names)
@@ -119,8 +118,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .model import read_checkpoint
-
     ckpt = read_checkpoint(args.model)
     rows = classify_files(args.paths, args.model, args.out, args.batch_size, args.device, args.overwrite, not args.no_progress)
     n_err = sum(r["status"] == "error" for r in rows)

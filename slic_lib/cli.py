@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import sys
+from importlib.metadata import PackageNotFoundError, version
 
 from .errors import SlicError
 
@@ -41,8 +42,6 @@ def _top_parser() -> argparse.ArgumentParser:
 
 
 def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
         return f"slic {version('slic_lib')}"
     except PackageNotFoundError:  # running from a source tree

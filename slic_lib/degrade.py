@@ -34,10 +34,19 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+import astropy.units as u
 import numpy as np
+import pandas as pd
+import sunpy.map
+from astropy.convolution import AiryDisk2DKernel, Gaussian2DKernel, convolve_fft
+from astropy.stats import gaussian_fwhm_to_sigma
+from skimage.transform import resize_local_mean
+from sklearn.metrics import recall_score
+from tqdm.auto import tqdm
 
 from .errors import SlicError
 from .inference import predict_proba
+from .preprocess import clean, image_array, preprocess_array
 
 log = logging.getLogger(__name__)
 
@@ -92,9 +101,6 @@ def psf_kernel(fwhm_px: float | tuple[float, float], psf: str = "gaussian"):
         ``Gaussian2DKernel`` or ``AiryDisk2DKernel`` (radius of the first dark ring
         ``1.185 * FWHM``).
     """
-    from astropy.convolution import AiryDisk2DKernel, Gaussian2DKernel
-    from astropy.stats import gaussian_fwhm_to_sigma
-
     fy, fx = (fwhm_px, fwhm_px) if np.isscalar(fwhm_px) else fwhm_px
     if psf == "gaussian":
         return Gaussian2DKernel(x_stddev=fx * gaussian_fwhm_to_sigma, y_stddev=fy * gaussian_fwhm_to_sigma)
@@ -108,8 +114,6 @@ def convolve_psf(image: np.ndarray, fwhm_px: float | tuple[float, float], psf: s
 
     A FWHM below 0.01 px returns a copy of the image unchanged.
     """
-    from astropy.convolution import convolve_fft
-
     image = np.asarray(image, dtype=np.float64)
     fy, fx = (fwhm_px, fwhm_px) if np.isscalar(fwhm_px) else fwhm_px
     if max(fy, fx) < 0.01:
@@ -130,8 +134,6 @@ def resample_area(image: np.ndarray, shape: tuple[int, int], conserve: str = "fl
         ``"flux"`` scales the output by the pixel-area ratio so the total is unchanged
         (counts per pixel); ``"mean"`` keeps the mean value (surface brightness).
     """
-    from skimage.transform import resize_local_mean
-
     if conserve not in CONSERVE:
         raise SlicError(f"unknown conserve={conserve!r}; use one of {', '.join(CONSERVE)}.")
     image = np.asarray(image, dtype=np.float64)
@@ -271,9 +273,6 @@ def degrade_map(
         A new map; its metadata note the degradation (``DEGRRES``, ``DEGRSRC``, ``DEGRPSF``
         and a ``HISTORY`` line).
     """
-    import astropy.units as u
-    import sunpy.map
-
     arr = _check_image(smap.data)
     if psf not in PSFS:
         raise SlicError(f"unknown PSF {psf!r}; use one of {', '.join(PSFS)}.")
@@ -315,6 +314,30 @@ def degrade_map(
     return sunpy.map.Map(data, meta)
 
 
+def degrade_map_by(smap: Any, factor: float, *, source_resolution_arcsec: float = SOT_RESOLUTION, psf: str = "gaussian",
+                   noise: float | None = None, rng: np.random.Generator | int | None = None):
+    """Degrade a Map's resolution and pixel scale both by ``factor`` (see :func:`degrade_map`).
+
+    Non-finite pixels are first replaced as the preprocessing would
+    (:func:`slic_lib.preprocess.clean`); ``factor == 1`` returns the cleaned map unchanged.
+    """
+    if not np.isfinite(factor) or factor < 1:
+        raise SlicError(f"the degradation factor must be a number >= 1, got {factor}.")
+    cleaned = sunpy.map.Map(clean(image_array(smap)), smap.meta)
+    if factor == 1 and not noise:
+        return cleaned
+    scale = min(abs(smap.scale.axis1.to_value(u.arcsec / u.pix)), abs(smap.scale.axis2.to_value(u.arcsec / u.pix)))
+    return degrade_map(cleaned, factor * source_resolution_arcsec, factor * scale, source_resolution_arcsec=source_resolution_arcsec,
+                       psf=psf, noise=noise, rng=rng)
+
+
+def _degraded(image: Any, factor: float, pixel_scale: float | None, psf: str, noise: float | None, rng) -> np.ndarray:
+    """One image degraded by ``factor``: a sunpy Map at the Map stage, an array with :func:`degrade`."""
+    if hasattr(image, "scale") and hasattr(image, "meta"):
+        return np.asarray(degrade_map_by(image, factor, psf=psf, noise=noise, rng=rng).data, dtype=np.float64)
+    return degrade(clean(image_array(image)), factor, pixel_scale, psf, noise=noise, rng=rng)
+
+
 def degradation_curve(
     model: Any,
     images: Sequence[np.ndarray] | np.ndarray,
@@ -342,8 +365,10 @@ def degradation_curve(
     ----------
     model : SlicNet
         A network with ``class_names`` and ``preprocessing``.
-    images : sequence of 2-D arrays or 3-D array
-        Raw images at full resolution (any sizes).
+    images : sequence of sunpy Maps, 2-D arrays, or a 3-D array
+        Raw images at full resolution (any sizes). A Map is degraded at the Map stage
+        (:func:`degrade_map_by`, from its own pixel scale); an array by :func:`degrade` at
+        ``pixel_scale``.
     labels : sequence of int
         True class index of each image.
     factors : sequence of float
@@ -363,11 +388,7 @@ def degradation_curve(
         One row per factor: ``factor``, ``accuracy``, ``n`` and ``recall_<class>`` for each of
         ``model.class_names`` (NaN for a class without images).
     """
-    import pandas as pd
-    from sklearn.metrics import recall_score
-    from tqdm.auto import tqdm
 
-    from .preprocess import clean, image_array, preprocess_array
 
     config = config if config is not None else model.preprocessing
     labels = np.asarray(labels, dtype=np.int64)
@@ -387,7 +408,7 @@ def degradation_curve(
             for start in range(0, len(labels), batch_size):
                 batch = np.stack(
                     [
-                        preprocess_array(degrade(clean(image_array(img)), factor, pixel_scale, psf, noise=noise, rng=rng), config)
+                        preprocess_array(_degraded(img, factor, pixel_scale, psf, noise, rng), config)
                         for img in images[start : start + batch_size]
                     ]
                 )

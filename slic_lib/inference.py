@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from tqdm.auto import tqdm
 
 from .errors import SlicError
 
@@ -142,8 +143,6 @@ def logits(
     progress
         Show a progress bar over batches.
     """
-    from tqdm.auto import tqdm
-
     if batch_size < 1:
         raise SlicError(f"batch_size must be >= 1, got {batch_size}.")
     dev = model_device(model) if device is None else resolve_device(device)

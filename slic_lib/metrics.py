@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from typing import Sequence
 
 import numpy as np
+from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 
 
 def confusion(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> np.ndarray:
     """Confusion matrix ``c[i, j]``: images of true class ``i`` classified as ``j`` (Table 1)."""
-    from sklearn.metrics import confusion_matrix
-
     return confusion_matrix(y_true, y_pred, labels=list(range(n_classes)))
 
 
@@ -31,8 +30,6 @@ def outcome_counts(cm: np.ndarray) -> dict[str, np.ndarray]:
 
 def precision_recall(y_true: Sequence[int], y_pred: Sequence[int], n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """Per-class precision (Eq. 13) and recall (Eq. 14); a class never predicted has precision 0."""
-    from sklearn.metrics import precision_recall_fscore_support
-
     p, r, _, _ = precision_recall_fscore_support(y_true, y_pred, labels=list(range(n_classes)), zero_division=0)
     return p, r
 

@@ -13,7 +13,7 @@ import json
 import time
 from pathlib import Path
 
-from . import summary
+from . import headline, summary
 from .errors import SlicError
 from .paths import figures_root, notebooks_dir
 from .profiles import PROFILES, get_profile
@@ -58,7 +58,7 @@ def run_notebooks(
     ``aia_source``); a notebook resolves whatever is left ``None`` (see
     :func:`slic_lib.experiments.start`).
     """
-    import papermill as pm
+    import papermill as pm  # lazy: papermill and its Jupyter stack are needed only to execute notebooks
 
     prof = get_profile(profile)
     out_dir = notebooks_dir() / "executed" / prof.name
@@ -99,9 +99,9 @@ def run(args: argparse.Namespace) -> int:
     if lacking:
         raise SlicError(f"the notebooks ran but summary.json lacks {', '.join(lacking)}.")
     print(f"\nregenerated the paper ({prof.name} profile) in {time.perf_counter() - t0:.0f} s -> {figures_root() / prof.name}")
+    if not args.only:
+        path = headline.write(prof.name)
+        print(f"\n{path.read_text()}\n(written to {path})")
     if result.get("synthetic_data"):
         print("note: the H-alpha results come from simulated data (slic_lib.synthetic), not the paper's observations.")
-    acc = result.get("validation_accuracy")
-    if acc is not None:
-        print(f"validation accuracy {acc:.4%} (paper: 99.92%), learning rate {result.get('best_learning_rate')}, epoch {result.get('best_epoch')}")
     return 0

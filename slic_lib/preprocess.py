@@ -30,6 +30,9 @@ from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
+import sunpy.map
+from astropy.io import fits
+from skimage.transform import resize
 
 from .errors import SlicError
 
@@ -74,8 +77,6 @@ def is_fits_path(path: str | os.PathLike) -> bool:
 
 def load_map(path: str | os.PathLike):
     """Read a FITS file as a sunpy Map, raising :class:`BadFrameError` with a reason on failure."""
-    import sunpy.map
-
     path = Path(path)
     if not path.is_file():
         raise BadFrameError(f"{path} does not exist")
@@ -100,8 +101,6 @@ def load_map(path: str | os.PathLike):
 
 
 def _data_shape(path: Path) -> tuple[int, ...] | None:
-    from astropy.io import fits
-
     with fits.open(path) as hdul:
         for hdu in hdul:
             if hdu.header.get("NAXIS", 0) >= 2:
@@ -139,8 +138,6 @@ def clean(arr: np.ndarray) -> np.ndarray:
 
 def resample(arr: np.ndarray, size: int, order: int = 1) -> np.ndarray:
     """Anti-aliased resampling to ``size x size`` (skimage's Gaussian pre-filter when shrinking)."""
-    from skimage.transform import resize
-
     if arr.shape == (size, size):
         return arr
     return resize(arr, (size, size), order=order, anti_aliasing=True, preserve_range=True, mode="reflect")

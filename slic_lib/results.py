@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from .errors import SlicError
 from .paths import results_dir
@@ -85,8 +86,6 @@ def write_table(profile: str, name: str, frame) -> Path:
 
 
 def read_table(profile: str, name: str):
-    import pandas as pd
-
     path = _path(profile, name, ".csv")
     if not path.exists():
         raise _missing(path)

@@ -32,18 +32,22 @@ def fake_release(tmp_path, monkeypatch):
 def test_release_path_gives_the_published_table_1(fake_release):
     experiments = fake_release
     run = experiments.start("smoke", "slic-release")
-    data = experiments.curate(run, progress=False).data
+    data = experiments.curation.curate(run, progress=False).data
     assert len(data) == 30 and int(data.fixed_val.sum()) == 10 and not data.is_synthetic
-    ev = experiments.published_validation(run, progress=False)
+    ev = experiments.validation.published_validation(run, progress=False)
     assert ev.report.n == 10  # exactly the released validation file
     np.testing.assert_array_equal(np.sort(ev.indices), np.arange(20, 30))
     from slic_lib import summary
 
     s = summary.read("smoke")
     assert s["published"]["n"] == 10 and s["data_source"] == "slic-release" and s["synthetic_data"] is False
-    assert (run.figures / "table1_published_confusion_matrix.md").exists()
+    assert not (run.figures / "table1_published_confusion_matrix.md").exists()
+    # the figures are drawn from the stored results alone
+    figs = experiments.validation._evaluation_figures(run, "validation_published", "table1_published", "Table 1 of sol_class_4.pth", False)
+    assert len(figs) == 1 and (run.figures / "table1_published_confusion_matrix.md").exists()
+    assert "Table 1 of sol_class_4.pth" in (run.figures / "table1_published_confusion_matrix.md").read_text()
 
 
 def test_other_sources_skip_the_published_evaluation(fake_release):
     run = fake_release.start("smoke", "simulator")
-    assert fake_release.published_validation(run) is None
+    assert fake_release.validation.published_validation(run) is None

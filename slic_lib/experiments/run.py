@@ -1,0 +1,120 @@
+"""A run: one profile on one data source, and where its files go.
+
+::
+
+    data/<profile>/             simulated FITS (sim/, aia/), dataset.h5
+    data/<profile>/results/     what each notebook computed (JSON, CSV, npz): figures read these
+    data/models/<profile>/      sweep/lr_<rate>/{last,best}.pt and best.pt, the selected model
+    figures/<profile>/          PNG + PDF figures, CSV + Markdown tables, summary.json
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import tables
+from ..errors import SlicError
+from ..paths import data_root, figures_dir, models_dir, results_dir
+from ..plots.style import save_figure
+from ..profiles import Profile, get_profile
+
+DATA_SOURCES = ("simulator", "slic-release")
+AIA_SOURCES = ("simulator", "fido")
+
+
+@dataclass
+class Run:
+    """One profile on one data source, and where its files go."""
+
+    profile: Profile
+    data_source: str
+    aia_source: str = "simulator"  # where the AIA (and co-temporal SOT) test observations come from
+
+    @property
+    def name(self) -> str:
+        return self.profile.name
+
+    @property
+    def synthetic(self) -> bool:
+        """True when the H-alpha data come from the simulator: results must say so."""
+        return self.data_source == "simulator"
+
+    @property
+    def synthetic_aia(self) -> bool:
+        """True when the AIA test observations come from the simulator."""
+        return self.aia_source != "fido"
+
+    @property
+    def data_dir(self) -> Path:
+        return data_root() / self.name
+
+    @property
+    def dataset_path(self) -> Path:
+        return self.data_dir / "dataset.h5"
+
+    @property
+    def models(self) -> Path:
+        return models_dir(self.name)
+
+    @property
+    def best_model(self) -> Path:
+        return self.models / "best.pt"
+
+    @property
+    def figures(self) -> Path:
+        return figures_dir(self.name)
+
+    @property
+    def results(self) -> Path:
+        return results_dir(self.name)
+
+    @property
+    def label(self) -> str:
+        return "simulated data" if self.synthetic else f"data: {self.data_source}"
+
+    def save(self, fig, name: str) -> list[Path]:
+        """Save a figure as PNG and PDF in the run's figure folder."""
+        return save_figure(fig, self.figures / name)
+
+    def table(self, frame, name: str, caption: str = "") -> Path:
+        """Write a table as CSV and Markdown, its caption naming the data source and profile."""
+        return tables.write(frame, self.figures / name, f"{caption} ({self.label}, profile {self.name})".strip())
+
+    def require_model(self) -> Path:
+        """The selected model, or a clear error naming the notebooks that make it."""
+        if not self.best_model.exists():
+            raise SlicError(f"{self.best_model} does not exist; run notebooks 01 and 02 with profile {self.name!r} first.")
+        return self.best_model
+
+
+def start(profile: str | None = None, data_source: str | None = None, aia_source: str | None = None) -> Run:
+    """Resolve a notebook's parameters into a :class:`Run` (and create its folders).
+
+    Parameters
+    ----------
+    profile
+        Papermill's ``-p profile``, else ``$SLIC_PROFILE``, else ``cpu``.
+    data_source
+        H-alpha training data: ``simulator``, ``slic-release`` or a folder of class folders of
+        FITS files; else ``$SLIC_DATA_SOURCE``, else the profile's default.
+    aia_source
+        The AIA test observations of notebooks 04-05: ``simulator`` (default) or ``fido``.
+    """
+    prof = get_profile(profile)
+    source = data_source or os.environ.get("SLIC_DATA_SOURCE") or prof.data_source
+    if source not in DATA_SOURCES and not Path(source).is_dir():
+        raise SlicError(f"unknown data source {source!r}: use simulator, slic-release or a folder of class folders of FITS files.")
+    aia = aia_source or os.environ.get("SLIC_AIA_SOURCE") or "simulator"
+    if aia not in AIA_SOURCES:
+        raise SlicError(f"unknown AIA source {aia!r}: use simulator or fido.")
+    run = Run(prof, source, aia)
+    run.figures, run.results  # create the folders
+    return run
+
+
+def complete(marker: Path, params: dict) -> bool:
+    """True when ``marker`` records that a step finished with exactly these parameters."""
+    return marker.exists() and json.loads(marker.read_text()) == params

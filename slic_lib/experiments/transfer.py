@@ -1,0 +1,340 @@
+"""Notebook 06: transfer learning of the run's H-alpha model (section 5's proposal, beyond the paper).
+
+Three steps, each writing its numbers to result files (:mod:`slic_lib.results`) and to
+``summary.json`` -> ``transfer_learning``; :func:`figures` draws every figure from those
+files alone, so a figure can be redrawn without recomputing:
+
+(a) :func:`bbso_zero_shot`: the model unchanged on real BBSO H-alpha filament and quiet-Sun
+    crops (:mod:`slic_lib.realdata.bbso_dataset`), train and test crops from different days;
+(b) :func:`bbso_learning_curve`: accuracy on the held-out day against the number of real
+    training crops, for each fine-tuning mode and training from scratch
+    (:func:`slic_lib.finetune.learning_curve`);
+(c) :func:`aia`: fine-tuning on a few *simulated* SDO/AIA 1600/1700 sunspot and 304
+    prominence frames (:func:`aia_transfer`), the cases where the paper's network fails;
+    every number from it is about simulated images and says so.
+
+Sizes, epochs and repeats per profile: :class:`slic_lib.profiles.TransferSettings`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .. import results, summary
+from ..classes import CLASSES
+from ..dataset import SolarData, balanced_sample, load_dataset, split
+from ..errors import SlicError
+from ..finetune import base_model, confusion_frame, curve_summary, epochs_for, finetune, from_scratch, learning_curve, predictions, score
+from ..inference import cpu_threads
+from ..model import SlicNet, load_checkpoint, read_checkpoint
+from ..plots.transfer import plot_aia_transfer, plot_bbso_examples, plot_learning_curve
+from ..preprocess import PreprocessConfig, preprocess_array
+from ..realdata import bbso
+from ..realdata.bbso_dataset import CropSet, load_bbso
+from ..synthetic import AIA_KINDS, render_aia
+from .run import Run
+
+REPAIRED_BELOW = 0.5
+"""A simulated AIA kind "fails" zero-shot when fewer than this share of frames is right..."""
+REPAIRED_AT = 0.8
+"""...and counts as repaired when the fine-tuned model gets at least this share right."""
+
+AIA_NOTE = "simulated SDO/AIA stand-ins (slic_lib.synthetic), not real AIA observations"
+
+
+# --------------------------------------------------------------------------------------------
+# The simulated AIA transfer
+# --------------------------------------------------------------------------------------------
+
+
+def aia_frames(kinds: Sequence[str], n_per_kind: int, seed: int | Sequence[int], size: int, preprocessing: SlicNet | PreprocessConfig) -> tuple[SolarData, np.ndarray]:
+    """Simulated SDO/AIA frames (:func:`slic_lib.synthetic.render_aia`), each an independent scene.
+
+    Returns
+    -------
+    data : SolarData
+        Preprocessed with the given model's preprocessing; labelled with the five classes;
+        marked simulated.
+    kinds : ndarray of str
+        The AIA kind of every frame (e.g. ``"1600_sunspot"``).
+    """
+    unknown = [k for k in kinds if k not in AIA_KINDS]
+    if unknown:
+        raise SlicError(f"unknown simulated AIA kind(s) {', '.join(unknown)}; choose from {', '.join(AIA_KINDS)}.")
+    if n_per_kind < 1:
+        raise SlicError("at least one frame per AIA kind is needed.")
+    config = preprocessing.preprocessing if isinstance(preprocessing, SlicNet) else preprocessing
+    images, labels, names, times, kind_of = [], [], [], [], []
+    for kind, stream in zip(kinds, np.random.SeedSequence(seed).spawn(len(kinds))):
+        rng = np.random.default_rng(stream)
+        for i in range(n_per_kind):
+            sim = render_aia(kind, rng, size)
+            images.append(preprocess_array(np.asarray(sim.data, dtype=np.float64), config))
+            labels.append(CLASSES.index(sim.class_name))
+            names.append(f"simulated AIA {kind} #{i}")
+            times.append(sim.date_obs.isoformat())
+            kind_of.append(kind)
+    data = SolarData.from_arrays(np.stack(images), labels, CLASSES, config, paths=names, times=times, synthetic=True,
+                                 source="slic_lib.synthetic.render_aia (simulated SDO/AIA)")
+    return data, np.asarray(kind_of)
+
+
+def halpha_sets(dataset_path: str | os.PathLike, model_path: str | os.PathLike, n_replay: int, seed: int = 0):
+    """The base model's own H-alpha data: its validation images, and up to ``n_replay`` of its
+    training images (class-balanced) to mix into a fine-tuning set.
+
+    The split is recomputed from the settings stored in the checkpoint. Returns
+    ``((data, val_idx), (data, replay_idx))``, or ``(None, None)`` when the dataset file is absent.
+    """
+    if not Path(dataset_path).is_file():
+        return None, None
+    data = load_dataset(dataset_path)
+    cfg = read_checkpoint(model_path).train_config
+    train, val = split(data, cfg.get("split", "grouped"), cfg.get("val_fraction", 0.1), cfg.get("seed", 0))
+    n = min(n_replay, len(train))
+    replay = train[balanced_sample(data.labels[train], n, np.random.default_rng(seed))] if n else train[:0]
+    return (data, val), (data, replay)
+
+
+@dataclass
+class AIATransfer:
+    """Outcome of :func:`aia_transfer` (simulated AIA images)."""
+
+    table: pd.DataFrame
+    """One row per AIA kind (see :func:`aia_transfer`)."""
+    model: SlicNet
+    """The fine-tuned network."""
+    test: SolarData
+    """The held-out simulated frames."""
+    test_kinds: np.ndarray
+    probs_before: np.ndarray
+    probs_after: np.ndarray
+    history: list[dict] = field(default_factory=list)
+    halpha: dict | None = None
+    """H-alpha accuracy of the base and fine-tuned models (forgetting), when H-alpha data were given."""
+
+    def to_dict(self) -> dict:
+        """JSON-ready summary."""
+        return {"synthetic": True, "note": AIA_NOTE, "kinds": self.table.to_dict("records"), "halpha": self.halpha}
+
+
+def _most_common(names) -> str:
+    counts = Counter(names)
+    return counts.most_common(1)[0][0] if counts else ""
+
+
+def aia_transfer(
+    base: SlicNet | str | os.PathLike, names: Sequence[str] = ("1600_sunspot", "1700_sunspot", "304_prominence"), n_frames: int = 8,
+    seed: int = 0, n_test: int = 24, size: int = 256, mode: str = "top", top_blocks: int = 2, lr: float = 1e-2, layer_decay: float = 0.5,
+    steps: int = 60, batch_size: int = 16, scratch: bool = True, scratch_lr: float = 1e-3, halpha: tuple | None = None,
+    replay: tuple | None = None, device: str = "auto", threads: int | None = None, progress: bool = True,
+) -> AIATransfer:
+    """Fine-tune on a few simulated AIA frames; accuracy on held-out frames before and after.
+
+    The base model is fine-tuned on ``n_frames`` simulated frames of each kind together (one
+    model for all kinds) and scored on ``n_test`` other frames per kind.
+
+    Parameters
+    ----------
+    base : SlicNet or path
+        The H-alpha model.
+    names : sequence of str
+        Simulated AIA kinds (:data:`slic_lib.synthetic.AIA_KINDS`).
+    n_frames, n_test : int
+        Training and held-out frames per kind.
+    seed : int
+        Training frames come from ``SeedSequence([seed, 0])``, test frames from ``[seed, 1]``.
+    size : int
+        Side of the rendered frames (0.6 arcsec pixels), before preprocessing.
+    mode, top_blocks, lr, layer_decay, batch_size, device
+        See :func:`slic_lib.finetune.finetune`; ``steps`` sets the epochs (:func:`~slic_lib.finetune.epochs_for`).
+    scratch, scratch_lr : bool, float
+        Also train the architecture from scratch (at ``scratch_lr``) on the same frames.
+    halpha : (SolarData, indices), optional
+        H-alpha images (the run's validation set): what fine-tuning costs on the original task.
+    replay : (SolarData, indices), optional
+        H-alpha training images mixed into the fine-tuning set ("rehearsal"), so the model must
+        learn the AIA frames without giving up the five H-alpha classes.
+    threads, progress
+        CPU threads for torch (:func:`slic_lib.inference.cpu_threads`); progress bars.
+
+    Returns
+    -------
+    AIATransfer
+        ``table`` has one row per kind: ``kind``, ``wavelength``, ``expected``, ``n_train``,
+        ``n_replay``, ``n_test``, ``accuracy_before``, ``accuracy_after`` (and
+        ``accuracy_scratch``), ``predicted_before`` / ``predicted_after`` (most frequent answer),
+        ``failed_before`` (zero-shot accuracy below :data:`REPAIRED_BELOW`), ``repaired`` (a
+        failure fine-tuning gets right at least :data:`REPAIRED_AT` of the time), ``synthetic``.
+    """
+    with cpu_threads(threads):
+        model = base_model(base)
+        train, _ = aia_frames(names, n_frames, [seed, 0], size, model)
+        n_replay = 0
+        if replay is not None:
+            r_data, r_idx = replay
+            n_replay = len(r_idx)
+            train = train.concat(r_data.subset(r_idx))
+        test, test_kinds = aia_frames(names, n_test, [seed, 1], size, model)
+        everything = np.arange(len(train))
+        before = predictions(model, test, np.arange(len(test)), device)
+        epochs = epochs_for(len(train), batch_size, steps)
+        tuned, history = finetune(model, train, everything, None, mode, top_blocks, lr, layer_decay, epochs, batch_size, seed,
+                                  device=device, progress=progress)
+        after = predictions(tuned, test, np.arange(len(test)), device)
+        from_zero = None
+        if scratch:
+            fresh, _ = from_scratch(model, train, everything, None, scratch_lr, epochs, batch_size, seed, device=device, progress=progress)
+            from_zero = predictions(fresh, test, np.arange(len(test)), device)
+    classes = list(model.class_names)
+    rows = []
+    for kind in names:
+        sel = test_kinds == kind
+        truth = test.labels[sel]
+        row = {"kind": kind, "wavelength": int(kind.split("_")[0]), "expected": classes[int(truth[0])], "n_train": n_frames,
+               "n_replay": n_replay, "n_test": int(sel.sum()), "accuracy_before": float(np.mean(before[sel].argmax(1) == truth)),
+               "accuracy_after": float(np.mean(after[sel].argmax(1) == truth))}
+        if from_zero is not None:
+            row["accuracy_scratch"] = float(np.mean(from_zero[sel].argmax(1) == truth))
+        row["predicted_before"] = _most_common(classes[i] for i in before[sel].argmax(1))
+        row["predicted_after"] = _most_common(classes[i] for i in after[sel].argmax(1))
+        row["failed_before"] = row["accuracy_before"] < REPAIRED_BELOW
+        row["repaired"] = bool(row["failed_before"] and row["accuracy_after"] >= REPAIRED_AT)
+        row["synthetic"] = True
+        rows.append(row)
+    forgetting = None
+    if halpha is not None:
+        h_data, h_idx = halpha
+        forgetting = {"n": int(len(h_idx)), "accuracy_before": score(model, h_data, h_idx, device=device)["accuracy"],
+                      "accuracy_after": score(tuned, h_data, h_idx, device=device)["accuracy"], "synthetic": bool(h_data.is_synthetic)}
+    return AIATransfer(pd.DataFrame(rows), tuned, test, test_kinds, before, after, history, forgetting)
+
+
+# --------------------------------------------------------------------------------------------
+# Notebook 06's steps: compute, write result files and summary.json
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class BBSOZeroShot:
+    """Step (a)'s crops, their day split and the base model's scores on them."""
+
+    crops: CropSet
+    train_pool: np.ndarray
+    test_idx: np.ndarray
+    scores: dict
+    """``all_crops`` and ``test_days`` scores (:func:`slic_lib.finetune.score`) and the ``confusion`` counts."""
+
+
+def _base(run: Run) -> SlicNet:
+    return load_checkpoint(run.require_model())
+
+
+def _merge_summary(run: Run, reset: bool = False, **parts) -> dict:
+    """Merge ``parts`` into ``summary.json`` -> ``transfer_learning`` (started afresh with ``reset``)."""
+    current = {} if reset else summary.read(run.name).get("transfer_learning", {})
+    return summary.update(run.name, transfer_learning={**current, **parts})["transfer_learning"]
+
+
+def bbso_zero_shot(run: Run, progress: bool = True) -> BBSOZeroShot | None:
+    """Step (a): the H-alpha model, unchanged, on real BBSO crops; None when BBSO is not installed.
+
+    Writes ``transfer_bbso.json`` (days, crop counts, scores, confusion counts),
+    ``transfer_bbso_examples.npz`` (three crops per class with the model's probabilities, for
+    the figure), the table ``table_transfer_zero_shot``, and starts ``transfer_learning`` in
+    ``summary.json`` afresh.
+    """
+    settings = run.profile.transfer
+    base = _base(run)
+    head = {"base_model": str(run.best_model), "base_model_training_data": run.label, "settings": settings.to_dict()}
+    if not bbso.available():
+        print(f"The real BBSO images are not installed ({bbso.INSTALL_COMMAND}); skipping (a) and (b).")
+        results.write_json(run.name, "transfer_bbso", {"bbso": None})
+        _merge_summary(run, reset=True, **head, bbso=None)
+        return None
+    crops = load_bbso(base, settings.crop_size, settings.quiet_per_image, seed=run.profile.seed, progress=progress)
+    train_pool, test_idx = crops.split(settings.test_days)
+    everything = np.arange(len(crops.data))
+    confusion = confusion_frame(base, crops.data, everything)
+    scores = {"all_crops": score(base, crops.data, everything), "test_days": score(base, crops.data, test_idx),
+              "confusion": confusion.to_dict("index")}
+    info = {"days": crops.days, "test_days": sorted({crops.crops[i].day for i in test_idx}), "crops": crops.counts(),
+            "train_pool": crops.counts(train_pool), "test": crops.counts(test_idx)}
+    run.table(confusion.reset_index(), "table_transfer_zero_shot",
+              "Zero-shot: real BBSO H-alpha crops (rows: true class) classified by the H-alpha model, trained on")
+    rng = np.random.default_rng(run.profile.seed)
+    labels = crops.data.labels
+    show = np.concatenate([rng.choice(np.flatnonzero(labels == c), 3, replace=False) for c in np.unique(labels)])
+    results.write_arrays(run.name, "transfer_bbso_examples", images=crops.data.images[show], probs=predictions(base, crops.data, show),
+                         labels=labels[show], class_names=np.asarray(base.class_names))
+    results.write_json(run.name, "transfer_bbso", {"bbso": info, "zero_shot": scores, "base_synthetic": run.synthetic, "label": run.label})
+    _merge_summary(run, reset=True, **head, bbso=info, zero_shot=scores)
+    return BBSOZeroShot(crops, train_pool, test_idx, scores)
+
+
+def bbso_learning_curve(run: Run, zero_shot: BBSOZeroShot | None, progress: bool = True) -> pd.DataFrame | None:
+    """Step (b): held-out accuracy against the number of real training crops, per mode.
+
+    Writes the curve (``transfer_learning_curve.csv`` and the table
+    ``table_transfer_learning_curve``) and its means to ``summary.json``; None without BBSO.
+    """
+    if zero_shot is None:
+        return None
+    s = run.profile.transfer
+    curve = learning_curve(_base(run), zero_shot.crops.data, zero_shot.test_idx, zero_shot.train_pool, s.sizes, s.modes, s.repeats,
+                           run.profile.seed, s.steps, s.lr, s.scratch_lr, s.top_blocks, s.layer_decay, s.batch_size, threads=s.threads,
+                           progress=progress)
+    results.write_table(run.name, "transfer_learning_curve", curve)
+    run.table(curve, "table_transfer_learning_curve", "Accuracy on held-out days of real BBSO crops against training crops; H-alpha model trained on")
+    _merge_summary(run, learning_curve=curve_summary(curve).to_dict("records"))
+    return curve
+
+
+def aia(run: Run, progress: bool = True) -> AIATransfer:
+    """Step (c): fine-tuning on simulated AIA frames, with H-alpha replay, before and after.
+
+    Writes ``transfer_aia.csv`` (one row per kind), ``transfer_aia.json`` (the H-alpha
+    accuracy before and after) and the table ``table_transfer_aia``, and adds ``aia`` to
+    ``summary.json`` -> ``transfer_learning``.
+    """
+    s = run.profile.transfer
+    halpha, replay = halpha_sets(run.dataset_path, run.best_model, s.aia_replay, seed=run.profile.seed)
+    result = aia_transfer(_base(run), s.aia_kinds, s.aia_frames, seed=run.profile.seed, n_test=s.aia_test, size=s.aia_size, mode=s.aia_mode,
+                          top_blocks=s.top_blocks, lr=s.lr, layer_decay=s.layer_decay, steps=s.aia_steps, batch_size=s.batch_size,
+                          scratch_lr=s.scratch_lr, halpha=halpha, replay=replay, threads=s.threads, progress=progress)
+    results.write_table(run.name, "transfer_aia", result.table)
+    results.write_json(run.name, "transfer_aia", result.to_dict())
+    run.table(result.table, "table_transfer_aia", "SIMULATED SDO/AIA frames: held-out accuracy zero-shot, fine-tuned and from scratch; H-alpha model trained on")
+    _merge_summary(run, aia=result.to_dict())
+    return result
+
+
+def figures(run: Run) -> dict[str, Figure]:
+    """Draw notebook 06's figures from its result files alone and save them in the run's figure folder.
+
+    Returns
+    -------
+    dict
+        Figure name -> figure, for the steps whose results exist (no BBSO figures without BBSO).
+    """
+    figs: dict[str, Figure] = {}
+    if results.exists(run.name, "transfer_bbso") and results.read_json(run.name, "transfer_bbso")["bbso"] is not None:
+        ex = results.read_arrays(run.name, "transfer_bbso_examples")
+        figs["fig_transfer_bbso_zero_shot"] = plot_bbso_examples(ex["images"], ex["probs"], ex["labels"], list(ex["class_names"]),
+                                                                 title=f"Zero-shot on real BBSO crops: the H-alpha model ({run.label})")
+    if results.exists(run.name, "transfer_learning_curve", ".csv"):
+        figs["fig_transfer_learning_curve"] = plot_learning_curve(results.read_table(run.name, "transfer_learning_curve"), "balanced_accuracy",
+                                                                  base_synthetic=run.synthetic)
+    if results.exists(run.name, "transfer_aia", ".csv"):
+        figs["fig_transfer_aia"] = plot_aia_transfer(results.read_table(run.name, "transfer_aia"))
+    for name, fig in figs.items():
+        run.save(fig, name)
+    return figs

@@ -1,0 +1,177 @@
+"""Notebook 03: Table 1, precision and recall, Figures 3 and 7, inference time, and the split's leak."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from .. import paper, results, summary, tables
+from ..dataset import load_dataset, split
+from ..evaluate import Evaluation, evaluate
+from ..inference import time_inference
+from ..model import load_checkpoint, read_checkpoint
+from ..paths import data_root
+from ..plots.validation import plot_confusion, plot_examples, plot_inference_times, plot_misclassified
+from ..train import train
+from .run import Run
+from .training import train_config
+
+
+def _store_evaluation(run: Run, name: str, ev: Evaluation) -> dict:
+    """Write an evaluation's report, probabilities and the images Figures 3 and 7 show."""
+    r = ev.report
+    images = ev.data.images[ev.indices]
+    correct = np.flatnonzero(ev.preds == ev.labels)
+    pick = [int(correct[ev.labels[correct] == c][0]) for c in range(len(r.class_names)) if (ev.labels[correct] == c).any()]
+    wrong = ev.misclassified
+    results.write_arrays(
+        run.name, name, probs=ev.probs, labels=ev.labels, indices=ev.indices,
+        example_images=images[pick], example_positions=np.asarray(pick, dtype=np.int64),
+        wrong_images=images[wrong], wrong_positions=wrong,
+    )
+    report = {**r.to_dict(), "class_names": list(r.class_names), "n_misclassified": r.n_errors}
+    results.write_json(run.name, name, report)
+    return report
+
+
+def validation(run: Run, model_path: str | Path | None = None, progress: bool = True) -> Evaluation:
+    """Confusion matrix, precision and recall of the selected model on its validation split (Table 1)."""
+    ev = evaluate(Path(model_path or run.require_model()), run.dataset_path, progress=progress)
+    _store_evaluation(run, "validation", ev)
+    r = ev.report
+    summary.update(
+        run.name,
+        validation_accuracy=r.accuracy,
+        n_validation=r.n,
+        n_misclassified=r.n_errors,
+        confusion_matrix=r.confusion,
+        class_names=list(r.class_names),
+        precision=dict(zip(r.class_names, r.precision)),
+        recall=dict(zip(r.class_names, r.recall)),
+    )
+    return ev
+
+
+def published_checkpoint(run: Run) -> Path | None:
+    """The published ``sol_class_4.pth`` when the run uses the Slic release, else None."""
+    if run.data_source != "slic-release":
+        return None
+    path = data_root() / "slic-release" / "sol_class_4.pth"
+    return path if path.exists() else None
+
+
+def published_validation(run: Run, progress: bool = True) -> Evaluation | None:
+    """Table 1 of the published checkpoint on the published validation set (Slic release only)."""
+    path = published_checkpoint(run)
+    if path is None:
+        return None
+    ev = evaluate(path, run.dataset_path, progress=progress)
+    report = _store_evaluation(run, "validation_published", ev)
+    summary.update(run.name, published={**ev.report.to_dict(), "checkpoint": str(path)})
+    return ev
+
+
+def inference_timing(run: Run, model_path: str | Path | None = None) -> pd.DataFrame:
+    """Seconds to classify the validation set per device and precision, beside the paper's rows."""
+    model = load_checkpoint(model_path or run.require_model())
+    stored = results.read_arrays(run.name, "validation")
+    images = load_dataset(run.dataset_path).images[stored["indices"]]
+    settings = [("cpu", "float32")]
+    if torch.cuda.is_available():
+        settings += [("cuda", "float32"), ("cuda", "bfloat16")]
+    label = f"{model.config.arch} {model.config.input_size}px width {model.config.width:g}"
+    rows = []
+    for device, precision in settings:
+        t = time_inference(model, images, device=device, precision=precision, repeats=run.profile.timing_repeats)
+        rows.append({**t, "source": "this run", "model": label})
+    for p in paper.TIMINGS:
+        rows.append({**p, "precision": "float32", "seconds_per_image": p["seconds"] / p["n_images"], "batch_size": None,
+                     "source": "paper", "model": "slic 256px width 1"})
+    df = pd.DataFrame(rows)
+    df["seconds_per_1318"] = df["seconds_per_image"] * paper.N_VALIDATION
+    results.write_table(run.name, "inference_time", df)
+    keys = ("device", "precision", "n_images", "seconds", "seconds_per_image", "model")
+    summary.update(run.name, inference_seconds=[{k: r[k] for k in keys} for r in rows if r["source"] == "this run"])
+    return df
+
+
+def split_comparison(run: Run, progress: bool = True, last_epochs: int = 3) -> dict:
+    """How much the paper's every-10th-file split inflates validation accuracy.
+
+    Both splits are trained the same way, from the same initialisation, with the selected
+    learning rate for the selected number of epochs; each reports the mean validation
+    accuracy of its last ``last_epochs`` epochs (one epoch's accuracy is noisy at a constant
+    learning rate). The sweep's best accuracy is not used here: it is the maximum over every
+    epoch of every rate, and comparing it with one run of the other split would not be fair.
+    """
+    data = load_dataset(run.dataset_path)
+    if data.fixed_val is not None or len(np.unique(data.groups)) == len(data):
+        result: dict[str, Any] = {"note": "this data carries no observation sequences (each image its own group); both splits are the same"}
+    else:
+        best = read_checkpoint(run.require_model())
+        lr, epochs = best.metrics.get("selected_lr", best.train_config["lr"]), max(int(best.metrics["best_epoch"]), last_epochs)
+        result = {"learning_rate": lr, "epochs": epochs, "averaged_over_last_epochs": last_epochs}
+        for kind in ("grouped", "every-nth"):
+            cfg = replace(train_config(run, data), lr=lr, epochs=epochs, split=kind)
+            r = train(data, best.model_config, cfg, run.models / f"split-{kind}", progress=progress)
+            acc = [h["val_accuracy"] for h in r.history[-last_epochs:]]
+            tr, va = split(data, kind, cfg.val_fraction, cfg.seed)
+            result[kind] = {
+                "val_accuracy_mean": float(np.mean(acc)),
+                "val_accuracy_last_epochs": acc,
+                "validation_images": len(va),
+                "sequences_on_both_sides": len(set(data.groups[tr]) & set(data.groups[va])),
+            }
+        result["inflation"] = result["every-nth"]["val_accuracy_mean"] - result["grouped"]["val_accuracy_mean"]
+    results.write_json(run.name, "split_comparison", result)
+    summary.update(run.name, split_comparison=result)
+    return result
+
+
+def _confusion_frame(report: dict) -> pd.DataFrame:
+    names = report["class_names"]
+    frame = pd.DataFrame(report["confusion_matrix"], columns=names)
+    frame.insert(0, "true \\ predicted", names)
+    return frame
+
+
+def _evaluation_figures(run: Run, name: str, prefix: str, title: str, synthetic: bool) -> list:
+    report = results.read_json(run.name, name)
+    arr = results.read_arrays(run.name, name)
+    names = report["class_names"]
+    cm = np.asarray(report["confusion_matrix"])
+    run.table(_confusion_frame(report), f"{prefix}_confusion_matrix", f"{title}: confusion matrix (rows: true class)")
+    figs = [plot_confusion(cm, names, synthetic=synthetic, title=f"{title}: confusion matrix, {report['n']} validation images")]
+    run.save(figs[0], f"{prefix}_confusion_matrix")
+    if name != "validation":
+        return figs
+    precision = [report["precision"][c] for c in names]
+    recall = [report["recall"][c] for c in names]
+    run.table(tables.metrics_frame(precision, recall, names), "precision_recall", "Precision and recall per class (Eqs. 13-14)")
+    probs, labels = arr["probs"], arr["labels"]
+    ex, wrong = arr["example_positions"], arr["wrong_positions"]
+    figs.append(plot_examples(arr["example_images"], probs[ex], labels[ex], names, n=len(ex), synthetic=synthetic,
+                              title="Figure 3: validation images the network has never seen"))
+    run.save(figs[-1], "fig3_examples")
+    figs.append(plot_misclassified(arr["wrong_images"], probs[wrong], labels[wrong], probs[wrong].argmax(1), names, synthetic=synthetic,
+                                   title=f"Figure 7: {len(wrong)} misclassified of {report['n']}"))
+    run.save(figs[-1], "fig7_misclassified")
+    return figs
+
+
+def figures(run: Run) -> list:
+    """Draw notebook 03's figures and tables from its result files."""
+    figs = _evaluation_figures(run, "validation", "table1", "Table 1", run.synthetic)
+    if results.exists(run.name, "validation_published"):
+        figs += _evaluation_figures(run, "validation_published", "table1_published", "Table 1 of the published sol_class_4.pth", False)
+    if results.exists(run.name, "inference_time", ".csv"):
+        timing = results.read_table(run.name, "inference_time")
+        run.table(timing, "inference_time", "Time to classify the validation set")
+        figs.append(plot_inference_times(timing, synthetic=run.synthetic))
+        run.save(figs[-1], "fig_inference_time")
+    return figs
