@@ -1,4 +1,7 @@
-"""The paper's figures: each returns a Figure with the expected panels, drawn from the data given."""
+"""The paper's figures: each draws the panels its data call for, says when the data are
+simulated, keeps its titles inside the figure and clear of each other, and saves PNG + PDF."""
+
+from __future__ import annotations
 
 import matplotlib
 
@@ -11,13 +14,17 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 from matplotlib.colors import to_hex  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.patches import Circle, Rectangle  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from slic_lib import plotting as P  # noqa: E402
+from slic_lib import paper, plots, realism  # noqa: E402
 from slic_lib.classes import CLASSES  # noqa: E402
 from slic_lib.model import SlicNet  # noqa: E402
+from slic_lib.plots import style  # noqa: E402
 
 RNG = np.random.default_rng(0)
+PAPER_CM = paper.TABLE_1
 
 
 @pytest.fixture(autouse=True)
@@ -26,12 +33,127 @@ def close_figures():
     plt.close("all")
 
 
-def suptitle(fig: Figure) -> str:
-    return fig.get_suptitle()
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def extent(fig: Figure, artist):
+    fig.canvas.draw()
+    return artist.get_window_extent(fig.canvas.get_renderer())
+
+
+def assert_inside(fig: Figure, artist) -> None:
+    box = extent(fig, artist)
+    assert box.x0 >= 0 and box.x1 <= fig.bbox.width and box.y0 >= 0 and box.y1 <= fig.bbox.height, (artist.get_text(), box, fig.bbox)
+
+
+def assert_apart(fig: Figure, texts) -> None:
+    """No two of ``texts`` (non-empty) overlap on the canvas."""
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [(t.get_text(), t.get_window_extent(renderer)) for t in texts if t.get_text()]
+    for i, (a, box_a) in enumerate(boxes):
+        for b, box_b in boxes[i + 1:]:
+            assert not box_a.overlaps(box_b), f"{a!r} overlaps {b!r}"
 
 
 def all_texts(fig: Figure) -> list[str]:
-    return [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+    return [t.get_text() for t in fig.findobj(Text)]
+
+
+def example_data(n=6):
+    return [RNG.random((40, 40)) for _ in range(n)], RNG.dirichlet(np.ones(5), n)
+
+
+def sweep_history() -> pd.DataFrame:
+    rows = []
+    for lr, best_epoch in ((1e-3, 3), (5e-4, 5), (1e-4, 8)):
+        for epoch in range(1, 11):
+            acc = 0.9 - 0.01 * abs(epoch - best_epoch) + (0.05 if lr == 5e-4 else 0)
+            rows.append(dict(lr=lr, epoch=epoch, val_accuracy=acc, train_loss=1.0 / epoch))
+    return pd.DataFrame(rows)
+
+
+def timing_table(with_paper: bool) -> pd.DataFrame:
+    rows = [
+        {"device": "CPU (2 threads)", "precision": "float32", "n_images": 300, "seconds": 0.9, "source": "this run", "model": "slic 64px width 0.25"},
+        {"device": "NVIDIA H100 80GB HBM3", "precision": "bfloat16", "n_images": 300, "seconds": 0.05, "source": "this run", "model": "slic 64px width 0.25"},
+    ]
+    if with_paper:
+        rows += [{**r, "precision": "float32", "source": "paper", "model": "slic 256px width 1"} for r in paper.TIMINGS]
+    return pd.DataFrame(rows)
+
+
+def curve_table() -> pd.DataFrame:
+    factors = [1, 1.5, 2, 3, 1.2 / 0.33, 4, 6, 8]
+    acc = [1, 1, 1, 1, 0.96, 1, 0.88, 0.77]
+    return pd.DataFrame({"factor": factors, "accuracy": acc, "n": 300, **{f"recall_{c}": acc for c in CLASSES}})
+
+
+def sequence_inputs():
+    times = pd.date_range("2013-01-01 12:00:16", periods=12, freq="5min")
+    return times, RNG.dirichlet(np.ones(5), 12)
+
+
+def realism_panels(n_images=3, shown=2):
+    images = [1 + 0.1 * RNG.normal(size=(64, 64)) for _ in range(n_images)]
+    return realism.figure_panels(images, [1 + 0.08 * RNG.normal(size=(48, 48)) for _ in range(n_images)], n=shown)
+
+
+LONG_TITLE = "Figure 5: AR11108, 2010-09-25, Hinode/SOT H-alpha against SDO/AIA 1600 at the resolution of both instruments"
+
+#: one call per figure function, with realistic inputs (5 classes) and a long title
+FIGURES = {
+    "architecture": lambda s: plots.plot_architecture(plots.architecture_table(SlicNet(arch="slic", input_size=32, width=0.125, hidden=32)), synthetic=s, title=LONG_TITLE),
+    "lr_sweep": lambda s: plots.plot_lr_sweep(sweep_history(), (5e-4, 5), synthetic=s, title=LONG_TITLE),
+    "confusion": lambda s: plots.plot_confusion(PAPER_CM, CLASSES, synthetic=s, title=LONG_TITLE),
+    "examples": lambda s: plots.plot_examples(*example_data(5), list(range(5)), CLASSES, synthetic=s, title=LONG_TITLE),
+    "misclassified": lambda s: plots.plot_misclassified(*example_data(3), [0, 1, 2], [1, 2, 3], CLASSES, synthetic=s, title=LONG_TITLE),
+    "no_misclassified": lambda s: plots.plot_misclassified([], np.zeros((0, 5)), [], [], CLASSES, synthetic=s, title=LONG_TITLE),
+    "inference_times": lambda s: plots.plot_inference_times(timing_table(True), synthetic=s, title=LONG_TITLE),
+    "resolution_triplet": lambda s: plots.plot_resolution_triplet(*example_data(3)[0], example_data(3)[1], CLASSES, synthetic=s, title=LONG_TITLE),
+    "degradation_curve": lambda s: plots.plot_degradation_curve(curve_table(), synthetic=s, title=LONG_TITLE),
+    "sequence": lambda s: plots.plot_sequence(*sequence_inputs(), CLASSES, "sunspots", images={0: RNG.random((20, 20))}, synthetic=s, title=LONG_TITLE),
+    "realism": lambda s: plots.plot_side_by_side(realism_panels(), what=LONG_TITLE, real_label="BBSO", synthetic=s),
+}
+
+
+# --- every figure ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_every_figure_says_simulated_exactly_when_told(name):
+    assert style.SIMULATED in FIGURES[name](True).get_suptitle()
+    assert style.SIMULATED not in FIGURES[name](False).get_suptitle()
+
+
+@pytest.mark.parametrize("name", FIGURES)
+def test_every_figure_keeps_a_long_title_and_its_axes_titles_inside(name):
+    fig = FIGURES[name](True)
+    assert fig.get_suptitle().replace("\n", " ").startswith(LONG_TITLE)
+    assert_inside(fig, fig._suptitle)
+    for ax in fig.axes:
+        if ax.get_title():
+            assert_inside(fig, ax.title)
+    assert_apart(fig, [fig._suptitle] + [ax.title for ax in fig.axes])
+
+
+def test_save_figure_writes_png_at_150_dpi_and_pdf(tmp_path):
+    fig = plots.plot_confusion(PAPER_CM, CLASSES)
+    paths = plots.save_figure(fig, tmp_path / "sub" / "table1.v2")
+    assert [p.name for p in paths] == ["table1.v2.png", "table1.v2.pdf"]
+    w, h = fig.get_size_inches()
+    assert Image.open(paths[0]).size == (round(w * 150), round(h * 150))
+    assert paths[1].read_bytes().startswith(b"%PDF")
+
+
+def test_wrap_keeps_line_breaks_and_fits_the_width():
+    text = style.wrap("a" * 5 + " " + "b " * 40 + "\nsecond line", width_inches=2.0, fontsize=10)
+    lines = text.split("\n")
+    assert lines[-1] == "second line" and lines[0].startswith("aaaaa")
+    assert max(len(line) for line in lines) <= int(2.0 * 72 / (0.6 * 10))
+
+
+# --- Figures 1 and 2 -------------------------------------------------------------------------
 
 
 def forward_shapes(model: SlicNet) -> list[tuple[int, int, int]]:
@@ -47,12 +169,14 @@ def forward_shapes(model: SlicNet) -> list[tuple[int, int, int]]:
 
 
 @pytest.mark.parametrize("arch, size, width", [("slic", 32, 0.125), ("vgg13", 64, 0.0625)])
-def test_architecture_has_one_box_per_stage_with_forward_pass_sizes(arch, size, width):
+def test_architecture_has_one_box_per_stage_with_forward_pass_sizes_after_a_csv_round_trip(arch, size, width, tmp_path):
     model = SlicNet(arch=arch, input_size=size, width=width, hidden=32)
     model.train()
-    fig = P.plot_architecture(model)
-    assert isinstance(fig, Figure) and len(fig.axes) == 2
-    assert model.training  # drawing does not leave the model in eval mode
+    table = plots.architecture_table(model)
+    assert model.training  # describing does not leave the model in eval mode
+    table.to_csv(tmp_path / "architecture.csv", index=False)
+    fig = plots.plot_architecture(pd.read_csv(tmp_path / "architecture.csv"))
+    assert len(fig.axes) == 2
     stages = model.stages()
     boxes = [a for a in fig.axes[0].get_children() if str(a.get_gid()).startswith("stage:")]
     assert [b.get_gid().split(":")[2] for b in boxes] == [name for name, _ in stages]
@@ -63,200 +187,213 @@ def test_architecture_has_one_box_per_stage_with_forward_pass_sizes(arch, size, 
     for (name, _), (c, _, _) in zip(stages, expected):
         if name.startswith("layer"):
             assert str(c) in texts  # feature-map count annotated
+    assert f"input\n{size}²" in texts
 
 
 def test_architecture_colours_follow_feature_map_counts_and_pools_are_circles():
-    model = SlicNet(arch="slic", input_size=32, width=0.125, hidden=32)
-    fig = P.plot_architecture(model)
-    boxes = {a.get_gid(): a for a in fig.axes[0].patches if str(a.get_gid()).startswith("stage:")}
+    fig = plots.plot_architecture(plots.architecture_table(SlicNet(arch="slic", input_size=32, width=0.125, hidden=32)))
     colour = {}
-    for gid, patch in boxes.items():
+    for patch in fig.axes[0].patches:
+        gid = str(patch.get_gid())
+        if not gid.startswith("stage:"):
+            continue
         name = gid.split(":")[2]
         if name == "max_pool":
-            assert isinstance(patch, matplotlib.patches.Circle)
-            assert to_hex(patch.get_facecolor()) == P.POOL_COLOUR
+            assert isinstance(patch, Circle) and to_hex(patch.get_facecolor()) == style.POOL_COLOUR
         else:
             colour.setdefault(name, set()).add(to_hex(patch.get_facecolor()))
-    assert colour["layer1"] == colour["layer2"] == {P.FEATURE_COLOURS[0]}
-    assert colour["layer3"] == {P.FEATURE_COLOURS[1]}
-    assert colour["layer5"] == {P.FEATURE_COLOURS[2]}
-    assert colour["layer7"] == colour["layer8"] == {P.FEATURE_COLOURS[3]}
+    assert colour["layer1"] == colour["layer2"] == {style.FEATURE_COLOURS[0]}
+    assert colour["layer3"] == {style.FEATURE_COLOURS[1]}
+    assert colour["layer5"] == {style.FEATURE_COLOURS[2]}
+    assert colour["layer7"] == colour["layer8"] == {style.FEATURE_COLOURS[3]}
 
 
 def test_architecture_classifier_panel_reads_unit_counts_from_linear_layers():
     model = SlicNet(arch="slic", input_size=64, width=0.125, hidden=48)
-    fig = P.plot_architecture(model)
+    table = plots.architecture_table(model)
+    assert list(table.part.unique()) == ["input", "features", "classifier"]
+    fig = plots.plot_architecture(table)
     texts = " ".join(t.get_text() for t in fig.axes[1].texts)
     in_features = model.classifier[0].in_features  # 64 maps x 2 x 2 = 256
     assert f"{in_features:,} → 48" in texts and "48 → 48" in texts and "48 → 5" in texts
     assert texts.count("Dropout p=0.5") == 2
+    assert "5\nclass\nprobabilities" in all_texts(fig)
 
 
-@pytest.mark.parametrize("synthetic", [True, False])
-def test_synthetic_flag_says_simulated_in_the_title(synthetic):
-    cm = np.diag([5, 6, 7, 8, 9])
-    fig = P.plot_confusion(cm, CLASSES, synthetic=synthetic)
-    assert ("simulated" in suptitle(fig)) == synthetic
+# --- Section 4.1: the sweep ------------------------------------------------------------------
 
 
-def sweep_history() -> pd.DataFrame:
-    rows = []
-    for lr, best_epoch in ((1e-3, 3), (5e-4, 5), (1e-4, 8)):
-        for epoch in range(1, 11):
-            acc = 0.9 - 0.01 * abs(epoch - best_epoch) + (0.05 if lr == 5e-4 else 0)
-            rows.append(dict(lr=lr, epoch=epoch, val_accuracy=acc, train_loss=1.0 / epoch))
-    return pd.DataFrame(rows)
-
-
-def test_lr_sweep_marks_the_best_epoch_of_the_best_rate():
+def test_lr_sweep_marks_the_callers_selection_not_its_own():
     history = sweep_history()
-    assert P.select_from_sweep(history) == (5e-4, 5)
-    fig = P.plot_lr_sweep(history, synthetic=True)
+    fig = plots.plot_lr_sweep(history, selected=(1e-3, 3), synthetic=True)  # not the best row: the caller decides
     assert len(fig.axes) == 2
     assert len(fig.axes[0].get_lines()) == 3 + 1  # one per rate and the star
-    star = [line for line in fig.axes[0].get_lines() if line.get_marker() == "*"][0]
-    assert list(star.get_xdata()) == [5] and star.get_ydata()[0] == pytest.approx(95.0)
-    assert "simulated" in suptitle(fig)
+    star = [line for line in fig.axes[0].get_lines() if line.get_marker() == "*"]
+    assert len(star) == 1 and list(star[0].get_xdata()) == [3] and star[0].get_ydata()[0] == pytest.approx(90.0)
+    assert len(fig.axes[1].get_lines()) == 3
 
 
-def test_lr_sweep_rejects_a_history_without_the_columns():
+def test_lr_sweep_rejects_missing_columns_and_a_selection_outside_the_history():
     with pytest.raises(ValueError, match="val_accuracy"):
-        P.plot_lr_sweep(pd.DataFrame({"lr": [1e-3], "epoch": [1]}))
+        plots.plot_lr_sweep(pd.DataFrame({"lr": [1e-3], "epoch": [1]}), (1e-3, 1))
+    with pytest.raises(ValueError, match="not in the history"):
+        plots.plot_lr_sweep(sweep_history(), (1e-2, 5))
 
 
-PAPER_CM = np.array([[175, 1, 0, 0, 0], [0, 270, 0, 0, 0], [0, 0, 304, 0, 0], [0, 0, 0, 242, 0], [0, 0, 0, 0, 326]])
+# --- Table 1, Figures 3 and 7 ----------------------------------------------------------------
 
 
 def test_confusion_figure_annotates_every_count_and_flags_errors():
-    fig = P.plot_confusion(PAPER_CM, CLASSES)
+    fig = plots.plot_confusion(PAPER_CM, CLASSES)
     assert len(fig.axes) == 2  # matrix and colour bar
     cells = fig.axes[0].texts
     assert [t.get_text() for t in cells] == [str(v) for v in PAPER_CM.ravel()]
-    error = cells[1]  # the filament classified as a flare
-    assert to_hex(error.get_color()) == P.WRONG_COLOUR
+    assert to_hex(cells[1].get_color()) == style.WRONG_COLOUR  # the filament classified as a flare
+    assert to_hex(cells[0].get_color()) != style.WRONG_COLOUR
     assert [t.get_text() for t in fig.axes[0].get_yticklabels()][0] == "filaments (176)"
-
-
-def test_confusion_table_markdown_has_true_rows_and_predicted_columns():
-    md = P.confusion_table_markdown(PAPER_CM, CLASSES).splitlines()
-    assert len(md) == 2 + 5
-    assert md[0].split("|")[2:7] == [f" {c} " for c in CLASSES]
-    assert md[2] == "| filaments | 175 | 1 | 0 | 0 | 0 |"
-
-
-def test_metrics_table():
-    df = P.metrics_table([1, 0.9963, 1, 1, 1], [0.9943, 1, 1, 1, 1], CLASSES)
-    assert list(df.index) == list(CLASSES)
-    assert df.loc["flares", "precision"] == pytest.approx(0.9963)
-    assert df.loc["filaments", "recall"] == pytest.approx(0.9943)
-    md = P.metrics_table_markdown([1, 0.5, np.nan, 1, 1], [1] * 5, CLASSES)
-    assert "| flares | 0.5000 | 1.0000 |" in md and "n/a" in md
     with pytest.raises(ValueError):
-        P.metrics_table([1], [1, 1], CLASSES)
-
-
-def example_data(n=6):
-    images = [RNG.random((40, 40)) for _ in range(n)]
-    probs = RNG.dirichlet(np.ones(5), n)
-    return images, probs
+        plots.plot_confusion(PAPER_CM[:4, :4], CLASSES)
 
 
 def test_examples_one_column_per_image_with_true_and_predicted():
     images, probs = example_data()
-    labels = [0, 1, 2, 3, 4, 0]
-    fig = P.plot_examples(images, probs, labels, CLASSES, n=3, synthetic=True)
+    fig = plots.plot_examples(images, probs, [0, 1, 2, 3, 4, 0], CLASSES, n=3, synthetic=True)
     assert len(fig.axes) == 6
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    pred0 = CLASSES[int(np.argmax(probs[0]))]
-    assert titles[0].replace("\n", " ") == f"true: filaments / predicted: {pred0}"
-    bars = fig.axes[3].patches  # probabilities of the first example (row 2, column 1)
+    assert titles[0].replace("\n", " ") == f"true: filaments / predicted: {CLASSES[int(np.argmax(probs[0]))]}"
+    bars = [p for p in fig.axes[3].patches if isinstance(p, Rectangle)]  # the first example's probabilities
     assert [b.get_width() for b in bars] == pytest.approx(list(probs[0]))
-    assert to_hex(bars[0].get_facecolor()) == P.TRUE_COLOUR
-    assert "simulated" in suptitle(fig)
+    assert to_hex(bars[0].get_facecolor()) == style.TRUE_COLOUR
 
 
-def test_many_examples_wrap_onto_rows():
+def test_many_examples_wrap_onto_balanced_rows():
     images, probs = example_data(8)
-    fig = P.plot_misclassified(images, probs, [0] * 8, [1] * 8, CLASSES, max_n=8)
+    fig = plots.plot_misclassified(images, probs, [0] * 8, [1] * 8, CLASSES, max_n=8)
     assert len(fig.axes) == 16
+    assert len({round(ax.get_position().x0, 3) for ax in fig.axes}) == 4  # 2 rows x 4 columns
 
 
-def test_misclassified_shows_only_the_errors():
+def test_misclassified_shows_only_the_errors_with_their_indices():
     images, probs = example_data()
     labels = np.array([0, 1, 2, 3, 4, 0])
     preds = labels.copy()
     preds[[1, 4]] = [0, 3]
-    fig = P.plot_misclassified(images, probs, labels, preds, CLASSES)
+    fig = plots.plot_misclassified(images, probs, labels, preds, CLASSES, indices=[10, 11, 12, 13, 14, 15])
     assert len(fig.axes) == 4
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    assert titles[0].startswith("#1: true: flares") and titles[1].startswith("#4: true: sunspots")
+    assert titles[0].startswith("#11: true: flares") and titles[1].startswith("#14: true: sunspots")
+    assert all(to_hex(ax.title.get_color()) == style.WRONG_COLOUR for ax in fig.axes if ax.get_title())
 
 
-def test_no_misclassified_images_says_so():
+def test_no_misclassified_images_says_so_without_a_false_count():
     images, probs = example_data()
     labels = np.arange(6) % 5
-    fig = P.plot_misclassified(images, probs, labels, labels, CLASSES, synthetic=True)
-    assert len(fig.axes) == 1
-    assert any("no misclassified images" in t for t in all_texts(fig))
-    assert "simulated" in suptitle(fig)
+    texts = all_texts(plots.plot_misclassified(images, probs, labels, labels, CLASSES))
+    assert any("no misclassified images\n(all 6 correct)" == t for t in texts)
+    texts = all_texts(plots.plot_misclassified([], np.zeros((0, 5)), [], [], CLASSES))
+    assert "no misclassified images" in texts and not any("all 0" in t for t in texts)
 
 
-def test_resolution_triplet():
+# --- Section 4.1: inference time -------------------------------------------------------------
+
+
+def bars_and_labels(fig: Figure):
+    ax = fig.axes[0]
+    bars = [p for p in ax.patches if isinstance(p, Rectangle)]
+    return ax, bars, [t.get_text() for t in ax.get_yticklabels()]
+
+
+@pytest.mark.parametrize("with_paper", [True, False])
+def test_inference_times_draw_each_row_once_with_the_paper_in_grey(with_paper):
+    fig = plots.plot_inference_times(timing_table(with_paper))
+    ax, bars, labels = bars_and_labels(fig)
+    assert len(bars) == len(labels) == 4  # two measured rows and the paper's two, once each
+    assert len(set(labels)) == 4
+    assert sum("Titan Xp" in lab for lab in labels) == 1 and sum("i7-8700" in lab for lab in labels) == 1
+    colours = [to_hex(b.get_facecolor()) for b in bars]
+    assert colours == [style.THIS_RUN_COLOUR] * 2 + [style.PAPER_COLOUR] * 2
+    assert [b.get_width() for b in bars] == pytest.approx([0.9 / 300, 0.05 / 300, paper.GPU_SECONDS / paper.N_VALIDATION, paper.CPU_SECONDS / paper.N_VALIDATION])
+    assert labels[1].split("\n")[1].startswith("bfloat16")  # precision and model under the device
+    assert ax.get_xscale() == "log"
+
+
+def test_inference_time_labels_are_readable_and_the_top_axis_counts_1318_images():
+    fig = plots.plot_inference_times(timing_table(True))
+    ax = fig.axes[0]
+    assert_apart(fig, ax.get_yticklabels())
+    assert_apart(fig, ax.texts)
+    top = [c for c in ax.get_children() if type(c).__name__ == "SecondaryAxis"]
+    assert len(top) == 1 and top[0].get_xlabel() == f"seconds for {paper.N_VALIDATION} images"
+    values = [t.get_text() for t in ax.texts]
+    assert "895 s per 1318" in values[3] and "4.66 s per 1318" in values[2]
+
+
+def test_timing_rows_reject_a_table_without_seconds():
+    with pytest.raises(ValueError, match="seconds"):
+        plots.timing_rows(pd.DataFrame({"device": ["cpu"], "n_images": [3]}))
+
+
+# --- Figure 5 and the resolution curve -------------------------------------------------------
+
+
+def test_resolution_triplet_titles_stay_apart():
     images, probs = example_data(3)
-    fig = P.plot_resolution_triplet(images[0], images[1][::3, ::3], images[2], probs, CLASSES, titles=("SOT", "SOT degraded", "AIA"))
+    titles = ["SOT H-alpha, full resolution", 'SOT H-alpha degraded to AIA (1.2", 0.6"/px)', "AIA 1600 Å"]
+    fig = plots.plot_resolution_triplet(images[0], images[1][::3, ::3], images[2], probs, CLASSES, titles=titles, synthetic=True)
     assert len(fig.axes) == 6
-    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
-    assert titles[1].startswith("SOT degraded (14×14 px)")
+    image_axes = [ax for ax in fig.axes if ax.get_title()]
+    assert len(image_axes) == 3
+    assert image_axes[1].get_title().endswith(f"14×14 px, predicted: {CLASSES[int(np.argmax(probs[1]))]}")
+    assert_apart(fig, [ax.title for ax in image_axes])
     with pytest.raises(ValueError):
-        P.plot_resolution_triplet(*images, probs[:2], CLASSES)
+        plots.plot_resolution_triplet(*images, probs[:2], CLASSES)
 
 
-def test_degradation_curve_marks_the_sot_to_aia_factor():
-    df = pd.DataFrame({"factor": [1, 2, 4, 8], "accuracy": [1, 0.9, 0.6, 0.3], "n": 10, "recall_flares": [1, 1, 0.5, 0.2]})
-    fig = P.plot_degradation_curve(df, synthetic=True)
-    assert len(fig.axes) == 1
-    lines = fig.axes[0].get_lines()
+def test_degradation_curve_marks_the_sot_to_aia_factor_and_its_ticks_do_not_collide():
+    fig = plots.plot_degradation_curve(curve_table(), synthetic=True)
+    ax = fig.axes[0]
+    lines = ax.get_lines()
     vertical = [line for line in lines if len(set(line.get_xdata())) == 1 and len(line.get_xdata()) == 2]
     assert any(line.get_xdata()[0] == pytest.approx(1.2 / 0.33) for line in vertical)
     accuracy = [line for line in lines if line.get_label() == "accuracy"][0]
-    assert list(accuracy.get_ydata()) == pytest.approx([100, 90, 60, 30])
+    assert list(accuracy.get_ydata()) == pytest.approx([100, 100, 100, 100, 96, 100, 88, 77])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1", "1.5", "2", "3", "4", "6", "8"]
+    top = [c for c in ax.get_children() if type(c).__name__ == "SecondaryAxis"][0]
+    assert_apart(fig, top.get_xticklabels())
+
+
+# --- Figures 4, 6, 8 and 9 -------------------------------------------------------------------
 
 
 def test_sequence_with_and_without_example_frames():
-    times = pd.date_range("2013-01-01 12:00:16", periods=12, freq="5min")
-    probs = RNG.dirichlet(np.ones(5), 12)
-    fig = P.plot_sequence(times, probs, CLASSES, "sunspots", title="AR11638", synthetic=True)
-    assert len(fig.axes) == 1
-    assert len(fig.axes[0].get_lines()) == 5
-    expected_line = [line for line in fig.axes[0].get_lines() if "expected" in line.get_label()]
-    assert [line.get_label() for line in expected_line] == ["sunspots (expected)"]
+    times, probs = sequence_inputs()
+    fig = plots.plot_sequence(times, probs, CLASSES, "sunspots", title="AR11638", synthetic=True)
+    assert len(fig.axes) == 1 and len(fig.axes[0].get_lines()) == 5
+    assert [line.get_label() for line in fig.axes[0].get_lines() if "expected" in line.get_label()] == ["sunspots (expected)"]
     frames = [RNG.random((20, 20)) for _ in range(12)]
-    fig = P.plot_sequence(times, probs, CLASSES, "sunspots", images=frames)
+    fig = plots.plot_sequence([str(t) for t in times], probs, CLASSES, "sunspots", images=frames)  # ISO strings, as stored
     assert len(fig.axes) == 4
     titles = [ax.get_title() for ax in fig.axes[:3]]
     assert titles[0].startswith("(a) 12:00:16") and f"predicted: {CLASSES[int(np.argmax(probs[0]))]}" in titles[0]
-    fig = P.plot_sequence(np.arange(12.0), probs, CLASSES, None, images={2: frames[2]}, kind="stacked")
+    fig = plots.plot_sequence(np.arange(12.0), probs, CLASSES, None, images={2: frames[2]}, kind="stacked")
     assert len(fig.axes) == 2
 
 
 def test_sequence_rejects_misaligned_probabilities():
     with pytest.raises(ValueError):
-        P.plot_sequence(np.arange(3.0), np.ones((4, 5)) / 5, CLASSES, "quiet")
+        plots.plot_sequence(np.arange(3.0), np.ones((4, 5)) / 5, CLASSES, "quiet")
 
 
-def test_inference_times_normalised_per_image_next_to_the_paper():
-    df = pd.DataFrame([{"device": "CPU (2 threads)", "precision": "float32", "n_images": 100, "seconds": 2.0}])
-    fig = P.plot_inference_times(df)
-    assert len(fig.axes) == 1
-    heights = [b.get_height() for b in fig.axes[0].patches if isinstance(b, matplotlib.patches.Rectangle)][:3]
-    assert heights == pytest.approx([0.02, 4.66 / 1318, 895 / 1318])
+# --- simulator realism -----------------------------------------------------------------------
 
 
-def test_save_figure_writes_png_and_pdf_at_150_dpi(tmp_path):
-    fig = P.plot_confusion(PAPER_CM, CLASSES)
-    paths = P.save_figure(fig, tmp_path / "sub" / "table1.v2")
-    assert [p.name for p in paths] == ["table1.v2.png", "table1.v2.pdf"]
-    assert all(p.stat().st_size > 1000 for p in paths)
-    w, h = fig.get_size_inches()
-    assert Image.open(paths[0]).size == (round(w * 150), round(h * 150))
-    assert paths[1].read_bytes().startswith(b"%PDF")
+def test_realism_figure_draws_from_stored_panels(tmp_path):
+    np.savez(tmp_path / "realism.npz", **realism_panels(n_images=3, shown=2))
+    with np.load(tmp_path / "realism.npz") as npz:
+        fig = plots.plot_side_by_side(dict(npz), what="quiet Sun", real_label="BBSO")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles.count("simulated 1") == 1 and titles.count("BBSO 2") == 1 and "simulated 3" not in titles
+    assert "simulated (n=3)" in [t.get_text() for t in fig.axes[-2].get_legend().get_texts()]
+    assert "top row: simulated, middle row: BBSO" in fig.get_suptitle()
+    with pytest.raises(ValueError):
+        plots.plot_side_by_side({"n_images": np.array([0, 0])})

@@ -8,6 +8,7 @@ from scipy import ndimage
 
 from slic_lib import realism
 from slic_lib.errors import SlicError
+from slic_lib.realdata import bbso
 
 
 @pytest.fixture
@@ -94,15 +95,34 @@ def test_bad_images_are_user_errors():
         realism.radial_power_spectrum(np.ones(16))
 
 
-def test_side_by_side_figure_says_which_row_is_simulated(rng):
-    import matplotlib.pyplot as plt
+def test_figure_panels_hold_the_shown_crops_and_curves_of_all_images(rng):
+    quiet = [1 + 0.05 * rng.normal(size=(64, 64)) for _ in range(5)]
+    contrasty = [1 + 0.2 * rng.normal(size=(40, 40)) for _ in range(3)]
+    panels = realism.figure_panels(quiet, contrasty, n=4)
+    shown = sorted(k for k in panels if "_image_" in k)
+    assert shown == [f"real_image_{i}" for i in range(3)] + [f"simulated_image_{i}" for i in range(3)]  # n capped by the smaller set
+    assert all(isinstance(v, np.ndarray) for v in panels.values())  # an .npz file holds them
+    assert np.median(panels["simulated_image_0"]) == pytest.approx(1.0)
+    assert list(panels["n_images"]) == [5, 3]
+    width = np.diff(panels["hist_centres"])[0]
+    assert np.sum(panels["hist_simulated"]) * width == pytest.approx(1.0, abs=1e-3)
+    assert panels["hist_simulated"].max() > 2 * panels["hist_real"].max()  # narrower distribution, higher peak
+    assert len(panels["spectrum_k_real"]) == len(panels["spectrum_real"]) == 20  # the 40-px crops' rings
+    assert panels["hist_limits"][0] < 1 < panels["hist_limits"][1]
+    with pytest.raises(SlicError):
+        realism.figure_panels([], contrasty)
 
-    images = [1 + 0.1 * rng.normal(size=(64, 64)) for _ in range(3)]
-    fig = realism.plot_side_by_side(images, images, n=2, title="quiet Sun", real_label="BBSO")
-    try:
-        assert "simulated" in fig._suptitle.get_text()
-        titles = [ax.get_title() for ax in fig.axes]
-        assert titles.count("simulated 1") == 1 and "BBSO 2" in titles
-        assert len(fig.axes) == 2 + 2 + 2
-    finally:
-        plt.close(fig)
+
+needs_bbso = pytest.mark.skipif(not bbso.available(), reason=f"BBSO images not installed ({bbso.INSTALL_COMMAND})")
+
+
+@needs_bbso
+def test_simulator_vs_bbso_returns_numbers_and_panels_but_no_figure():
+    checks = realism.simulator_vs_bbso(n_per_class=2, seed=0, size=256, n_shown=2)
+    assert set(checks) == {"filaments", "quiet"}
+    for check in checks.values():
+        assert set(check) == {"table", "panels", "n_simulated", "n_real", "real_day_spread"}
+        assert check["n_simulated"] == 2 and check["n_real"] > 10
+        assert check["table"].loc["images", "real"] == check["n_real"]
+        assert list(check["panels"]["n_images"]) == [2, check["n_real"]]
+        assert 0 <= check["table"].loc["intensity_wasserstein", "distance"] < 0.2

@@ -12,7 +12,7 @@ are written by :mod:`slic_lib.tables`.
 Paper                       Function
 ==========================  =================================================================
 Figures 1 and 2             :func:`architecture.plot_architecture` (from
-                            :func:`architecture.describe_architecture`)
+                            :func:`architecture.architecture_table`)
 Section 4.1 (sweep)         :func:`training.plot_lr_sweep`
 Table 1                     :func:`validation.plot_confusion`
 Figure 3                    :func:`validation.plot_examples`
@@ -30,7 +30,7 @@ Every function is also importable from :mod:`slic_lib.plots` itself.
 """
 
 from .adversarial import plot_sequence
-from .architecture import describe_architecture, plot_architecture
+from .architecture import architecture_table, plot_architecture
 from .realism import plot_side_by_side
 from .resolution import plot_degradation_curve, plot_resolution_triplet
 from .style import SIMULATED, save_figure
@@ -39,7 +39,7 @@ from .validation import plot_confusion, plot_examples, plot_inference_times, plo
 
 __all__ = [
     "SIMULATED",
-    "describe_architecture",
+    "architecture_table",
     "plot_architecture",
     "plot_confusion",
     "plot_degradation_curve",

@@ -1,14 +1,12 @@
 """Figures 1 and 2: the network and its classifier, drawn from a description of the model.
 
-:func:`describe_architecture` reads a model once (a forward pass of a zero image gives each
-stage's output size) and returns plain numbers and strings that a result file can hold;
-:func:`plot_architecture` draws from that description alone, so the figure can be redrawn
-without the model.
+:func:`architecture_table` reads a model once (a forward pass of a zero image gives each
+stage's output size) and returns a table that a CSV result file holds; :func:`plot_architecture`
+draws from that table alone, so the figure can be redrawn without the model.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import matplotlib.pyplot as plt
@@ -32,10 +30,11 @@ from .style import (
 )
 
 _POOLS = (nn.MaxPool2d, nn.AvgPool2d, nn.AdaptiveMaxPool2d, nn.AdaptiveAvgPool2d)
+ARCHITECTURE_COLUMNS = ("part", "name", "kind", "channels", "height", "width", "in_features", "out_features")
 
 
-def describe_architecture(model: nn.Module) -> dict[str, Any]:
-    """What Figures 1 and 2 show of a model, as JSON-ready numbers and strings.
+def architecture_table(model: nn.Module) -> pd.DataFrame:
+    """What Figures 1 and 2 show of a model, one row per layer: a table a CSV file holds.
 
     The spatial sizes come from a forward pass of a zero image of the model's input size
     through ``model.stages()`` (eval mode, no gradients; the model's mode is restored), so
@@ -45,25 +44,25 @@ def describe_architecture(model: nn.Module) -> dict[str, Any]:
     ----------
     model : slic_lib.model.SlicNet
         Any module with ``stages()`` (named feature-extractor stages in order of application),
-        ``classifier`` (a sequence of layers) and optionally ``config``.
+        ``classifier`` (a sequence of layers) and optionally ``config.input_size`` (default 64).
 
     Returns
     -------
-    dict
-        ``arch``, ``input_size``, ``width`` (from ``model.config``, else None/64/None),
-        ``in_channels``, ``n_classes``; ``stages``: one dict per stage with ``name``, ``kind``
-        (``"conv"``, ``"pool"`` or ``"other"``), ``channels``, ``height``, ``width``;
-        ``classifier``: one dict per Linear layer (``kind="linear"``, ``in_features``,
-        ``out_features``) or run of other layers (``kind="block"``, ``layers``: their names,
-        e.g. ``"Dropout p=0.5"``).
+    pandas.DataFrame
+        Columns ``part``, ``name``, ``kind``, ``channels``, ``height``, ``width``,
+        ``in_features``, ``out_features``. One ``part="input"`` row (the input image), one
+        ``part="features"`` row per stage (``kind`` ``"conv"``, ``"pool"`` or ``"other"``; its
+        output's channels, height and width), then ``part="classifier"`` rows: one per
+        Linear layer (``kind="linear"``, ``in_features``, ``out_features``) and one per run
+        of other layers between them (``kind="block"``, ``name`` e.g.
+        ``"ReLU + Dropout p=0.5"``). Columns that do not apply are empty.
     """
-    cfg = getattr(model, "config", None)
     first_conv = next(m for m in model.modules() if isinstance(m, nn.Conv2d))
-    size = int(getattr(cfg, "input_size", 64))
+    size = int(getattr(getattr(model, "config", None), "input_size", 64))
     param = next(model.parameters(), None)
     x = torch.zeros(1, first_conv.in_channels, size, size,
                     device=param.device if param is not None else "cpu", dtype=param.dtype if param is not None else torch.float32)
-    stages = []
+    rows: list[dict[str, Any]] = [{"part": "input", "name": "input", "kind": "input", "channels": x.shape[1], "height": size, "width": size}]
     was_training = model.training
     model.eval()
     try:
@@ -71,29 +70,20 @@ def describe_architecture(model: nn.Module) -> dict[str, Any]:
             for name, module in model.stages():
                 x = module(x)
                 kind = "pool" if isinstance(module, _POOLS) else "conv" if any(isinstance(m, nn.Conv2d) for m in module.modules()) else "other"
-                stages.append({"name": name, "kind": kind, "channels": int(x.shape[1]), "height": int(x.shape[2]), "width": int(x.shape[3])})
+                rows.append({"part": "features", "name": name, "kind": kind, "channels": x.shape[1], "height": x.shape[2], "width": x.shape[3]})
     finally:
         model.train(was_training)
-    classifier: list[dict[str, Any]] = []
     for m in model.classifier:
         if isinstance(m, nn.Linear):
-            classifier.append({"kind": "linear", "in_features": m.in_features, "out_features": m.out_features})
+            rows.append({"part": "classifier", "name": "Linear", "kind": "linear", "in_features": m.in_features, "out_features": m.out_features})
             continue
         name = f"Dropout p={m.p:g}" if isinstance(m, nn.Dropout) else type(m).__name__
-        if classifier and classifier[-1]["kind"] == "block":
-            classifier[-1]["layers"].append(name)
+        if rows[-1]["part"] == "classifier" and rows[-1]["kind"] == "block":
+            rows[-1]["name"] += f" + {name}"
         else:
-            classifier.append({"kind": "block", "layers": [name]})
-    linear = [c for c in classifier if c["kind"] == "linear"]
-    return {
-        "arch": getattr(cfg, "arch", None),
-        "input_size": size,
-        "width": getattr(cfg, "width", None),
-        "in_channels": first_conv.in_channels,
-        "n_classes": linear[-1]["out_features"] if linear else len(getattr(model, "class_names", ())),
-        "stages": stages,
-        "classifier": classifier,
-    }
+            rows.append({"part": "classifier", "name": name, "kind": "block"})
+    frame = pd.DataFrame(rows, columns=ARCHITECTURE_COLUMNS)
+    return frame.astype({c: "Int64" for c in ARCHITECTURE_COLUMNS[3:]})
 
 
 def _cuboid(ax: Axes, x: float, y: float, w: float, h: float, colour: Any, gid: str, depth: float = 0.18) -> None:
@@ -164,21 +154,21 @@ def _draw_feature_extractor(ax: Axes, table: pd.DataFrame, size0: int, n_classes
     return handles + [Patch(fc=POOL_COLOUR, ec="k", label="2×2 max-pool"), Patch(fc=CLASSIFIER_COLOUR, ec="k", label="classifier (below)")]
 
 
-def _draw_classifier(ax: Axes, classifier: list[Mapping[str, Any]], in_desc: str) -> None:
-    n_linear = sum(1 for c in classifier if c["kind"] == "linear")
+def _draw_classifier(ax: Axes, classifier: pd.DataFrame, in_desc: str) -> None:
+    n_linear = int((classifier.kind == "linear").sum())
     ax.text(0, 1.0, f"features\n{in_desc}", ha="center", va="center", fontsize=8)
     x_prev, seen_linear = 0.75, 0
-    for i, item in enumerate(classifier, start=1):
+    for i, item in enumerate(classifier.itertuples(index=False), start=1):
         xc = 2.0 * i
-        if item["kind"] == "linear":
+        if item.kind == "linear":
             seen_linear += 1
             colour = OUTPUT_LAYER_COLOUR if seen_linear == n_linear else CLASSIFIER_COLOUR
             _cuboid(ax, xc - 0.25, 0.2, 0.5, 1.6, colour, f"linear:{seen_linear}", depth=0.15)
-            ax.text(xc, 0.05, f"Linear\n{item['in_features']:,} → {item['out_features']:,}", ha="center", va="top", fontsize=8)
+            ax.text(xc, 0.05, f"Linear\n{int(item.in_features):,} → {int(item.out_features):,}", ha="center", va="top", fontsize=8)
             left, right = xc - 0.25, xc + 0.4
         else:
             ax.add_patch(Rectangle((xc - 0.7, 0.6), 1.4, 0.8, fc=RELU_DROPOUT_COLOUR, ec="k", lw=0.8, gid=f"act:{i}"))
-            ax.text(xc, 1.0, "\n".join(item["layers"]), ha="center", va="center", fontsize=8)
+            ax.text(xc, 1.0, item.name.replace(" + ", "\n"), ha="center", va="center", fontsize=8)
             left, right = xc - 0.7, xc + 0.7
         _arrow(ax, x_prev, left, 1.0)
         x_prev = right
@@ -190,8 +180,8 @@ def _draw_classifier(ax: Axes, classifier: list[Mapping[str, Any]], in_desc: str
     ax.set_axis_off()
 
 
-def plot_architecture(description: Mapping[str, Any], synthetic: bool = False, title: str | None = None) -> Figure:
-    """Figures 1 and 2: the network and its classifier, from :func:`describe_architecture`.
+def plot_architecture(table: pd.DataFrame, synthetic: bool = False, title: str | None = None) -> Figure:
+    """Figures 1 and 2: the network and its classifier, from :func:`architecture_table`.
 
     Top axes: one box per stage in order of application -- convolution blocks coloured by
     feature-map count (orange, green, yellow, blue from the fewest to the most maps, as the
@@ -202,12 +192,12 @@ def plot_architecture(description: Mapping[str, Any], synthetic: bool = False, t
 
     Parameters
     ----------
-    description : mapping
-        :func:`describe_architecture`'s dict (or the same read back from a JSON file).
+    table : pandas.DataFrame
+        :func:`architecture_table`'s frame, or the same read back from its CSV file.
     synthetic : bool
         Mark the title "(simulated data)" (for a network trained on simulated data).
     title : str, optional
-        Default: "Network architecture (<arch>, input <size>², width ×<width>) and classifier".
+        Default: "Network architecture (input <size>²) and classifier".
 
     Returns
     -------
@@ -215,19 +205,21 @@ def plot_architecture(description: Mapping[str, Any], synthetic: bool = False, t
         Two axes. Each stage's patch has the gid ``"stage:<index>:<name>"`` and each size
         label ``"size:<index>"``, so tests and callers can find them.
     """
-    table = pd.DataFrame(list(description["stages"]))
-    size0 = int(description["input_size"])
-    fig = plt.figure(figsize=(max(0.62 * (len(table) + 4), 8.0), 6.4), layout="constrained")
+    missing = set(ARCHITECTURE_COLUMNS) - set(table.columns)
+    if missing:
+        raise ValueError(f"the architecture table lacks the columns {sorted(missing)}")
+    size0 = int(table.loc[table.part == "input", "height"].iloc[0])
+    stages = table[table.part == "features"].astype({"channels": int, "height": int, "width": int})
+    classifier = table[table.part == "classifier"]
+    linear = classifier[classifier.kind == "linear"]
+    fig = plt.figure(figsize=(max(0.62 * (len(stages) + 4), 8.0), 6.4), layout="constrained")
     ax_top, ax_cls = fig.subplots(2, 1, height_ratios=(2.0, 1.0))
-    handles = _draw_feature_extractor(ax_top, table, size0, int(description["n_classes"]))
+    handles = _draw_feature_extractor(ax_top, stages, size0, int(linear.out_features.iloc[-1]))
     legend_title = "conv = 3×3 convolution + batch normalisation + ReLU; numbers: feature maps (above), spatial size (below)"
     ax_top.legend(handles=handles, loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(handles), 4), fontsize=8, frameon=False,
                   title=wrap(legend_title, 0.9 * fig.get_figwidth(), 8), title_fontsize=8)
-    last = table.iloc[-1]
+    last = stages.iloc[-1]
     in_desc = f"{last.channels}×{last.height}×{last.width}\n= {last.channels * last.height * last.width:,}"
-    _draw_classifier(ax_cls, list(description["classifier"]), in_desc)
-    default = "Network architecture"
-    if description.get("arch") is not None:
-        default += f" ({description['arch']}, input {size0}², width ×{description['width']:g}) and classifier"
-    suptitle(fig, title or default, synthetic)
+    _draw_classifier(ax_cls, classifier, in_desc)
+    suptitle(fig, title or f"Network architecture (input {size0}²) and classifier", synthetic)
     return fig
