@@ -89,7 +89,7 @@ def realism_check(run: Run) -> dict | None:
     for cls, check in checks.items():
         table = check["table"].reset_index()
         results.write_table(run.name, f"realism_{cls}", table)
-        results.write_arrays(run.name, f"realism_{cls}", **check["images"])
+        results.write_arrays(run.name, f"realism_{cls}", **check["panels"])
         distances[cls] = check["table"]["distance"].dropna().to_dict()
     results.write_json(run.name, "realism", {"classes": list(checks)})
     summary.update(run.name, realism=distances)
@@ -115,7 +115,8 @@ def figures(run: Run) -> list:
         for cls in results.read_json(run.name, "realism")["classes"]:
             table = results.read_table(run.name, f"realism_{cls}")
             run.table(table, f"table_realism_{cls}", f"Simulated vs real BBSO H-alpha {cls}, at 1\"/px and 2\"")
-            fig = realism_plots.plot_side_by_side(table, results.read_arrays(run.name, f"realism_{cls}"), cls)
+            what = f"{'Filaments' if cls == 'filaments' else 'Quiet Sun'}: simulated SOT H-alpha vs real BBSO H-alpha"
+            fig = realism_plots.plot_side_by_side(results.read_arrays(run.name, f"realism_{cls}"), what, real_label="BBSO")
             run.save(fig, f"fig_realism_{cls}")
             figs.append(fig)
     return figs

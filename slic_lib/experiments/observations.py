@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sunpy.map
 
-from .. import observations
+from .. import fido, observations
 from ..synthetic import generate_sequence
 from .run import Run, complete
 
@@ -20,8 +20,6 @@ from .run import Run, complete
 def observation_files(run: Run, key: str, n_frames: int, size: int | None = None, progress: bool = True) -> list[Path]:
     """Files of one of the paper's observations: simulated, or from Fido's cache (downloading once)."""
     if run.aia_source == "fido":
-        from .. import fido  # lazy: sunpy.net and its clients are only needed to download
-
         files = fido.local_files(key) or fido.fetch(key, progress=progress)
         return sorted(files)
     out = run.data_dir / "aia" / key
@@ -40,7 +38,5 @@ def observation_maps(run: Run, key: str, n_frames: int, size: int | None = None,
     """Maps of one observation, in time order (Fido frames prepared and cut out around the target)."""
     files = observation_files(run, key, n_frames, size, progress)
     if run.aia_source == "fido":
-        from .. import fido  # lazy: see observation_files
-
         return fido.load(key, files=files)
     return [sunpy.map.Map(f) for f in files]

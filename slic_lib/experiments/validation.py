@@ -71,7 +71,7 @@ def published_validation(run: Run, progress: bool = True) -> Evaluation | None:
     if path is None:
         return None
     ev = evaluate(path, run.dataset_path, progress=progress)
-    report = _store_evaluation(run, "validation_published", ev)
+    _store_evaluation(run, "validation_published", ev)
     summary.update(run.name, published={**ev.report.to_dict(), "checkpoint": str(path)})
     return ev
 
@@ -133,19 +133,12 @@ def split_comparison(run: Run, progress: bool = True, last_epochs: int = 3) -> d
     return result
 
 
-def _confusion_frame(report: dict) -> pd.DataFrame:
-    names = report["class_names"]
-    frame = pd.DataFrame(report["confusion_matrix"], columns=names)
-    frame.insert(0, "true \\ predicted", names)
-    return frame
-
-
 def _evaluation_figures(run: Run, name: str, prefix: str, title: str, synthetic: bool) -> list:
     report = results.read_json(run.name, name)
     arr = results.read_arrays(run.name, name)
     names = report["class_names"]
     cm = np.asarray(report["confusion_matrix"])
-    run.table(_confusion_frame(report), f"{prefix}_confusion_matrix", f"{title}: confusion matrix (rows: true class)")
+    run.table(tables.confusion_frame(cm, names), f"{prefix}_confusion_matrix", f"{title}: confusion matrix (rows: true class)")
     figs = [plot_confusion(cm, names, synthetic=synthetic, title=f"{title}: confusion matrix, {report['n']} validation images")]
     run.save(figs[0], f"{prefix}_confusion_matrix")
     if name != "validation":
