@@ -35,12 +35,15 @@ import argparse
 import json
 import logging
 import os
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterable, Sequence
 
+import h5py
 import numpy as np
+from tqdm.auto import tqdm
 
 from .classes import CLASSES
 from .errors import SlicError
@@ -214,9 +217,6 @@ def build_dataset(
     never stop the build. The file is written under a temporary name and renamed when
     complete, so an interrupted build never leaves a half-written dataset behind.
     """
-    import h5py
-    from tqdm.auto import tqdm
-
     files = find_class_files(root, class_names)
     if not files:
         raise SlicError(f"no FITS files found under the class folders of {root}.")
@@ -226,8 +226,6 @@ def build_dataset(
     skipped: list[dict[str, str]] = []
     bar = tqdm(total=len(tasks), desc="reading FITS", unit="file", disable=not progress)
     if workers > 1 and len(tasks) > 32:
-        from concurrent.futures import ProcessPoolExecutor
-
         with ProcessPoolExecutor(workers) as pool:
             results = pool.map(_read_one, tasks, chunksize=16)
             for r in results:
@@ -246,41 +244,54 @@ def build_dataset(
 
     labels = np.array([f.label for f in frames], dtype=np.int64)
     times = [f.time for f in frames]
-    groups = assign_groups(labels, times, [f.xcen for f in frames], [f.ycen for f in frames])
+    data = SolarData.from_arrays(
+        np.stack([f.image for f in frames]), labels, class_names, config, paths=[f.path for f in frames], times=times,
+        groups=assign_groups(labels, times, [f.xcen for f in frames], [f.ycen for f in frames]),
+        synthetic=[f.synthetic for f in frames], source=source or str(Path(root).resolve()), skipped=skipped,
+    )
+    out = save_dataset(data, out, instruments=[f.instrument for f in frames], wavelengths=[f.wavelength for f in frames])
+    per_class = {name: int((labels == i).sum()) for i, name in enumerate(class_names)}
+    return BuildReport(out, len(frames), per_class, skipped, int(len(np.unique(data.groups))))
 
-    out = Path(out)
+
+def save_dataset(
+    data: "SolarData", out: str | os.PathLike, instruments: Sequence[str] | None = None, wavelengths: Sequence[float] | None = None
+) -> Path:
+    """Write a dataset file (layout in the module docstring), atomically: a temporary file, then a rename.
+
+    ``instruments`` and ``wavelengths`` (per image; default unknown) are kept in the file only.
+    """
+    n, out = len(data), Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp")
     str_dt = h5py.string_dtype()
     with h5py.File(tmp, "w") as h5:
-        h5.create_dataset(
-            "images",
-            data=np.stack([f.image for f in frames]),
-            chunks=(1, config.size, config.size),
-            compression="gzip",
-            compression_opts=4,
-            shuffle=True,
-        )
-        h5["labels"] = labels
-        h5.create_dataset("paths", data=[f.path for f in frames], dtype=str_dt)
-        h5.create_dataset("times", data=times, dtype=str_dt)
-        h5.create_dataset("instruments", data=[f.instrument for f in frames], dtype=str_dt)
-        h5["wavelengths"] = np.array([f.wavelength for f in frames])
-        h5["groups"] = groups
-        h5["synthetic"] = np.array([f.synthetic for f in frames])
-        h5.attrs["class_names"] = json.dumps(list(class_names))
-        h5.attrs["preprocessing"] = json.dumps(asdict(config))
-        h5.attrs["skipped"] = json.dumps(skipped)
-        h5.attrs["source"] = source or str(Path(root).resolve())
+        h5.create_dataset("images", data=data.images, chunks=(1, *data.images.shape[1:]), compression="gzip", compression_opts=4, shuffle=True)
+        h5["labels"] = data.labels
+        h5.create_dataset("paths", data=data.paths.tolist(), dtype=str_dt)
+        h5.create_dataset("times", data=data.times.tolist(), dtype=str_dt)
+        h5.create_dataset("instruments", data=[""] * n if instruments is None else list(instruments), dtype=str_dt)
+        h5["wavelengths"] = np.full(n, np.nan) if wavelengths is None else np.asarray(wavelengths, dtype=float)
+        h5["groups"] = data.groups
+        h5["synthetic"] = data.synthetic
+        if data.fixed_val is not None:
+            h5["val"] = data.fixed_val
+        h5.attrs["class_names"] = json.dumps(list(data.class_names))
+        h5.attrs["preprocessing"] = json.dumps(asdict(data.preprocessing))
+        h5.attrs["skipped"] = json.dumps(data.skipped)
+        h5.attrs["source"] = data.source
         h5.attrs["created"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     os.replace(tmp, out)
-    per_class = {name: int((labels == i).sum()) for i, name in enumerate(class_names)}
-    return BuildReport(out, len(frames), per_class, skipped, int(len(np.unique(groups))))
+    return out
 
 
 @dataclass
 class SolarData:
-    """A dataset file in memory: images, labels and their metadata."""
+    """Preprocessed images, their labels and metadata: a dataset file in memory.
+
+    Build one with :meth:`from_arrays` (simulated, released, folder, BBSO and AIA data alike),
+    read one with :func:`load_dataset`, and combine two with :meth:`concat`.
+    """
 
     images: np.ndarray
     labels: np.ndarray
@@ -294,6 +305,52 @@ class SolarData:
     source: str = ""
     fixed_val: np.ndarray | None = None  # a split that came with the data (the Slic release's)
 
+    @classmethod
+    def from_arrays(
+        cls, images: np.ndarray, labels: Sequence[int] | np.ndarray, class_names: Sequence[str], preprocessing: PreprocessConfig, *,
+        paths: Sequence[str] | None = None, times: Sequence[str] | None = None, groups: Sequence[int] | None = None,
+        synthetic: bool | Sequence[bool] = False, source: str = "", fixed_val: Sequence[bool] | None = None,
+        skipped: list[dict[str, str]] | None = None,
+    ) -> "SolarData":
+        """A dataset from arrays, with defaults for the metadata a source does not have.
+
+        Parameters
+        ----------
+        images : ndarray (N, S, S)
+            Images already preprocessed with ``preprocessing`` (stored as float32).
+        labels : array of int (N,)
+            Index into ``class_names`` per image.
+        class_names, preprocessing
+            The classes and the preprocessing the images went through.
+        paths, times, groups : optional
+            Per image: source file or name (default ``"<source>#<i>"``), ISO time (default
+            ``""``), observation-sequence id (default: each image its own group).
+        synthetic : bool or array of bool
+            Whether the images are simulated (results from them must say so).
+        source, fixed_val, skipped
+            Where the data come from; a validation mask that came with them; files left out.
+        """
+        images = np.asarray(images, dtype=np.float32)
+        labels = np.asarray(labels, dtype=np.int64)
+        n = len(labels)
+        if images.ndim != 3 or len(images) != n:
+            raise SlicError(f"expected images of shape (N, S, S) for {n} labels, got {images.shape}.")
+        if n and not 0 <= labels.min() <= labels.max() < len(class_names):
+            raise SlicError(f"labels must index the {len(class_names)} classes {', '.join(class_names)}.")
+        return cls(
+            images=images,
+            labels=labels,
+            paths=np.asarray([f"{source}#{i}" for i in range(n)] if paths is None else list(paths), dtype=str),
+            times=np.asarray([""] * n if times is None else list(times), dtype=str),
+            groups=np.arange(n, dtype=np.int64) if groups is None else np.asarray(groups, dtype=np.int64),
+            synthetic=np.broadcast_to(np.asarray(synthetic, dtype=bool), (n,)).copy(),
+            class_names=tuple(class_names),
+            preprocessing=preprocessing,
+            skipped=list(skipped or []),
+            source=source,
+            fixed_val=None if fixed_val is None else np.asarray(fixed_val, dtype=bool),
+        )
+
     def __len__(self) -> int:
         return len(self.labels)
 
@@ -302,36 +359,47 @@ class SolarData:
         """True when any image is simulated: results must then say so."""
         return bool(self.synthetic.any())
 
-    def subset(self, idx: np.ndarray) -> "SolarData":
-        idx = np.asarray(idx)
+    def subset(self, idx: Sequence[int] | np.ndarray) -> "SolarData":
+        """The indexed images with their metadata."""
+        idx = np.asarray(idx, dtype=np.int64)
         return SolarData(
             self.images[idx], self.labels[idx], self.paths[idx], self.times[idx], self.groups[idx],
             self.synthetic[idx], self.class_names, self.preprocessing, self.skipped, self.source,
             None if self.fixed_val is None else self.fixed_val[idx],
         )
 
+    def concat(self, other: "SolarData") -> "SolarData":
+        """This dataset followed by ``other`` (same classes and preprocessing).
+
+        ``other``'s groups are renumbered after this one's, so no group spans both; a fixed
+        validation mask is kept when either has one (the other's images count as training).
+        """
+        if self.class_names != other.class_names or self.preprocessing != other.preprocessing:
+            raise SlicError("datasets with different classes or preprocessing cannot be combined.")
+        masks = [d.fixed_val if d.fixed_val is not None else np.zeros(len(d), bool) for d in (self, other)]
+        return SolarData(
+            np.concatenate([self.images, other.images]), np.concatenate([self.labels, other.labels]),
+            np.concatenate([self.paths, other.paths]), np.concatenate([self.times, other.times]),
+            np.concatenate([self.groups, other.groups + (self.groups.max() + 1 if len(self) else 0)]),
+            np.concatenate([self.synthetic, other.synthetic]), self.class_names, self.preprocessing,
+            self.skipped + other.skipped, f"{self.source} + {other.source}",
+            None if self.fixed_val is None and other.fixed_val is None else np.concatenate(masks),
+        )
+
 
 def load_dataset(path: str | os.PathLike) -> SolarData:
     """Read a dataset file written by :func:`build_dataset` (or converted from the Slic npz)."""
-    import h5py
-
     path = Path(path)
     if not path.is_file():
         raise SlicError(f"dataset file {path} does not exist; build one with 'slic build'.")
     try:
         with h5py.File(path, "r") as h5:
-            return SolarData(
-                images=h5["images"][...],
-                labels=h5["labels"][...],
-                paths=h5["paths"].asstr()[...],
-                times=h5["times"].asstr()[...],
-                groups=h5["groups"][...],
-                synthetic=h5["synthetic"][...],
-                class_names=tuple(json.loads(h5.attrs["class_names"])),
-                preprocessing=PreprocessConfig(**json.loads(h5.attrs["preprocessing"])),
-                skipped=json.loads(h5.attrs.get("skipped", "[]")),
-                source=str(h5.attrs.get("source", "")),
-                fixed_val=h5["val"][...] if "val" in h5 else None,
+            return SolarData.from_arrays(
+                h5["images"][...], h5["labels"][...], json.loads(h5.attrs["class_names"]),
+                PreprocessConfig(**json.loads(h5.attrs["preprocessing"])),
+                paths=h5["paths"].asstr()[...], times=h5["times"].asstr()[...], groups=h5["groups"][...],
+                synthetic=h5["synthetic"][...], source=str(h5.attrs.get("source", "")),
+                fixed_val=h5["val"][...] if "val" in h5 else None, skipped=json.loads(h5.attrs.get("skipped", "[]")),
             )
     except (OSError, KeyError) as exc:
         raise SlicError(f"{path} is not a slic_lib dataset file ({exc}).") from exc
@@ -367,37 +435,17 @@ def convert_slic_npz(npz: str | os.PathLike, out: str | os.PathLike, val_npz: st
     fixed validation split (``split="fixed"``): the paper's own 11,857/1,318 split. The
     release keeps no file names or times, so each image is its own group.
     """
-    import h5py
-
     images, labels = load_slic_npz(npz)
-    val = np.zeros(len(labels), dtype=bool)
+    data = SolarData.from_arrays(
+        images, labels, CLASSES, PreprocessConfig(size=images.shape[1], mode="slic-npz"),
+        paths=[f"{Path(npz).name}#{i}" for i in range(len(labels))], source=str(Path(npz).resolve()),
+    )
     if val_npz is not None:
         vi, vl = load_slic_npz(val_npz)
-        images, labels = np.concatenate([images, vi]), np.concatenate([labels, vl])
-        val = np.concatenate([val, np.ones(len(vl), dtype=bool)])
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    str_dt = h5py.string_dtype()
-    n = len(labels)
-    names = [f"{Path(npz).name}#{i}" for i in range(int((~val).sum()))]
-    if val_npz is not None:
-        names += [f"{Path(val_npz).name}#{i}" for i in range(int(val.sum()))]
-    with h5py.File(out, "w") as h5:
-        h5.create_dataset("images", data=images, chunks=(1, *images.shape[1:]), compression="gzip", shuffle=True)
-        h5["labels"] = labels
-        h5.create_dataset("paths", data=names, dtype=str_dt)
-        h5.create_dataset("times", data=[""] * n, dtype=str_dt)
-        h5.create_dataset("instruments", data=["SOT"] * n, dtype=str_dt)
-        h5["wavelengths"] = np.full(n, 6563.0)
-        h5["groups"] = np.arange(n, dtype=np.int64)
-        h5["synthetic"] = np.zeros(n, dtype=bool)
-        if val_npz is not None:
-            h5["val"] = val
-        h5.attrs["class_names"] = json.dumps(list(CLASSES))
-        h5.attrs["preprocessing"] = json.dumps(asdict(PreprocessConfig(size=images.shape[1], mode="slic-npz")))
-        h5.attrs["skipped"] = "[]"
-        h5.attrs["source"] = str(Path(npz).resolve())
-    return out
+        val = SolarData.from_arrays(vi, vl, CLASSES, data.preprocessing, paths=[f"{Path(val_npz).name}#{i}" for i in range(len(vl))],
+                                    fixed_val=np.ones(len(vl), dtype=bool))
+        data = replace(data.concat(val), source=data.source)
+    return save_dataset(data, out, instruments=["SOT"] * len(data), wavelengths=np.full(len(data), 6563.0))
 
 
 # --------------------------------------------------------------------------------------------
@@ -443,6 +491,25 @@ def split_grouped(
             val_mask |= members
             taken += int(members.sum())
     return np.flatnonzero(~val_mask), np.flatnonzero(val_mask)
+
+
+def balanced_sample(labels: Sequence[int] | np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """Positions of ``n`` items drawn without replacement, as equal per class as the pool allows.
+
+    Classes take turns (in a random order), each giving a random unused item, until ``n`` are
+    drawn; a class that runs out leaves its turns to the others. Returned sorted.
+    """
+    labels = np.asarray(labels)
+    if n > len(labels):
+        raise SlicError(f"cannot draw {n} training images from a pool of {len(labels)}.")
+    classes = rng.permutation(np.unique(labels))
+    pools = {c: list(rng.permutation(np.flatnonzero(labels == c))) for c in classes}
+    picked: list[int] = []
+    while len(picked) < n:
+        for c in classes:
+            if len(picked) < n and pools[c]:
+                picked.append(int(pools[c].pop()))
+    return np.sort(np.asarray(picked, dtype=np.int64))
 
 
 def split(data: SolarData, kind: str = "grouped", val_fraction: float = 0.1, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

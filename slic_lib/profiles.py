@@ -14,10 +14,63 @@ from dataclasses import asdict, dataclass, replace
 from .errors import SlicError
 
 
+@dataclass(frozen=True)
+class TransferSettings:
+    """Notebook 06 (transfer learning, beyond the paper) of one profile.
+
+    Parameters
+    ----------
+    crop_size, quiet_per_image
+        BBSO crop side in pixels of about 1 arcsec (128: near the middle of the 50-200 arcsec
+        fields of view of the SOT images) and quiet-Sun crops wanted per annotated observation.
+    test_days
+        Observing days held out for testing (``YYYY-MM-DD``); None: the last day.
+    sizes, repeats, modes
+        The learning curve: training-set sizes, training sets drawn per size, and the modes
+        (``zero-shot``, ``classifier``, ``top``, ``all``, ``scratch``).
+    steps
+        Optimiser steps per fit (epochs follow from the training-set size).
+    lr, scratch_lr, top_blocks, layer_decay, batch_size
+        Fine-tuning (classifier rate, blocks unfrozen by ``top``, rate factor per block down)
+        and training from scratch (see :mod:`slic_lib.finetune`).
+    aia_kinds, aia_frames, aia_test, aia_size
+        The simulated AIA transfer: kinds, training and held-out frames per kind, frame side.
+    aia_mode, aia_steps, aia_replay
+        Its fine-tuning mode, optimiser steps, and H-alpha training images mixed in.
+    threads
+        torch CPU threads during the fits (None: torch's default). 1 for the small models of
+        the CPU profiles, which gain little from a second thread and lose a factor of ten when
+        cores are shared.
+    """
+
+    crop_size: int = 128
+    quiet_per_image: int = 24
+    test_days: tuple[str, ...] | None = None
+    sizes: tuple[int, ...] = (4, 8, 16, 32, 64)
+    repeats: int = 3
+    modes: tuple[str, ...] = ("zero-shot", "classifier", "top", "scratch")
+    steps: int = 40
+    lr: float = 1e-2
+    scratch_lr: float = 1e-3
+    top_blocks: int = 2
+    layer_decay: float = 0.5
+    batch_size: int = 16
+    aia_kinds: tuple[str, ...] = ("1600_sunspot", "1700_sunspot", "304_prominence")
+    aia_frames: int = 8
+    aia_test: int = 24
+    aia_size: int = 256
+    aia_mode: str = "top"
+    aia_steps: int = 60
+    aia_replay: int = 100
+    threads: int | None = 1
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
 
 @dataclass(frozen=True)
 class Profile:
-    """Every setting of one end-to-end run of notebooks 01-05.
+    """Every setting of one end-to-end run of notebooks 01-06.
 
     Parameters
     ----------
@@ -41,6 +94,10 @@ class Profile:
         Repeats of the inference timing (median reported).
     min_accuracy
         Validation accuracy notebook 03 asserts (the ``cpu`` profile's goal: 99 %).
+    seed
+        Seeds the simulated data, the training and the transfer experiments.
+    transfer
+        Notebook 06 (:class:`TransferSettings`).
     """
 
     name: str
@@ -63,6 +120,7 @@ class Profile:
     timing_repeats: int = 3
     min_accuracy: float = 0.0
     seed: int = 0
+    transfer: TransferSettings = TransferSettings()
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -86,6 +144,9 @@ PROFILES: dict[str, Profile] = {
             aia_frames=3,
             degradation_factors=(1, 2, 4, 8),
             timing_repeats=1,
+            transfer=TransferSettings(
+                quiet_per_image=12, sizes=(4, 16), repeats=1, steps=16, aia_frames=4, aia_test=6, aia_size=128, aia_steps=16, aia_replay=16,
+            ),
         ),
         Profile(
             name="cpu",
@@ -96,6 +157,7 @@ PROFILES: dict[str, Profile] = {
             # SGD steps per epoch than the paper's 11,857, and a 30-minute budget fewer epochs
             learning_rates=(1e-2, 3e-3, 1e-3),
             min_accuracy=0.99,
+            transfer=TransferSettings(),
         ),
         Profile(
             name="paper",
@@ -114,6 +176,10 @@ PROFILES: dict[str, Profile] = {
             aia_frames=150,
             timing_repeats=5,
             min_accuracy=0.99,
+            transfer=TransferSettings(
+                sizes=(4, 8, 16, 32, 64, 128), repeats=5, modes=("zero-shot", "classifier", "top", "all", "scratch"), steps=200,
+                batch_size=32, aia_frames=16, aia_test=64, aia_size=512, aia_steps=200, aia_replay=400, threads=None,
+            ),
         ),
     )
 }

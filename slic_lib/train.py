@@ -1,19 +1,24 @@
-"""Training: cross-entropy, SGD with Nesterov momentum, constant learning rate (section 3.1).
+"""Training: THE engine (:func:`fit`) and, on it, the paper's runs (:func:`train`, :func:`sweep`).
 
-One call of :func:`train` trains one learning rate, validating after every epoch and writing
-``last.pt`` (every epoch, atomically) and ``best.pt`` (the highest validation accuracy; ties
-go to the earlier epoch, as the paper chose 5 epochs). :func:`sweep` runs several learning
-rates, as the paper's 1e-3, 5e-4 and 1e-4 over 100 epochs.
+Cross-entropy, SGD with Nesterov momentum, constant learning rates (section 3.1). Every
+training of the project runs on :func:`fit`: ``slic train``, notebook 02's learning-rate sweep,
+notebook 03's split comparison and notebook 06's fine-tuning (:mod:`slic_lib.finetune`).
 
-Reproducible and resumable by construction: every epoch's randomness (shuffling, dropout,
-augmentation) comes from a seed derived from ``(seed, epoch)``, not from a generator whose
-state runs on; so a run resumed from ``last.pt`` after an interruption ends with exactly the
-weights of an uninterrupted run (on the same device and library versions).
-
-Several GPUs or nodes: launch with torchrun (``torchrun --nproc-per-node 4 -m slic_lib.cli
-train ...``); each process takes its shard of every epoch's permutation, the global batch
-stays ``batch_size``, gradients are averaged by DistributedDataParallel, validation counts are
-summed over processes, and only rank 0 writes files. CPU processes use the gloo backend.
+* Parameter groups each have their own learning rate (layer-wise decay); parameters in no
+  group are frozen, and a module whose parameters are all frozen runs in eval mode, so a
+  frozen block's BatchNorm keeps its running statistics.
+* Every epoch's randomness (shuffling, dropout, augmentation) comes from a seed derived from
+  ``(seed, epoch)``, not from a generator whose state runs on, so a run resumed from
+  ``last.pt`` ends with exactly the weights of an uninterrupted run (same device and versions).
+* The best epoch (highest validation accuracy, ties to the earlier epoch, as the paper chose
+  5 of 100) is kept as ``best.pt`` beside ``last.pt``, both written atomically, or in memory
+  for the many small fits of fine-tuning. Validation runs through
+  :func:`slic_lib.inference.logits`, the project's one prediction loop.
+* Under torchrun (``torchrun --nproc-per-node 4 -m slic_lib.cli train ...``) each process takes
+  its shard of every epoch's permutation, the global batch stays ``batch_size``,
+  DistributedDataParallel averages gradients, every process validates on the whole
+  validation set (so all agree on the best epoch) and only rank 0 writes files; CPU processes
+  use the gloo backend.
 """
 
 from __future__ import annotations
@@ -24,21 +29,27 @@ import os
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
+import pandas as pd
 import torch
+import torch.distributed as tdist
 import torch.nn.functional as F
 from torch import nn
+from tqdm.auto import tqdm
 
 from .dataset import SPLITS, SolarData, load_dataset, split
 from .errors import SlicError
-from .inference import resolve_device
+from .inference import as_batch, autocast, logits, resolve_device
 from .model import Checkpoint, ModelConfig, SlicNet, read_checkpoint, save_checkpoint
+from .paper import LEARNING_RATES as PAPER_LEARNING_RATES
+from .paper import MOMENTUM
 
 log = logging.getLogger(__name__)
 
-PAPER_LEARNING_RATES = (1e-3, 5e-4, 1e-4)
+BATCH_POLICIES = ("full", "all")
+"""How :func:`fit` cuts an epoch into batches (see its ``batches`` parameter)."""
 
 
 @dataclass(frozen=True)
@@ -48,32 +59,27 @@ class TrainConfig:
     Parameters
     ----------
     lr : float
-        Constant learning rate.
-    epochs : int
-        Epochs to train (the paper: 100 per learning rate; best after 5).
-    batch_size : int
-        Global batch size (the paper: 32), split across processes under torchrun.
+        Constant learning rate (of the first parameter group, when :func:`fit` gets groups).
+    epochs, batch_size : int
+        Epochs (the paper: 100 per rate, best after 5) and global batch size (the paper: 32),
+        split across processes under torchrun.
     momentum, nesterov, weight_decay
         SGD settings (the paper: momentum 0.9, Nesterov).
     seed : int
         Seeds initialisation, the split and every epoch's randomness.
-    split : {"grouped", "every-nth"}
-        Train/validation split (see :mod:`slic_lib.dataset`).
-    val_fraction : float
-        Share of each class held out for validation.
+    split, val_fraction : {"grouped", "every-nth", "fixed"}, float
+        Train/validation split of :func:`train` (see :mod:`slic_lib.dataset`).
     augment : bool
-        Random flips and 90-degree rotations (solar features have no preferred orientation);
+        Random flips and 90-degree turns (solar features have no preferred orientation);
         off in the paper.
-    amp : bool
-        Mixed precision (bfloat16 autocast) on CUDA; ignored on a CPU.
-    device : str
-        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda[:N]"``.
+    amp, device : bool, str
+        bfloat16 autocast on CUDA (ignored on a CPU); ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
     """
 
     lr: float = 5e-4
     epochs: int = 5
     batch_size: int = 32
-    momentum: float = 0.9
+    momentum: float = MOMENTUM
     nesterov: bool = True
     weight_decay: float = 0.0
     seed: int = 0
@@ -92,52 +98,31 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    """Outcome of one learning rate: the per-epoch history and where the checkpoints are."""
+    """Outcome of one :func:`fit`: the per-epoch history, the best epoch, the checkpoints' folder."""
 
-    out_dir: Path
+    out_dir: Path | None
     history: list[dict] = field(default_factory=list)
     best_epoch: int = 0
     best_val_accuracy: float = 0.0
+    model: nn.Module | None = field(default=None, repr=False)
+    """The trained network (its best epoch's weights when :func:`fit` was given ``keep_best``)."""
 
     @property
     def best_path(self) -> Path:
-        return self.out_dir / "best.pt"
+        return Path(self.out_dir or ".") / "best.pt"
 
     @property
     def last_path(self) -> Path:
-        return self.out_dir / "last.pt"
+        return Path(self.out_dir or ".") / "last.pt"
 
 
-# --------------------------------------------------------------------------------------------
-# Distributed helpers
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Dist:
-    rank: int = 0
-    world: int = 1
-    local_rank: int = 0
-
-    @property
-    def main(self) -> bool:
-        return self.rank == 0
-
-
-def _init_distributed(device: torch.device) -> _Dist:
-    world = int(os.environ.get("WORLD_SIZE", "1"))
-    if world <= 1:
-        return _Dist()
-    import torch.distributed as dist
-
-    if not dist.is_initialized():
-        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
-    return _Dist(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", "0")))
-
-
-# --------------------------------------------------------------------------------------------
-# Training
-# --------------------------------------------------------------------------------------------
+def _init_distributed(device: torch.device) -> tuple[int, int]:
+    """``(rank, world size)``: joins the process group under torchrun, else ``(0, 1)``."""
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return 0, 1
+    if not tdist.is_initialized():
+        tdist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return tdist.get_rank(), tdist.get_world_size()
 
 
 def _epoch_seed(seed: int, epoch: int) -> int:
@@ -154,205 +139,279 @@ def augment_batch(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
     return torch.where(flags[:, 2, None, None, None], x.transpose(-1, -2), x)
 
 
-def _autocast(device: torch.device, enabled: bool):
-    if device.type == "cuda" and enabled:
-        return torch.autocast("cuda", dtype=torch.bfloat16)
-    return torch.autocast("cpu", enabled=False)
-
-
-def sgd_step(net: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor, device: torch.device, amp: bool = False) -> tuple[float, int]:
+def sgd_step(net: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor, precision: str = "float32") -> tuple[float, int]:
     """One cross-entropy optimisation step; returns the batch's summed loss and correct count."""
-    with _autocast(device, amp):
-        logits = net(xb)
-        loss = F.cross_entropy(logits.float(), yb)
+    with autocast(xb.device, precision):
+        out = net(xb)
+        loss = F.cross_entropy(out.float(), yb)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
-    return float(loss.detach()) * len(yb), int((logits.detach().argmax(1) == yb).sum())
+    return float(loss.detach()) * len(yb), int((out.detach().argmax(1) == yb).sum())
 
 
-@torch.no_grad()
-def _validate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, device, amp: bool, dist: _Dist) -> tuple[float, float]:
-    """Validation loss and accuracy, summed over processes under torchrun."""
-    model.eval()
-    shard = torch.arange(dist.rank, len(y), dist.world)
-    loss_sum = torch.zeros((), device=device, dtype=torch.float64)
-    correct = torch.zeros((), device=device, dtype=torch.float64)
-    for start in range(0, len(shard), batch_size):
-        idx = shard[start : start + batch_size]
-        xb, yb = x[idx].to(device, non_blocking=True), y[idx].to(device, non_blocking=True)
-        with _autocast(device, amp):
-            logits = model(xb).float()
-        loss_sum += F.cross_entropy(logits, yb, reduction="sum").double()
-        correct += (logits.argmax(1) == yb).sum().double()
-    if dist.world > 1:
-        import torch.distributed as tdist
+def _batches(n: int, batch_size: int, generator: torch.Generator, rank: int, world: int, policy: str) -> list[torch.Tensor]:
+    """One epoch's batches of indices into ``n`` images (see :func:`fit`'s ``batches``)."""
+    perm = torch.randperm(n, generator=generator)
+    if policy == "full":
+        perm = perm[rank::world]
+        count = max(1, (n // world) // batch_size)
+        return [perm[b * batch_size : (b + 1) * batch_size] for b in range(count)]
+    starts = list(range(0, n, batch_size))
+    if len(starts) > 1 and n - starts[-1] == 1:
+        starts.pop()  # a batch of one image gives BatchNorm nothing to normalise with
+    return [perm[s : s + batch_size] for s in starts]
 
-        tdist.all_reduce(loss_sum)
-        tdist.all_reduce(correct)
+
+def _frozen_modules(model: nn.Module) -> list[nn.Module]:
+    """Modules that have parameters, none of which learns: they run in eval mode while training."""
+    frozen = []
+    for module in model.modules():
+        params = list(module.parameters())
+        if params and not any(p.requires_grad for p in params):
+            frozen.append(module)
+    return frozen
+
+
+def _validate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, precision: str) -> tuple[float, float]:
+    """Validation loss and accuracy of the whole set, through the project's prediction loop."""
+    out = logits(model, x, batch_size, precision=precision)
+    y = y.cpu()
+    loss = 0.0
+    for s in range(0, len(y), batch_size):  # summed per batch in float64, as the totals grow large
+        loss += float(F.cross_entropy(out[s : s + batch_size], y[s : s + batch_size], reduction="sum").double())
     n = max(len(y), 1)
-    return float(loss_sum) / n, float(correct) / n
+    return loss / n, float((out.argmax(1) == y).sum()) / n
+
+
+def _tensors(images: Any, labels: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    x, y = as_batch(images), torch.as_tensor(np.asarray(labels, dtype=np.int64))
+    if device.type == "cuda":  # the whole set fits on one GPU for this problem's sizes
+        x, y = x.to(device), y.to(device)
+    return x, y
+
+
+def _resume(result: TrainResult, model: SlicNet, optimizer: torch.optim.Optimizer, config: TrainConfig, device: torch.device) -> int:
+    """Load ``last.pt`` into the model, optimizer and result; returns the epoch it ended."""
+    ckpt = read_checkpoint(result.last_path, map_location=device)
+    may_differ = ("epochs", "device")  # a resumed run may run longer or on another device
+    saved = {k: v for k, v in ckpt.train_config.items() if k not in may_differ}
+    wanted = {k: v for k, v in asdict(config).items() if k not in may_differ}
+    if saved != wanted or ckpt.model_config != model.config:
+        raise SlicError(f"{result.last_path} was written with other settings; use another --out folder or --no-resume.")
+    model.load_state_dict(ckpt.state_dict)
+    optimizer.load_state_dict(ckpt.optimizer)
+    result.history = list(ckpt.metrics.get("history", []))
+    result.best_epoch = int(ckpt.metrics.get("best_epoch", 0))
+    result.best_val_accuracy = float(ckpt.metrics.get("best_val_accuracy", 0.0))
+    log.info("resumed %s at epoch %d", result.out_dir, ckpt.epoch)
+    return ckpt.epoch
+
+
+def fit(
+    model: SlicNet, config: TrainConfig, train_set: tuple[Any, Any], val_set: tuple[Any, Any] | None = None, *,
+    groups: Sequence[dict] | None = None, batches: str = "full", out_dir: str | os.PathLike | None = None, resume: bool = True,
+    keep_best: bool = False, metrics: dict | None = None, stop_after: int | None = None,
+    on_epoch: Callable[[dict], None] | None = None, progress: bool = True, desc: str = "",
+) -> TrainResult:
+    """Train ``model`` in place for ``config.epochs`` epochs, validating after each.
+
+    Parameters
+    ----------
+    model : SlicNet
+        The initialised network (seed before building it); its ``class_names`` and
+        ``preprocessing`` go into the checkpoints.
+    config : TrainConfig
+        Optimisation settings (``split`` and ``val_fraction`` are :func:`train`'s).
+    train_set, val_set : (images, labels)
+        Preprocessed images ``(N, S, S)`` and integer labels; without a validation set the
+        last epoch counts as the best.
+    groups : sequence of dict, optional
+        SGD parameter groups ``{"params", "lr", "name"}``; parameters in none are frozen.
+        Default: every parameter at ``config.lr``.
+    batches : {"full", "all"}
+        ``"full"`` (training, and torchrun): each process takes its shard of the epoch's
+        permutation and only full batches, so every process steps equally often (DDP needs
+        it); the few images left over wait for another epoch. ``"all"`` (fine-tuning on a few
+        dozen images, where those would be a large share): every image, the last batch
+        partial, but never a last batch of one image (BatchNorm cannot normalise it); one
+        process only. The policies give different numbers, so each caller keeps the one its
+        published results were made with.
+    out_dir : path, optional
+        Folder for ``last.pt`` (every epoch) and ``best.pt`` (each new best); None: no files.
+    resume : bool
+        Continue from ``out_dir/last.pt`` when it exists (same settings required).
+    keep_best : bool
+        Load the best epoch's weights (kept in memory) into ``model`` at the end.
+    metrics : dict, optional
+        Extra entries of the checkpoints' ``metrics`` (e.g. ``synthetic_data``).
+    stop_after : int, optional
+        Stop after this many epochs *in this call* (to simulate or schedule an interruption).
+    on_epoch : callable, optional
+        Called with each epoch's history row (e.g. to update a live plot).
+    progress, desc : bool, str
+        Show progress bars, labelled ``desc``.
+
+    Returns
+    -------
+    TrainResult
+        History rows: ``lr`` (the first group's), ``epoch``, ``train_loss``, ``train_accuracy``,
+        ``val_loss`` and ``val_accuracy`` (with a validation set), ``seconds``, ``n_train``,
+        ``n_val``, ``world_size``.
+    """
+    if batches not in BATCH_POLICIES:
+        raise SlicError(f"unknown batch policy {batches!r}; choose one of {', '.join(BATCH_POLICIES)}.")
+    device = resolve_device(config.device, int(os.environ.get("LOCAL_RANK", "0")))
+    rank, world = _init_distributed(device)
+    if batches == "all" and world > 1:
+        raise SlicError("the 'all' batch policy gives processes unequal batch counts; use batches='full' under torchrun.")
+    x, y = _tensors(*train_set, device)
+    if len(y) == 0:
+        raise SlicError("no training images were given.")
+    xv, yv = _tensors(*val_set, device) if val_set is not None and len(val_set[1]) else (None, None)
+
+    params = list(model.parameters())
+    groups = [{"params": params, "lr": config.lr}] if groups is None else [dict(g) for g in groups]
+    trainable = {id(p) for g in groups for p in g["params"]}
+    if not trainable:
+        raise SlicError("no parameter would learn; give at least one non-empty parameter group.")
+    requires_grad = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(id(p) in trainable)
+    frozen = _frozen_modules(model)
+    model.to(device)
+    optimizer = torch.optim.SGD(groups, lr=groups[0]["lr"], momentum=config.momentum, nesterov=config.nesterov, weight_decay=config.weight_decay)
+
+    result = TrainResult(None if out_dir is None else Path(out_dir), model=model)
+    start_epoch = 0
+    if result.out_dir is not None:
+        if rank == 0:
+            result.out_dir.mkdir(parents=True, exist_ok=True)
+        if resume and result.last_path.exists():
+            start_epoch = _resume(result, model, optimizer, config, device)
+    net: nn.Module = model
+    if world > 1:
+        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+
+    precision = "bfloat16" if config.amp and device.type == "cuda" else "float32"
+    local_batch = max(1, config.batch_size // world)
+    best_state = None
+    for epoch in range(start_epoch + 1, config.epochs + 1):
+        if stop_after is not None and epoch - start_epoch > stop_after:
+            break
+        t0 = time.perf_counter()
+        seed = _epoch_seed(config.seed, epoch)
+        torch.manual_seed(seed)  # dropout (and CUDA) randomness of this epoch
+        gen = torch.Generator().manual_seed(seed)
+        epoch_batches = _batches(len(y), local_batch, gen, rank, world, batches)
+        net.train()
+        for module in frozen:
+            module.eval()
+        loss_sum, correct, seen = 0.0, 0, 0
+        bar = tqdm(epoch_batches, desc=f"{desc} epoch {epoch}/{config.epochs}".strip(), leave=False, disable=not (progress and rank == 0))
+        for idx in bar:
+            xb = x[idx.to(x.device)].to(device, non_blocking=True)
+            yb = y[idx.to(y.device)].to(device, non_blocking=True)
+            if config.augment:
+                xb = augment_batch(xb, gen)
+            batch_loss, batch_correct = sgd_step(net, optimizer, xb, yb, precision)
+            loss_sum += batch_loss
+            correct += batch_correct
+            seen += len(yb)
+            bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
+        row: dict[str, Any] = {"lr": groups[0]["lr"], "epoch": epoch, "train_loss": loss_sum / max(seen, 1), "train_accuracy": correct / max(seen, 1)}
+        improved = True
+        if xv is not None:
+            row["val_loss"], row["val_accuracy"] = _validate(model, xv, yv, 2 * local_batch, precision)
+            improved = row["val_accuracy"] > result.best_val_accuracy or result.best_epoch == 0
+        row.update(seconds=time.perf_counter() - t0, n_train=len(y), n_val=0 if yv is None else len(yv), world_size=world)
+        result.history.append(row)
+        if improved:
+            result.best_epoch, result.best_val_accuracy = epoch, row.get("val_accuracy", float("nan"))
+            if keep_best and xv is not None:
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if result.out_dir is not None and rank == 0:
+            _save(result, model, optimizer, config, epoch, row, improved, metrics or {})
+        if on_epoch is not None and rank == 0:
+            on_epoch(row)
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    for p, flag in zip(params, requires_grad):
+        p.requires_grad_(flag)
+    return result
+
+
+def _save(result: TrainResult, model: SlicNet, optimizer, config: TrainConfig, epoch: int, row: dict, improved: bool, metrics: dict) -> None:
+    ckpt = Checkpoint(
+        state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()},
+        model_config=model.config,
+        preprocessing=model.preprocessing,
+        class_names=model.class_names,
+        train_config=asdict(config),
+        metrics={"history": result.history, "best_epoch": result.best_epoch, "best_val_accuracy": result.best_val_accuracy,
+                 "val_accuracy": row.get("val_accuracy"), **metrics},
+        epoch=epoch,
+        optimizer=optimizer.state_dict(),
+    )
+    if improved:
+        save_checkpoint(ckpt, result.best_path)
+    save_checkpoint(ckpt, result.last_path)
+    log.info("%s epoch %d: train loss %.4f, val acc %s", result.out_dir, epoch, row["train_loss"], row.get("val_accuracy"))
 
 
 def train(
-    data: SolarData | str | os.PathLike,
-    model_config: ModelConfig,
-    config: TrainConfig,
-    out_dir: str | os.PathLike,
-    resume: bool = True,
-    progress: bool = True,
-    stop_after: int | None = None,
-    init_from: str | os.PathLike | None = None,
-    on_epoch: Callable[[dict], None] | None = None,
+    data: SolarData | str | os.PathLike, model_config: ModelConfig, config: TrainConfig, out_dir: str | os.PathLike,
+    resume: bool = True, progress: bool = True, stop_after: int | None = None, on_epoch: Callable[[dict], None] | None = None,
 ) -> TrainResult:
-    """Train one learning rate, validating and checkpointing after every epoch.
+    """Train one learning rate from a fresh He initialisation, checkpointing every epoch.
 
     Parameters
     ----------
     data
-        A dataset file (``slic build``) or a loaded :class:`~slic_lib.dataset.SolarData`.
-    model_config
-        Architecture; its ``input_size`` must equal the dataset's image size.
-    config
-        Optimisation settings.
+        A dataset file (``slic build``) or a :class:`~slic_lib.dataset.SolarData`, split by ``config.split``.
+    model_config, config
+        Architecture (its ``input_size`` must be the dataset's image size) and optimisation.
     out_dir
         Folder for ``last.pt`` and ``best.pt``.
-    resume
-        Continue from ``out_dir/last.pt`` when it exists (same settings required).
-    progress
-        Show progress bars.
-    stop_after
-        Stop after this many epochs *in this call* (to simulate or schedule an interruption).
-    init_from
-        Start from this checkpoint's weights (fine-tuning) instead of a fresh initialisation.
-    on_epoch
-        Called with each epoch's history row (e.g. to update a live plot in a notebook).
+    resume, progress, stop_after, on_epoch
+        See :func:`fit`.
     """
-    from tqdm.auto import tqdm
-
     data = data if isinstance(data, SolarData) else load_dataset(data)
     size = data.images.shape[-1]
     if model_config.input_size != size:
         raise SlicError(f"the model expects {model_config.input_size}px images but the dataset holds {size}px images; rebuild one of them.")
     if model_config.n_classes != len(data.class_names):
         raise SlicError(f"the model has {model_config.n_classes} outputs but the dataset has {len(data.class_names)} classes.")
-
-    device = resolve_device(config.device, int(os.environ.get("LOCAL_RANK", "0")))
-    dist = _init_distributed(device)
-    out_dir = Path(out_dir)
-    if dist.main:
-        out_dir.mkdir(parents=True, exist_ok=True)
-
     train_idx, val_idx = split(data, config.split, config.val_fraction, config.seed)
     if len(train_idx) == 0 or len(val_idx) == 0:
         raise SlicError(f"the {config.split} split left an empty side ({len(train_idx)} train, {len(val_idx)} validation images); add data or change --split.")
-    x_train = torch.from_numpy(data.images[train_idx]).unsqueeze(1)
-    y_train = torch.from_numpy(data.labels[train_idx])
-    x_val = torch.from_numpy(data.images[val_idx]).unsqueeze(1)
-    y_val = torch.from_numpy(data.labels[val_idx])
-    if device.type == "cuda":  # the whole set fits on one GPU for this problem's sizes
-        x_train, y_train, x_val, y_val = (t.to(device) for t in (x_train, y_train, x_val, y_val))
-
     torch.manual_seed(config.seed)
     model = SlicNet(model_config)
-    if init_from is not None:
-        model.load_state_dict(read_checkpoint(init_from).state_dict)
     model.class_names = data.class_names
     model.preprocessing = data.preprocessing
-    model.to(device)
-    optimizer = torch.optim.SGD(
-        model.parameters(), lr=config.lr, momentum=config.momentum, nesterov=config.nesterov, weight_decay=config.weight_decay
+    return fit(
+        model, config, (data.images[train_idx], data.labels[train_idx]), (data.images[val_idx], data.labels[val_idx]),
+        out_dir=out_dir, resume=resume, metrics={"synthetic_data": data.is_synthetic, "data_source": data.source},
+        stop_after=stop_after, on_epoch=on_epoch, progress=progress, desc=f"lr {config.lr:g}",
     )
-    result = TrainResult(out_dir)
-    start_epoch = 0
-    if resume and result.last_path.exists():
-        ckpt = read_checkpoint(result.last_path, map_location=device)
-        may_differ = ("epochs", "device")  # a resumed run may run longer or on another device
-        saved = {k: v for k, v in ckpt.train_config.items() if k not in may_differ}
-        wanted = {k: v for k, v in asdict(config).items() if k not in may_differ}
-        if saved != wanted or ckpt.model_config != model_config:
-            raise SlicError(f"{result.last_path} was written with other settings; use another --out folder or --no-resume.")
-        model.load_state_dict(ckpt.state_dict)
-        optimizer.load_state_dict(ckpt.optimizer)
-        start_epoch = ckpt.epoch
-        result.history = list(ckpt.metrics.get("history", []))
-        result.best_epoch = int(ckpt.metrics.get("best_epoch", 0))
-        result.best_val_accuracy = float(ckpt.metrics.get("best_val_accuracy", 0.0))
-        log.info("resumed %s at epoch %d", out_dir, start_epoch)
 
-    net: nn.Module = model
-    if dist.world > 1:
-        net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
-    local_batch = max(1, config.batch_size // dist.world)
-    epochs_run = 0
-    for epoch in range(start_epoch + 1, config.epochs + 1):
-        if stop_after is not None and epochs_run >= stop_after:
-            break
-        t0 = time.perf_counter()
-        seed = _epoch_seed(config.seed, epoch)
-        torch.manual_seed(seed)  # dropout (and CUDA) randomness of this epoch
-        gen = torch.Generator().manual_seed(seed)
-        perm = torch.randperm(len(y_train), generator=gen)[dist.rank :: dist.world]
-        # the same number of full batches on every process (DDP needs it); the rest is dropped
-        n_batches = max(1, (len(y_train) // dist.world) // local_batch)
-        net.train()
-        loss_sum, correct, seen = 0.0, 0, 0
-        bar = tqdm(range(n_batches), desc=f"lr {config.lr:g} epoch {epoch}/{config.epochs}", leave=False, disable=not (progress and dist.main))
-        for b in bar:
-            idx = perm[b * local_batch : (b + 1) * local_batch]
-            xb = x_train[idx.to(x_train.device)].to(device, non_blocking=True)
-            yb = y_train[idx.to(y_train.device)].to(device, non_blocking=True)
-            if config.augment:
-                xb = augment_batch(xb, gen)
-            batch_loss, batch_correct = sgd_step(net, optimizer, xb, yb, device, config.amp)
-            loss_sum += batch_loss
-            correct += batch_correct
-            seen += len(yb)
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
-        val_loss, val_acc = _validate(model, x_val, y_val, 2 * local_batch, device, config.amp, dist)
-        row = {
-            "lr": config.lr,
-            "epoch": epoch,
-            "train_loss": loss_sum / max(seen, 1),
-            "train_accuracy": correct / max(seen, 1),
-            "val_loss": val_loss,
-            "val_accuracy": val_acc,
-            "seconds": time.perf_counter() - t0,
-            "n_train": len(y_train),
-            "n_val": len(y_val),
-            "world_size": dist.world,
-        }
-        result.history.append(row)
-        improved = val_acc > result.best_val_accuracy or result.best_epoch == 0
-        if improved:
-            result.best_epoch, result.best_val_accuracy = epoch, val_acc
-        if dist.main:
-            ckpt = Checkpoint(
-                state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()},
-                model_config=model_config,
-                preprocessing=data.preprocessing,
-                class_names=data.class_names,
-                train_config=asdict(config),
-                metrics={
-                    "history": result.history,
-                    "best_epoch": result.best_epoch,
-                    "best_val_accuracy": result.best_val_accuracy,
-                    "val_accuracy": val_acc,
-                    "synthetic_data": data.is_synthetic,
-                    "data_source": data.source,
-                },
-                epoch=epoch,
-                optimizer=optimizer.state_dict(),
-            )
-            if improved:
-                save_checkpoint(ckpt, result.best_path)
-            save_checkpoint(ckpt, result.last_path)
-            log.info("lr %g epoch %d: train loss %.4f, val acc %.4f", config.lr, epoch, row["train_loss"], val_acc)
-        if on_epoch is not None and dist.main:
-            on_epoch(row)
-        epochs_run += 1
-    return result
+def select_best(history: Iterable[dict] | pd.DataFrame) -> tuple[float, int, float]:
+    """The sweep's selection rule: ``(lr, epoch, val_accuracy)`` of the chosen model.
+
+    The highest validation accuracy; ties go to the earlier epoch (the paper chose 5 of 100),
+    then to the larger learning rate (the cheaper model to reach).
+
+    Parameters
+    ----------
+    history
+        Rows with ``lr``, ``epoch`` and ``val_accuracy`` (e.g. :meth:`SweepResult.history`).
+    """
+    rows = history.to_dict("records") if isinstance(history, pd.DataFrame) else list(history)
+    if not rows:
+        raise SlicError("no trained epochs to select from.")
+    best = max(rows, key=lambda r: (r["val_accuracy"], -r["epoch"], r["lr"]))
+    return float(best["lr"]), int(best["epoch"]), float(best["val_accuracy"])
 
 
 @dataclass
@@ -369,44 +428,31 @@ class SweepResult:
     def best_path(self) -> Path:
         return self.out_dir / "best.pt"
 
-    def history(self):
+    def history(self) -> pd.DataFrame:
         """All epochs of all rates as a pandas DataFrame."""
-        import pandas as pd
-
         return pd.DataFrame([row for r in self.runs.values() for row in r.history])
 
 
 def sweep(
-    data: SolarData | str | os.PathLike,
-    model_config: ModelConfig,
-    config: TrainConfig,
-    learning_rates: Sequence[float] = PAPER_LEARNING_RATES,
-    out_dir: str | os.PathLike = "runs",
-    resume: bool = True,
-    progress: bool = True,
+    data: SolarData | str | os.PathLike, model_config: ModelConfig, config: TrainConfig,
+    learning_rates: Sequence[float] = PAPER_LEARNING_RATES, out_dir: str | os.PathLike = "runs", resume: bool = True, progress: bool = True,
 ) -> SweepResult:
     """Train each learning rate in ``out_dir/lr_<rate>/`` and select the best (rate, epoch).
 
-    The selected checkpoint is written to ``out_dir/best.pt``. Ties in validation accuracy go
-    to the earlier epoch, then to the larger learning rate (the cheaper model to reach).
+    The selected checkpoint is written to ``out_dir/best.pt``; the rule is :func:`select_best`.
     """
     data = data if isinstance(data, SolarData) else load_dataset(data)
     out_dir = Path(out_dir)
     runs: dict[float, TrainResult] = {}
     for lr in learning_rates:
         runs[lr] = train(data, model_config, replace(config, lr=lr), out_dir / f"lr_{lr:g}", resume=resume, progress=progress)
-    best_lr = max(runs, key=lambda lr: (runs[lr].best_val_accuracy, -runs[lr].best_epoch, lr))
+    best_lr, best_epoch, best_acc = select_best(row for r in runs.values() for row in r.history)
     best = runs[best_lr]
     if int(os.environ.get("RANK", "0")) == 0:
         ckpt = read_checkpoint(best.best_path)
         ckpt.metrics = {**ckpt.metrics, "selected_lr": best_lr, "sweep_learning_rates": list(learning_rates)}
         save_checkpoint(ckpt, out_dir / "best.pt")
-    return SweepResult(out_dir, runs, best_lr, best.best_epoch, best.best_val_accuracy)
-
-
-# --------------------------------------------------------------------------------------------
-# Command line: slic train
-# --------------------------------------------------------------------------------------------
+    return SweepResult(out_dir, runs, best_lr, best_epoch, best_acc)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

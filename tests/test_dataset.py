@@ -8,11 +8,14 @@ import pytest
 
 from slic_lib.classes import CLASSES
 from slic_lib.dataset import (
+    SolarData,
     assign_groups,
+    balanced_sample,
     build_dataset,
     convert_slic_npz,
     load_dataset,
     load_slic_npz,
+    split,
     split_every_nth,
     split_grouped,
 )
@@ -112,3 +115,51 @@ def test_released_npz_layout_round_trip(tmp_path):
     np.savez(tmp_path / "other.npz", images=images)
     with pytest.raises(SlicError, match="no 'data' array"):
         load_slic_npz(tmp_path / "other.npz")
+
+
+def test_from_arrays_fills_in_metadata_and_checks_shapes():
+    config = PreprocessConfig(size=8)
+    data = SolarData.from_arrays(np.zeros((3, 8, 8)), [0, 2, 2], CLASSES, config, source="sim", synthetic=True)
+    assert data.images.dtype == np.float32 and data.labels.dtype == np.int64
+    assert data.paths.tolist() == ["sim#0", "sim#1", "sim#2"] and data.times.tolist() == ["", "", ""]
+    assert data.groups.tolist() == [0, 1, 2] and data.is_synthetic and data.fixed_val is None
+    assert len(data.subset([2])) == 1 and data.subset([2]).paths.tolist() == ["sim#2"]
+    with pytest.raises(SlicError, match="shape"):
+        SolarData.from_arrays(np.zeros((2, 8, 8)), [0, 1, 2], CLASSES, config)
+    with pytest.raises(SlicError, match="labels"):
+        SolarData.from_arrays(np.zeros((1, 8, 8)), [7], CLASSES, config)
+
+
+def test_concat_renumbers_groups_and_keeps_a_fixed_split():
+    config = PreprocessConfig(size=8)
+    a = SolarData.from_arrays(np.zeros((2, 8, 8)), [0, 1], CLASSES, config, groups=[5, 5], source="a")
+    b = SolarData.from_arrays(np.ones((3, 8, 8)), [2, 3, 4], CLASSES, config, fixed_val=[False, True, True], synthetic=True, source="b")
+    both = a.concat(b)
+    assert len(both) == 5 and both.labels.tolist() == [0, 1, 2, 3, 4] and both.source == "a + b"
+    assert both.groups.tolist() == [5, 5, 6, 7, 8]  # no group spans both
+    assert both.synthetic.tolist() == [False, False, True, True, True]
+    assert both.fixed_val.tolist() == [False, False, False, True, True]
+    assert split(both, "fixed")[1].tolist() == [3, 4]
+    with pytest.raises(SlicError, match="combined"):
+        a.concat(SolarData.from_arrays(np.zeros((1, 8, 8)), [0], CLASSES, PreprocessConfig(size=8, mode="slic-npz")))
+
+
+def test_fixed_split_round_trips_through_the_dataset_file(tmp_path):
+    rng = np.random.default_rng(0)
+    for name, n in (("train.npz", 4), ("test.npz", 2)):
+        labels = rng.integers(0, 5, n)
+        np.savez(tmp_path / name, data=np.concatenate([labels[:, None], rng.integers(0, 256, (n, 32 * 32))], axis=1))
+    data = load_dataset(convert_slic_npz(tmp_path / "train.npz", tmp_path / "r.h5", val_npz=tmp_path / "test.npz"))
+    assert data.fixed_val.tolist() == [False] * 4 + [True] * 2 and data.paths[-1] == "test.npz#1"
+    assert split(data, "fixed")[1].tolist() == [4, 5]
+
+
+def test_balanced_sample():
+    labels = np.array([0] * 20 + [3] * 5)
+    rng = np.random.default_rng(0)
+    pick = balanced_sample(labels, 8, rng)
+    assert len(set(pick)) == 8 and (labels[pick] == 0).sum() == 4
+    pick = balanced_sample(labels, 14, rng)  # class 3 runs out: the rest from class 0
+    assert (labels[pick] == 3).sum() == 5 and len(set(pick)) == 14
+    with pytest.raises(SlicError):
+        balanced_sample(labels, 26, rng)

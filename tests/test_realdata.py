@@ -1,13 +1,21 @@
-"""Real BBSO crops and packaged sample images (skipped when the data packages are absent)."""
+"""Real BBSO crops, their dataset for a model, and packaged sample images (the tests that read
+the data packages are skipped when those are absent)."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+from pathlib import Path
+
 import numpy as np
 import pytest
+import torch
 
+from conftest import TINY, pattern
 from slic_lib.classes import CLASSES
 from slic_lib.errors import SlicError
-from slic_lib.realdata import bbso, samples
+from slic_lib.model import ModelConfig, SlicNet
+from slic_lib.preprocess import preprocess_array
+from slic_lib.realdata import bbso, bbso_dataset, samples
 
 needs_bbso = pytest.mark.skipif(
     not bbso.available(), reason=f"BBSO images not installed ({bbso.INSTALL_COMMAND})"
@@ -123,6 +131,38 @@ def test_fits_tree_reads_back_through_sunpy(crops, tmp_path):
         # north up: the first FITS row (bottom) is south of the last one
         bottom, top = smap.pixel_to_world([0, 0] * u.pix, [0, smap.data.shape[0] - 1] * u.pix)
         assert bottom.Ty < top.Ty
+
+
+def _crop(day: int, label: str, value: np.ndarray, k: int) -> bbso.Crop:
+    return bbso.Crop(
+        data=value.astype(np.float32), label=label, time=datetime(2015, 8, day, 17, 0, tzinfo=timezone.utc), mask=np.zeros(value.shape, bool),
+        origin=(10 * k, 0), side=value.shape[0], scale=1.0, centre_hpc=(0.0, 0.0), on_disc=True, source=Path(f"bbso_halph_fl_201508{day:02d}.jpg"),
+        annotation_id=k if label == "filaments" else None,
+    )
+
+
+def test_crop_set_uses_the_model_preprocessing_and_splits_by_day():
+    rng = np.random.default_rng(1)
+    crops = [_crop(day, label, pattern(0 if label == "filaments" else 3, rng, 64), k)
+             for k, (day, label) in enumerate([(1, "filaments"), (1, "quiet"), (5, "filaments"), (5, "quiet"), (9, "filaments"), (9, "quiet")])]
+    crops.append(_crop(5, "quiet", np.ones((64, 64)), 99))  # constant: cannot be standardised
+    torch.manual_seed(0)
+    base = SlicNet(ModelConfig(**TINY))
+    cs = bbso_dataset.crop_set(crops, base)
+    assert cs.data.preprocessing == base.preprocessing and cs.data.images.shape == (6, 32, 32)
+    assert len(cs.data.skipped) == 1 and len(cs.crops) == 6
+    assert cs.counts() == {"filaments": 3, "quiet": 3}
+    assert not cs.data.is_synthetic and cs.data.source == bbso_dataset.BBSO_SOURCE
+    assert cs.data.paths[0] == "bbso_halph_fl_20150801.jpg#0" and cs.data.times[0].startswith("2015-08-01T17:00")
+    np.testing.assert_allclose(cs.data.images[0], preprocess_array(crops[0].data.astype(float), base.preprocessing))
+    train, test = cs.split()
+    assert {cs.crops[i].day for i in test} == {"2015-08-09"}
+    assert not {cs.crops[i].day for i in train} & {cs.crops[i].day for i in test}
+    assert not set(cs.data.groups[train]) & set(cs.data.groups[test])
+    with pytest.raises(SlicError):
+        cs.split(["2015-08-03"])
+    with pytest.raises(SlicError, match="not among the classes"):
+        bbso_dataset.crop_set(crops, base, class_names=("filaments", "sunspots"))
 
 
 def test_sunpy_aia_sample_is_always_there():

@@ -1,4 +1,5 @@
-"""Training: learns, resumes exactly, sweeps, runs under torchrun with two processes."""
+"""The training engine: learns, resumes exactly, freezes, keeps the best epoch, sweeps, and runs
+under torchrun with two processes."""
 
 import os
 import subprocess
@@ -14,7 +15,7 @@ from slic_lib.dataset import load_dataset
 from slic_lib.errors import SlicError
 from slic_lib.evaluate import evaluate
 from slic_lib.model import ModelConfig, SlicNet, read_checkpoint
-from slic_lib.train import TrainConfig, sweep, train
+from slic_lib.train import TrainConfig, _batches, fit, select_best, sweep, train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,3 +91,64 @@ def test_torchrun_two_processes_gloo(dataset_file, tmp_path):
     assert [h["world_size"] for h in hist] == [2, 2]
     assert ckpt.epoch == 2 and 0 <= hist[-1]["val_accuracy"] <= 1
     assert proc.stdout.count("best: learning rate") == 1  # only rank 0 reports
+
+
+def _tiny_set(n: int = 20, seed: int = 0):
+    from conftest import pattern
+
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n) % 5
+    images = np.stack([pattern(int(k), rng, 32) for k in labels])
+    images = (images - images.mean(axis=(1, 2), keepdims=True)) / images.std(axis=(1, 2), keepdims=True)
+    return images.astype(np.float32), labels
+
+
+def test_frozen_blocks_keep_weights_and_batchnorm_statistics():
+    torch.manual_seed(0)
+    model = SlicNet(ModelConfig(**TINY))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    groups = [{"params": list(model.classifier.parameters()), "lr": 1e-2}, {"params": list(model.layer8.parameters()), "lr": 1e-3}]
+    result = fit(model, TrainConfig(lr=1e-2, epochs=2, batch_size=8), _tiny_set(), groups=groups, progress=False)
+    after = model.state_dict()
+    moved = {k.split(".")[0] for k in before if before[k].is_floating_point() and not torch.equal(before[k], after[k])}
+    assert moved == {"classifier", "layer8"}  # layer8's BatchNorm statistics move, layer1-7's do not
+    assert all(p.requires_grad for p in model.parameters())  # restored after the fit
+    assert [r["epoch"] for r in result.history] == [1, 2] and "val_accuracy" not in result.history[0]
+    with pytest.raises(SlicError, match="no parameter"):
+        fit(model, TrainConfig(epochs=1), _tiny_set(), groups=[{"params": [], "lr": 1e-2}], progress=False)
+
+
+def test_keep_best_returns_the_best_epochs_weights():
+    torch.manual_seed(1)
+    model = SlicNet(ModelConfig(**TINY))
+    states = {}
+    x, y = _tiny_set(30)
+    result = fit(model, TrainConfig(lr=0.3, epochs=6, batch_size=10), (x[:20], y[:20]), (x[20:], y[20:]), keep_best=True, progress=False,
+                 on_epoch=lambda row: states.update({row["epoch"]: {k: v.clone() for k, v in model.state_dict().items()}}))
+    accs = [r["val_accuracy"] for r in result.history]
+    assert result.best_epoch == 1 + int(np.argmax(accs)) < 6, accs  # a large rate: the best epoch is not the last
+    assert all(torch.equal(v, states[result.best_epoch][k]) for k, v in model.state_dict().items())
+
+
+def test_batch_policies():
+    gen = torch.Generator().manual_seed(0)
+    full = _batches(21, 8, gen, 0, 1, "full")  # training: full batches only, the rest waits
+    assert [len(b) for b in full] == [8, 8]
+    every = _batches(17, 8, gen, 0, 1, "all")  # fine-tuning: every image, but no batch of one
+    assert [len(b) for b in every] == [8, 8]
+    every = _batches(18, 8, gen, 0, 1, "all")
+    assert [len(b) for b in every] == [8, 8, 2] and sorted(torch.cat(every).tolist()) == list(range(18))
+    shard = [_batches(20, 4, torch.Generator().manual_seed(3), r, 2, "full") for r in (0, 1)]
+    assert len(shard[0]) == len(shard[1]) == 2  # equal step counts on every process
+    assert not set(torch.cat(shard[0]).tolist()) & set(torch.cat(shard[1]).tolist())
+    with pytest.raises(SlicError, match="batch policy"):
+        fit(SlicNet(ModelConfig(**TINY)), TrainConfig(epochs=1), _tiny_set(), batches="some", progress=False)
+
+
+def test_select_best_prefers_accuracy_then_earlier_epoch_then_larger_rate():
+    rows = [{"lr": 1e-3, "epoch": 1, "val_accuracy": 0.5}, {"lr": 1e-3, "epoch": 3, "val_accuracy": 0.9},
+            {"lr": 1e-2, "epoch": 3, "val_accuracy": 0.9}, {"lr": 1e-4, "epoch": 2, "val_accuracy": 0.9}]
+    assert select_best(rows) == (1e-4, 2, 0.9)
+    assert select_best(rows[:3]) == (1e-2, 3, 0.9)
+    with pytest.raises(SlicError):
+        select_best([])

@@ -247,10 +247,9 @@ def _merge_summary(run: Run, reset: bool = False, **parts) -> dict:
 def bbso_zero_shot(run: Run, progress: bool = True) -> BBSOZeroShot | None:
     """Step (a): the H-alpha model, unchanged, on real BBSO crops; None when BBSO is not installed.
 
-    Writes ``transfer_bbso.json`` (days, crop counts, scores, confusion counts),
+    Writes ``transfer_bbso.json`` (days, crop counts, scores, confusion counts) and
     ``transfer_bbso_examples.npz`` (three crops per class with the model's probabilities, for
-    the figure), the table ``table_transfer_zero_shot``, and starts ``transfer_learning`` in
-    ``summary.json`` afresh.
+    the figure), and starts ``summary.json`` -> ``transfer_learning`` afresh.
     """
     settings = run.profile.transfer
     base = _base(run)
@@ -263,19 +262,16 @@ def bbso_zero_shot(run: Run, progress: bool = True) -> BBSOZeroShot | None:
     crops = load_bbso(base, settings.crop_size, settings.quiet_per_image, seed=run.profile.seed, progress=progress)
     train_pool, test_idx = crops.split(settings.test_days)
     everything = np.arange(len(crops.data))
-    confusion = confusion_frame(base, crops.data, everything)
     scores = {"all_crops": score(base, crops.data, everything), "test_days": score(base, crops.data, test_idx),
-              "confusion": confusion.to_dict("index")}
+              "confusion": confusion_frame(base, crops.data, everything).to_dict("index")}
     info = {"days": crops.days, "test_days": sorted({crops.crops[i].day for i in test_idx}), "crops": crops.counts(),
             "train_pool": crops.counts(train_pool), "test": crops.counts(test_idx)}
-    run.table(confusion.reset_index(), "table_transfer_zero_shot",
-              "Zero-shot: real BBSO H-alpha crops (rows: true class) classified by the H-alpha model, trained on")
     rng = np.random.default_rng(run.profile.seed)
     labels = crops.data.labels
     show = np.concatenate([rng.choice(np.flatnonzero(labels == c), 3, replace=False) for c in np.unique(labels)])
     results.write_arrays(run.name, "transfer_bbso_examples", images=crops.data.images[show], probs=predictions(base, crops.data, show),
                          labels=labels[show], class_names=np.asarray(base.class_names))
-    results.write_json(run.name, "transfer_bbso", {"bbso": info, "zero_shot": scores, "base_synthetic": run.synthetic, "label": run.label})
+    results.write_json(run.name, "transfer_bbso", {"bbso": info, "zero_shot": scores})
     _merge_summary(run, reset=True, **head, bbso=info, zero_shot=scores)
     return BBSOZeroShot(crops, train_pool, test_idx, scores)
 
@@ -283,8 +279,8 @@ def bbso_zero_shot(run: Run, progress: bool = True) -> BBSOZeroShot | None:
 def bbso_learning_curve(run: Run, zero_shot: BBSOZeroShot | None, progress: bool = True) -> pd.DataFrame | None:
     """Step (b): held-out accuracy against the number of real training crops, per mode.
 
-    Writes the curve (``transfer_learning_curve.csv`` and the table
-    ``table_transfer_learning_curve``) and its means to ``summary.json``; None without BBSO.
+    Writes the curve (``transfer_learning_curve.csv``) and adds its means per mode and size to
+    ``summary.json`` -> ``transfer_learning``; None without BBSO (``zero_shot`` None).
     """
     if zero_shot is None:
         return None
@@ -293,17 +289,15 @@ def bbso_learning_curve(run: Run, zero_shot: BBSOZeroShot | None, progress: bool
                            run.profile.seed, s.steps, s.lr, s.scratch_lr, s.top_blocks, s.layer_decay, s.batch_size, threads=s.threads,
                            progress=progress)
     results.write_table(run.name, "transfer_learning_curve", curve)
-    run.table(curve, "table_transfer_learning_curve", "Accuracy on held-out days of real BBSO crops against training crops; H-alpha model trained on")
     _merge_summary(run, learning_curve=curve_summary(curve).to_dict("records"))
     return curve
 
 
 def aia(run: Run, progress: bool = True) -> AIATransfer:
-    """Step (c): fine-tuning on simulated AIA frames, with H-alpha replay, before and after.
+    """Step (c): fine-tuning on simulated AIA frames, with H-alpha replay, scored before and after.
 
-    Writes ``transfer_aia.csv`` (one row per kind), ``transfer_aia.json`` (the H-alpha
-    accuracy before and after) and the table ``table_transfer_aia``, and adds ``aia`` to
-    ``summary.json`` -> ``transfer_learning``.
+    Writes ``transfer_aia.csv`` (one row per kind) and ``transfer_aia.json`` (with the H-alpha
+    accuracy before and after), and adds ``aia`` to ``summary.json`` -> ``transfer_learning``.
     """
     s = run.profile.transfer
     halpha, replay = halpha_sets(run.dataset_path, run.best_model, s.aia_replay, seed=run.profile.seed)
@@ -312,29 +306,36 @@ def aia(run: Run, progress: bool = True) -> AIATransfer:
                           scratch_lr=s.scratch_lr, halpha=halpha, replay=replay, threads=s.threads, progress=progress)
     results.write_table(run.name, "transfer_aia", result.table)
     results.write_json(run.name, "transfer_aia", result.to_dict())
-    run.table(result.table, "table_transfer_aia", "SIMULATED SDO/AIA frames: held-out accuracy zero-shot, fine-tuned and from scratch; H-alpha model trained on")
     _merge_summary(run, aia=result.to_dict())
     return result
 
 
-def figures(run: Run) -> dict[str, Figure]:
-    """Draw notebook 06's figures from its result files alone and save them in the run's figure folder.
+def figures(run: Run) -> list[Figure]:
+    """Draw notebook 06's figures and tables from its result files alone (in the run's figure folder).
 
-    Returns
-    -------
-    dict
-        Figure name -> figure, for the steps whose results exist (no BBSO figures without BBSO).
+    The BBSO figures and tables are left out when the BBSO steps did not run (not installed).
     """
-    figs: dict[str, Figure] = {}
-    if results.exists(run.name, "transfer_bbso") and results.read_json(run.name, "transfer_bbso")["bbso"] is not None:
+    drawn: list[tuple[str, Figure]] = []
+    bbso_result = results.read_json(run.name, "transfer_bbso") if results.exists(run.name, "transfer_bbso") else {"bbso": None}
+    if bbso_result["bbso"] is not None:
+        confusion = pd.DataFrame.from_dict(bbso_result["zero_shot"]["confusion"], orient="index")
+        confusion.index.name = "true \\ predicted"
+        run.table(confusion.reset_index(), "table_transfer_zero_shot",
+                  "Zero-shot: real BBSO H-alpha crops (rows: true class) classified by the H-alpha model, trained on")
         ex = results.read_arrays(run.name, "transfer_bbso_examples")
-        figs["fig_transfer_bbso_zero_shot"] = plot_bbso_examples(ex["images"], ex["probs"], ex["labels"], list(ex["class_names"]),
-                                                                 title=f"Zero-shot on real BBSO crops: the H-alpha model ({run.label})")
-    if results.exists(run.name, "transfer_learning_curve", ".csv"):
-        figs["fig_transfer_learning_curve"] = plot_learning_curve(results.read_table(run.name, "transfer_learning_curve"), "balanced_accuracy",
-                                                                  base_synthetic=run.synthetic)
+        drawn.append(("fig_transfer_bbso_zero_shot", plot_bbso_examples(
+            ex["images"], ex["probs"], ex["labels"], [str(c) for c in ex["class_names"]],
+            title=f"Zero-shot on real BBSO crops: the H-alpha model ({run.label})")))
+        if results.exists(run.name, "transfer_learning_curve", ".csv"):
+            curve = results.read_table(run.name, "transfer_learning_curve")
+            run.table(curve, "table_transfer_learning_curve",
+                      "Accuracy on held-out days of real BBSO crops against training crops; H-alpha model trained on")
+            drawn.append(("fig_transfer_learning_curve", plot_learning_curve(curve, "balanced_accuracy", base_synthetic=run.synthetic)))
     if results.exists(run.name, "transfer_aia", ".csv"):
-        figs["fig_transfer_aia"] = plot_aia_transfer(results.read_table(run.name, "transfer_aia"))
-    for name, fig in figs.items():
+        table = results.read_table(run.name, "transfer_aia")
+        run.table(table, "table_transfer_aia",
+                  "SIMULATED SDO/AIA frames: held-out accuracy zero-shot, fine-tuned and from scratch; H-alpha model trained on")
+        drawn.append(("fig_transfer_aia", plot_aia_transfer(table)))
+    for name, fig in drawn:
         run.save(fig, name)
-    return figs
+    return [fig for _, fig in drawn]

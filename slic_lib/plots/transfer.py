@@ -1,0 +1,116 @@
+"""Figures of notebook 06 (transfer learning), drawn from its result files only.
+
+:func:`plot_bbso_examples` shows real BBSO crops with the H-alpha model's probabilities,
+:func:`plot_learning_curve` the held-out accuracy against the number of training crops, and
+:func:`plot_aia_transfer` the simulated-AIA accuracies before and after fine-tuning. Each takes
+what :mod:`slic_lib.experiments.transfer` wrote (arrays, tables), never a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from .style import OTHER_COLOUR, image_grid, suptitle, true_pred_title
+
+MODE_STYLE = {
+    "zero-shot": dict(color="0.4", linestyle="--", marker=""),
+    "classifier": dict(color="tab:blue", marker="o"),
+    "top": dict(color="tab:orange", marker="s"),
+    "all": dict(color="tab:purple", marker="^"),
+    "scratch": dict(color="tab:red", marker="x"),
+}
+"""Line style of each learning-curve mode."""
+
+_AIA_COLUMNS = {
+    "accuracy_before": ("zero-shot (H-alpha model)", OTHER_COLOUR),
+    "accuracy_after": ("fine-tuned", "tab:orange"),
+    "accuracy_scratch": ("from scratch", "tab:red"),
+}
+
+
+def plot_bbso_examples(images: np.ndarray, probs: np.ndarray, labels: Sequence[int], class_names: Sequence[str], title: str | None = None) -> Figure:
+    """Real BBSO crops on top, the model's class probabilities below (true class green, a wrong answer red).
+
+    Parameters
+    ----------
+    images, probs, labels
+        Preprocessed crops ``(k, S, S)``, probabilities ``(k, n_classes)`` and true classes.
+    class_names : sequence of str
+        The model's classes.
+    title : str, optional
+        The figure's title.
+    """
+    labels = [int(v) for v in labels]
+    titles = [true_pred_title(class_names, t, int(np.argmax(p))) for t, p in zip(labels, probs)]
+    return image_grid(list(images), probs, labels, class_names, titles, title or "Zero-shot on real BBSO crops", synthetic=False)
+
+
+def plot_learning_curve(curve: pd.DataFrame, metric: str = "accuracy", title: str | None = None, synthetic: bool = False, base_synthetic: bool = False) -> Figure:
+    """Held-out accuracy against the number of training crops, one line per mode (mean +- std).
+
+    Parameters
+    ----------
+    curve : pandas.DataFrame
+        From :func:`slic_lib.finetune.learning_curve`: ``mode``, ``n_train`` and ``metric`` per row.
+    metric : {"accuracy", "balanced_accuracy"}
+        What to plot.
+    title : str, optional
+        Default: a title naming the real BBSO data.
+    synthetic : bool
+        The curve is on simulated images (the title says so).
+    base_synthetic : bool
+        The base model was trained on simulated H-alpha images (the title says so).
+    """
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
+    stats = curve.groupby(["mode", "n_train"], sort=False)[metric].agg(["mean", "std"]).reset_index()
+    for mode in dict.fromkeys(curve["mode"]):
+        s = stats[stats["mode"] == mode].sort_values("n_train")
+        ax.errorbar(s["n_train"], s["mean"], yerr=s["std"].fillna(0), label=mode, capsize=3, **MODE_STYLE.get(mode, {}))
+    sizes = sorted(curve["n_train"].unique())
+    ax.set_xscale("log", base=2)
+    ax.set_xticks(sizes, [str(n) for n in sizes])
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("training crops (class-balanced)")
+    ax.set_ylabel(metric.replace("_", " ") + " on held-out days")
+    ax.grid(alpha=0.3)
+    ax.legend(title="mode", fontsize=8)
+    text = title or "Transfer to real BBSO H-alpha crops (filaments vs quiet Sun)"
+    if base_synthetic:
+        text += "; base model trained on simulated H-alpha images"
+    suptitle(fig, text, synthetic and "simulated" not in text.lower())
+    return fig
+
+
+def plot_aia_transfer(table: pd.DataFrame, title: str | None = None) -> Figure:
+    """Per simulated AIA kind: held-out accuracy zero-shot, after fine-tuning (and from scratch).
+
+    Parameters
+    ----------
+    table : pandas.DataFrame
+        :func:`slic_lib.experiments.transfer.aia_transfer`'s table: ``wavelength``,
+        ``expected``, ``n_train``, ``n_replay`` and the ``accuracy_*`` columns, one row per kind.
+    title : str, optional
+        Default: the number of frames fine-tuned on. The figure always says "simulated data".
+    """
+    cols = [c for c in _AIA_COLUMNS if c in table]
+    fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
+    x = np.arange(len(table))
+    width = 0.8 / max(len(cols), 1)
+    for i, c in enumerate(cols):
+        label, colour = _AIA_COLUMNS[c]
+        ax.bar(x + (i - (len(cols) - 1) / 2) * width, table[c], width, label=label, color=colour)
+    ax.set_xticks(x, [f"AIA {w} \u00c5\n({e})" for w, e in zip(table["wavelength"], table["expected"])])
+    ax.set_ylim(0, 1.22)
+    ax.set_yticks(np.linspace(0, 1, 6))
+    ax.set_ylabel("accuracy on held-out frames")
+    ax.legend(fontsize=8, ncol=len(cols), loc="upper center")
+    n_train = int(table["n_train"].iloc[0]) if len(table) else 0
+    n_replay = int(table["n_replay"].iloc[0]) if len(table) and "n_replay" in table else 0
+    replay = f" (+{n_replay} H-alpha images)" if n_replay else ""
+    suptitle(fig, title or f"SDO/AIA: fine-tuned on {n_train} frames per kind{replay}", synthetic=True)
+    return fig
