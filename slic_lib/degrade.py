@@ -331,11 +331,14 @@ def degrade_map_by(smap: Any, factor: float, *, source_resolution_arcsec: float 
                        psf=psf, noise=noise, rng=rng)
 
 
-def _degraded(image: Any, factor: float, pixel_scale: float | None, psf: str, noise: float | None, rng) -> np.ndarray:
+def _degraded(image: Any, factor: float, pixel_scale: float | None, psf: str, noise: float | None, rng, resample: bool = True) -> np.ndarray:
     """One image degraded by ``factor``: a sunpy Map at the Map stage, an array with :func:`degrade`."""
-    if hasattr(image, "scale") and hasattr(image, "meta"):
+    is_map = hasattr(image, "scale") and hasattr(image, "meta")
+    if is_map and resample:
         return np.asarray(degrade_map_by(image, factor, psf=psf, noise=noise, rng=rng).data, dtype=np.float64)
-    return degrade(clean(image_array(image)), factor, pixel_scale, psf, noise=noise, rng=rng)
+    if is_map:  # the PSF only, from the map's own pixel scale
+        pixel_scale = float(image.scale.axis1.to_value(u.arcsec / u.pix))
+    return degrade(clean(image_array(image)), factor, pixel_scale, psf, resample=resample, noise=noise, rng=rng)
 
 
 def degradation_curve(
@@ -351,6 +354,7 @@ def degradation_curve(
     psf: str = "gaussian",
     noise: float | None = None,
     rng: np.random.Generator | int | None = None,
+    resample: bool = True,
 ):
     """A model's accuracy and per-class recall against the degradation factor.
 
@@ -381,6 +385,10 @@ def degradation_curve(
         Show a tqdm progress bar over factors x batches.
     pixel_scale, psf, noise, rng
         Passed to :func:`degrade`.
+    resample : bool
+        Resample to the coarser pixels (the default, as an instrument would) or apply the PSF
+        only, leaving the one resampling to the preprocessing (separates the effect of the
+        resolution from that of resampling twice at non-integer ratios).
 
     Returns
     -------
@@ -408,7 +416,7 @@ def degradation_curve(
             for start in range(0, len(labels), batch_size):
                 batch = np.stack(
                     [
-                        preprocess_array(_degraded(img, factor, pixel_scale, psf, noise, rng), config)
+                        preprocess_array(_degraded(img, factor, pixel_scale, psf, noise, rng, resample), config)
                         for img in images[start : start + batch_size]
                     ]
                 )

@@ -68,7 +68,11 @@ def resolution_test(run: Run, progress: bool = True) -> dict:
         smaps = [load_map(f) for f in files]
         labels = [class_index(f.parent.name) for f in files]
         curve = degradation_curve(model, smaps, labels, run.profile.degradation_factors, progress=progress)
+        # the same blur without the resampling to coarser pixels: the preprocessing's one resize
+        # then does all the resampling, which separates resolution from resampling artefacts
+        psf_only = degradation_curve(model, smaps, labels, run.profile.degradation_factors, progress=progress, resample=False)
         results.write_table(run.name, "resolution_curve", curve)
+        results.write_table(run.name, "resolution_curve_psf_only", psf_only)
     result = {
         "source": run.aia_source,
         "synthetic": run.synthetic_aia,
@@ -76,6 +80,7 @@ def resolution_test(run: Run, progress: bool = True) -> dict:
         "sot_to_aia_factor": equivalent_factor(),
         "triplet": triplet,
         "curve": None if curve is None else curve[["factor", "accuracy"]].to_dict("records"),
+        "curve_psf_only": None if curve is None else psf_only[["factor", "accuracy"]].to_dict("records"),
         "curve_images": None if curve is None else int(curve["n"].iloc[0]),
     }
     results.write_json(run.name, "resolution_test", result)
@@ -93,6 +98,7 @@ def figures(run: Run) -> list:
     if res["curve"] is not None:
         curve = results.read_table(run.name, "resolution_curve")
         run.table(curve, "resolution_degradation", "Accuracy on held-out simulated SOT runs against resolution degradation (PSF + resampling)")
-        figs.append(plot_degradation_curve(curve, synthetic=run.synthetic, sot_to_aia=res["sot_to_aia_factor"]))
+        psf_only = results.read_table(run.name, "resolution_curve_psf_only")
+        figs.append(plot_degradation_curve(curve, synthetic=run.synthetic, sot_to_aia=res["sot_to_aia_factor"], psf_only=psf_only))
         run.save(figs[-1], "fig_resolution_curve")
     return figs

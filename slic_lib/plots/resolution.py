@@ -75,6 +75,7 @@ def plot_degradation_curve(
     sot_to_aia: float | None = None,
     source_resolution: float = SOT_RESOLUTION,
     title: str | None = "Accuracy against resolution degradation",
+    psf_only: pd.DataFrame | None = None,
 ) -> Figure:
     """Accuracy (and per-class recall) against the degradation factor, SOT -> AIA marked.
 
@@ -91,6 +92,9 @@ def plot_degradation_curve(
         Resolution at factor 1 in arcsec (SOT's 0.33"), for the top axis.
     title : str, optional
         Figure title.
+    psf_only : pandas.DataFrame, optional
+        The same images blurred by the PSF but not resampled (``factor``, ``accuracy``), drawn
+        dashed: where the two differ, resampling rather than resolution made the difference.
 
     Returns
     -------
@@ -105,6 +109,9 @@ def plot_degradation_curve(
     for c in recall_cols:
         ax.plot(factors, 100 * curve[c], marker=".", lw=1, alpha=0.75, label=f"recall: {c[len('recall_'):]}")
     ax.plot(factors, 100 * curve.accuracy, marker="o", color="k", lw=2.2, label="accuracy")
+    if psf_only is not None:
+        p = psf_only.sort_values("factor")
+        ax.plot(p.factor, 100 * p.accuracy, marker="s", ms=4, color="k", ls="--", lw=1.4, label="accuracy, PSF only\n(no resampling)")
     if recall_cols:
         chance = 100 / len(recall_cols)
         ax.axhline(chance, color="0.5", ls=":", lw=1)
