@@ -145,7 +145,7 @@ PROFILES: dict[str, Profile] = {
             degradation_factors=(1, 2, 4, 8),
             timing_repeats=1,
             transfer=TransferSettings(
-                quiet_per_image=12, sizes=(4, 16), repeats=1, steps=16, aia_frames=4, aia_test=6, aia_size=128, aia_steps=16, aia_replay=16,
+                quiet_per_image=12, sizes=(4, 16), repeats=1, steps=16, aia_frames=4, aia_test=12, aia_size=128, aia_steps=32, aia_replay=16,
             ),
         ),
         Profile(
