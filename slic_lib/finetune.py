@@ -165,21 +165,9 @@ def _tune(
 
 
 def finetune(
-    base: SlicNet | str | os.PathLike,
-    data: SolarData,
-    train_idx: Indices,
-    val_idx: Indices | None = None,
-    mode: str = "classifier",
-    top_blocks: int = 2,
-    lr: float = 1e-2,
-    layer_decay: float = 0.5,
-    epochs: int = 30,
-    batch_size: int = 16,
-    seed: int = 0,
-    class_map: Mapping[str, str] | None = None,
-    augment: bool = True,
-    device: str = "auto",
-    progress: bool = True,
+    base: SlicNet | str | os.PathLike, data: SolarData, train_idx: Indices, val_idx: Indices | None = None, mode: str = "classifier",
+    top_blocks: int = 2, lr: float = 1e-2, layer_decay: float = 0.5, epochs: int = 30, batch_size: int = 16, seed: int = 0,
+    class_map: Mapping[str, str] | None = None, augment: bool = True, device: str = "auto", progress: bool = True,
 ) -> tuple[SlicNet, list[dict]]:
     """Fine-tune a trained network on new images (Zoobot-style; see the module docstring).
 
@@ -225,18 +213,9 @@ def finetune(
 
 
 def from_scratch(
-    base: SlicNet | str | os.PathLike,
-    data: SolarData,
-    train_idx: Indices,
-    val_idx: Indices | None = None,
-    lr: float = 1e-3,
-    epochs: int = 30,
-    batch_size: int = 16,
-    seed: int = 0,
-    class_map: Mapping[str, str] | None = None,
-    augment: bool = True,
-    device: str = "auto",
-    progress: bool = True,
+    base: SlicNet | str | os.PathLike, data: SolarData, train_idx: Indices, val_idx: Indices | None = None, lr: float = 1e-3,
+    epochs: int = 30, batch_size: int = 16, seed: int = 0, class_map: Mapping[str, str] | None = None, augment: bool = True,
+    device: str = "auto", progress: bool = True,
 ) -> tuple[SlicNet, list[dict]]:
     """The base model's architecture, freshly He-initialised, trained on the same images.
 
@@ -295,24 +274,10 @@ def confusion_frame(model: SlicNet, data: SolarData, idx: Indices, class_map: Ma
 
 
 def learning_curve(
-    base: SlicNet | str | os.PathLike,
-    data: SolarData,
-    test_idx: Indices,
-    train_pool_idx: Indices,
-    sizes: Sequence[int] = (4, 8, 16, 32, 64),
-    modes: Sequence[str] = ("zero-shot", "classifier", "top", "scratch"),
-    repeats: int = 3,
-    seed: int = 0,
-    steps: int = 60,
-    lr: float = 1e-2,
-    scratch_lr: float = 1e-3,
-    top_blocks: int = 2,
-    layer_decay: float = 0.5,
-    batch_size: int = 16,
-    class_map: Mapping[str, str] | None = None,
-    device: str = "auto",
-    threads: int | None = None,
-    progress: bool = True,
+    base: SlicNet | str | os.PathLike, data: SolarData, test_idx: Indices, train_pool_idx: Indices, sizes: Sequence[int] = (4, 8, 16, 32, 64),
+    modes: Sequence[str] = ("zero-shot", "classifier", "top", "scratch"), repeats: int = 3, seed: int = 0, steps: int = 60, lr: float = 1e-2,
+    scratch_lr: float = 1e-3, top_blocks: int = 2, layer_decay: float = 0.5, batch_size: int = 16, class_map: Mapping[str, str] | None = None,
+    device: str = "auto", threads: int | None = None, progress: bool = True,
 ) -> pd.DataFrame:
     """Accuracy on held-out images as the number of training images grows.
 

@@ -43,10 +43,15 @@ from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 
+import astropy.units as u
 import numpy as np
+import sunpy.map
+from astropy.coordinates import SkyCoord
+from astropy.time import Time
 from scipy import ndimage
 from skimage import filters, io, measure, transform
 from skimage.draw import polygon2mask
+from sunpy.coordinates import frames, sun
 from tqdm.auto import tqdm
 
 from ..errors import SlicError
@@ -119,8 +124,6 @@ class BBSOImage:
     @cached_property
     def scale(self) -> float:
         """Plate scale in arcsec per pixel: the Sun's apparent radius that day / fitted radius."""
-        from sunpy.coordinates import sun
-
         return float(sun.angular_radius(_astropy_time(self.time)).to_value("arcsec")) / self.radius
 
     def rho(self) -> np.ndarray:
@@ -156,8 +159,6 @@ class BBSOImage:
 
 
 def _astropy_time(time: datetime):
-    from astropy.time import Time
-
     return Time(time.replace(tzinfo=None), scale="utc")
 
 
@@ -543,11 +544,6 @@ def crop_map(crop: Crop):
 
     The rows are flipped so that row 0 is the southernmost, as FITS and sunpy expect.
     """
-    import astropy.units as u
-    import sunpy.map
-    from astropy.coordinates import SkyCoord
-    from sunpy.coordinates import frames
-
     time = _astropy_time(crop.time)
     centre = SkyCoord(
         crop.centre_hpc[0] * u.arcsec,

@@ -20,6 +20,9 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
+import sunpy.map
+from sunpy.data.test import get_test_filepath
+
 from ..errors import SlicError
 
 SUNKIT_INSTALL_COMMAND = "pip install sunkit-image"
@@ -69,8 +72,6 @@ def locate(name: str) -> Path:
         For an unknown name, or a sunkit-image sample when sunkit-image is not installed.
     """
     if name in SUNPY_SAMPLES:
-        from sunpy.data.test import get_test_filepath
-
         return Path(get_test_filepath(SUNPY_SAMPLES[name]))
     if name in SUNKIT_SAMPLES:
         return locate_sunkit() / SUNKIT_SAMPLES[name]
@@ -84,8 +85,6 @@ def names() -> list[str]:
 
 def load(name: str):
     """One sample as a :class:`sunpy.map.GenericMap`."""
-    import sunpy.map
-
     return sunpy.map.Map(locate(name))
 
 
