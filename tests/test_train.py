@@ -11,7 +11,6 @@ import pytest
 import torch
 
 from conftest import TINY
-from slic_lib.dataset import load_dataset
 from slic_lib.errors import SlicError
 from slic_lib.evaluate import evaluate
 from slic_lib.model import ModelConfig, SlicNet, read_checkpoint

@@ -13,6 +13,7 @@ import torch
 
 from conftest import TINY
 from slic_lib import results, summary
+from slic_lib.classes import CLASSES
 from slic_lib.dataset import SolarData
 from slic_lib.errors import SlicError
 from slic_lib.experiments import start
@@ -101,4 +102,23 @@ def test_aia_step_writes_results_and_figures_redraw_from_them(tmp_path, monkeypa
     monkeypatch.setattr(transfer, "_base", None)  # drawing must not need the model
     figs = transfer.figures(run)
     assert len(figs) == 1 and (run.figures / "fig_transfer_aia.png").exists() and (run.figures / "table_transfer_aia.md").exists()
+    plt.close("all")
+
+
+def test_bbso_figures_and_tables_are_drawn_from_result_files(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    run = start("smoke", "simulator", "simulator")
+    confusion = {"filaments": dict(zip(CLASSES, [3, 1, 0, 0, 0])), "quiet": dict(zip(CLASSES, [0, 2, 0, 2, 0]))}
+    results.write_json(run.name, "transfer_bbso", {"bbso": {"days": ["2015-08-01"]}, "zero_shot": {"confusion": confusion}})
+    rng = np.random.default_rng(0)
+    results.write_arrays(run.name, "transfer_bbso_examples", images=rng.normal(size=(2, 32, 32)), probs=np.eye(5)[[0, 1]],
+                         labels=np.array([0, 3]), class_names=np.array(CLASSES))
+    results.write_table(run.name, "transfer_learning_curve", pd.DataFrame(
+        {"mode": ["zero-shot", "top"] * 2, "n_train": [4, 4, 8, 8], "repeat": 0, "accuracy": [0.5, 0.7, 0.5, 0.9], "balanced_accuracy": [0.5, 0.7, 0.5, 0.9]}))
+    figs = transfer.figures(run)
+    assert len(figs) == 2 and len(figs[0].axes) == 4  # two crops, each an image and its probability bars
+    assert {p.stem for p in run.figures.glob("*.png")} == {"fig_transfer_bbso_zero_shot", "fig_transfer_learning_curve"}
+    table = pd.read_csv(run.figures / "table_transfer_zero_shot.csv")
+    assert table.iloc[:, 0].tolist() == ["filaments", "quiet"] and table["flares"].tolist() == [1, 2]
     plt.close("all")

@@ -325,7 +325,7 @@ def figures(run: Run) -> list[Figure]:
         ex = results.read_arrays(run.name, "transfer_bbso_examples")
         drawn.append(("fig_transfer_bbso_zero_shot", plot_bbso_examples(
             ex["images"], ex["probs"], ex["labels"], [str(c) for c in ex["class_names"]],
-            title=f"Zero-shot on real BBSO crops: the H-alpha model ({run.label})")))
+            title=f"Real BBSO crops, zero-shot: the H-alpha model trained on {'simulated images' if run.synthetic else run.data_source}")))
         if results.exists(run.name, "transfer_learning_curve", ".csv"):
             curve = results.read_table(run.name, "transfer_learning_curve")
             run.table(curve, "table_transfer_learning_curve",
