@@ -10,7 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import SolarData, load_dataset, split
+from .dataset import SolarData, load_dataset
+from .splits import split
 from .errors import SlicError
 from .inference import predict_proba, time_inference
 from .metrics import Report, report

@@ -41,7 +41,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .dataset import SolarData, balanced_sample
+from .dataset import SolarData
+from .splits import balanced_sample
 from .errors import SlicError
 from .inference import cpu_threads, predict_proba
 from .model import SlicNet, load_checkpoint

@@ -39,7 +39,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .dataset import SPLITS, SolarData, load_dataset, split
+from .dataset import SolarData, load_dataset
+from .splits import SPLITS, split
 from .errors import SlicError
 from .inference import as_batch, autocast, logits, resolve_device
 from .model import Checkpoint, ModelConfig, SlicNet, read_checkpoint, save_checkpoint

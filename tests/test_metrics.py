@@ -1,7 +1,6 @@
 """The paper's Eqs. 9-14 against scikit-learn, on the paper's own Table 1."""
 
 import numpy as np
-import torch
 
 from slic_lib.classes import CLASSES
 from slic_lib.inference import time_inference

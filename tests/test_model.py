@@ -1,6 +1,5 @@
 """The network's shapes, the published checkpoint layout, and safe atomic checkpoints."""
 
-import pickle
 from pathlib import Path
 
 import pytest

@@ -15,9 +15,13 @@ pytestmark = pytest.mark.slow
 STEPS = ("curation", "training", "validation", "resolution", "adversarial")
 
 
-def _smoke_run(root, monkeypatch):
+def _point_at(root, monkeypatch):
     monkeypatch.setenv("SLIC_DATA", str(root / "data"))
     monkeypatch.setenv("SLIC_FIGURES", str(root / "figures"))
+
+
+def _smoke_run(root, monkeypatch):
+    _point_at(root, monkeypatch)
     run = experiments.start("smoke", "simulator", "simulator")
     experiments.curation.curate(run, progress=False)
     experiments.curation.realism_check(run)
@@ -27,7 +31,7 @@ def _smoke_run(root, monkeypatch):
     experiments.validation.split_comparison(run, progress=False)
     experiments.resolution.resolution_test(run, progress=False)
     experiments.adversarial.adversarial(run, progress=False)
-    return run, summary.read(run.name)
+    return root, summary.read(run.name)
 
 
 def _numbers(obj):
@@ -57,9 +61,10 @@ def test_two_smoke_runs_give_identical_numbers(two_runs):
 
 
 def test_every_figure_is_redrawn_from_the_result_files_alone(two_runs, monkeypatch):
-    (run, _), _ = two_runs
-    monkeypatch.setenv("SLIC_DATA", str(run.data_dir.parent))
-    monkeypatch.setenv("SLIC_FIGURES", str(run.figures.parent))
+    (root, _), _ = two_runs
+    _point_at(root, monkeypatch)  # the run's folders are read from the environment at call time
+    run = experiments.start("smoke", "simulator", "simulator")
+    assert str(run.data_dir).startswith(str(root))
     # no dataset, no model, no simulated FITS: only the result files are left to draw from
     shutil.rmtree(run.figures)
     for path in (run.dataset_path, run.best_model):

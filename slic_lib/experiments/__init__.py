@@ -20,7 +20,7 @@ work whose output is already complete, and every result records whether it came 
 simulated data.
 """
 
-from . import adversarial, curation, resolution, training, validation
+from . import adversarial, curation, resolution, training, transfer, validation
 from .run import Run, start
 
-__all__ = ["Run", "start", "curation", "training", "validation", "resolution", "adversarial"]
+__all__ = ["Run", "start", "curation", "training", "validation", "resolution", "adversarial", "transfer"]

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import sunpy.map
 
-from .. import fido, observations
+from .. import fido
 from ..synthetic import generate_sequence
 from .run import Run, complete
 

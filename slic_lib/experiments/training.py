@@ -8,8 +8,9 @@ import numpy as np
 import torch
 
 from .. import results, summary
-from ..dataset import SolarData, load_dataset, split
-from ..inference import predict_proba
+from ..dataset import SolarData, load_dataset
+from ..splits import split
+from ..inference import cpu_threads, predict_proba
 from ..model import ModelConfig, SlicNet, load_checkpoint, n_parameters, read_checkpoint
 from ..plots.architecture import architecture_table, plot_architecture
 from ..plots.training import plot_lr_sweep
@@ -42,7 +43,8 @@ def train_sweep(run: Run, progress: bool = True):
     """
     data = load_dataset(run.dataset_path)
     config = train_config(run, data)
-    result = sweep(data, model_config(run, data), config, run.profile.learning_rates, run.models / "sweep", progress=progress)
+    with cpu_threads(run.profile.threads):
+        result = sweep(data, model_config(run, data), config, run.profile.learning_rates, run.models / "sweep", progress=progress)
     shutil.copyfile(result.best_path, run.best_model)
     _, val = split(data, config.split, config.val_fraction, config.seed)
     with torch.random.fork_rng():  # leave the global random state as training left it

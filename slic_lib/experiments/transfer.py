@@ -30,7 +30,8 @@ from matplotlib.figure import Figure
 
 from .. import results, summary
 from ..classes import CLASSES
-from ..dataset import SolarData, balanced_sample, load_dataset, split
+from ..dataset import SolarData, load_dataset
+from ..splits import balanced_sample, split
 from ..errors import SlicError
 from ..finetune import base_model, confusion_frame, curve_summary, epochs_for, finetune, from_scratch, learning_curve, predictions, score
 from ..inference import cpu_threads

@@ -11,9 +11,10 @@ import pandas as pd
 import torch
 
 from .. import paper, results, summary, tables
-from ..dataset import load_dataset, split
+from ..dataset import load_dataset
+from ..splits import split
 from ..evaluate import Evaluation, evaluate
-from ..inference import time_inference
+from ..inference import cpu_threads, time_inference
 from ..model import load_checkpoint, read_checkpoint
 from ..paths import data_root
 from ..plots.validation import plot_confusion, plot_examples, plot_inference_times, plot_misclassified
@@ -118,7 +119,8 @@ def split_comparison(run: Run, progress: bool = True, last_epochs: int = 3) -> d
         result = {"learning_rate": lr, "epochs": epochs, "averaged_over_last_epochs": last_epochs}
         for kind in ("grouped", "every-nth"):
             cfg = replace(train_config(run, data), lr=lr, epochs=epochs, split=kind)
-            r = train(data, best.model_config, cfg, run.models / f"split-{kind}", progress=progress)
+            with cpu_threads(run.profile.threads):
+                r = train(data, best.model_config, cfg, run.models / f"split-{kind}", progress=progress)
             acc = [h["val_accuracy"] for h in r.history[-last_epochs:]]
             tr, va = split(data, kind, cfg.val_fraction, cfg.seed)
             result[kind] = {
