@@ -2,15 +2,21 @@
 
 A :class:`Scene` is what the Sun looks like in one pointing (relative intensity, quiet Sun = 1)
 plus the instrument settings of that run (resolution, exposure level, noise). :func:`observe`
-turns it into one frame: optional slow evolution ("flicker"), a Gaussian PSF with a small
-per-frame focus change and sub-pixel pointing jitter, exposure jitter, photon and read noise,
-and the camera's integer counts with saturation. Frames of one scene are therefore
-near-identical, as in a real observing run.
+turns it into one frame: optional slow evolution ("flicker"), a Gaussian PSF, sub-pixel
+pointing jitter, exposure jitter, photon and read noise, and the camera's integer counts with
+saturation.
+
+How the frames of one run differ is either drawn afresh for every frame (the AIA sequences:
+PSF width 0.95-1.08 of nominal, 0.25 px rms jitter) or given by :func:`run_conditions`, which
+models a Hinode/SOT observing run: the correlation tracker holds the image to a few
+hundredths of an arcsecond, and the image quality (PSF width) drifts slowly, as a smooth
+random walk, so frames a few seconds apart are near-identical but for their noise.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -18,7 +24,11 @@ import numpy as np
 
 from . import textures as tx
 
-__all__ = ["SimImage", "Scene", "observe", "ephemeris", "random_date", "sky_position"]
+__all__ = ["SimImage", "Scene", "FrameConditions", "observe", "run_conditions", "ephemeris", "random_date", "sky_position"]
+
+SOT_JITTER = 0.02
+"""Residual pointing jitter of Hinode/SOT under its correlation tracker, arcsec rms per axis
+(about 0.01-0.03 arcsec; Shimizu et al. 2008, Solar Phys. 249, 221)."""
 
 
 @dataclass
@@ -100,7 +110,66 @@ class Scene:
     floor: float = 0.0
 
 
-def observe(scene: Scene, rng: np.random.Generator, t: float = 0.0) -> np.ndarray:
+@dataclass(frozen=True)
+class FrameConditions:
+    """How one frame of a run is observed, relative to its :class:`Scene`.
+
+    Attributes
+    ----------
+    psf_scale : float
+        PSF width in units of the scene's ``psf_sigma_px``.
+    shift : tuple of float
+        Pointing offset (dy, dx) in pixels.
+    gain : float
+        Exposure level in units of the scene's ``level``.
+    """
+
+    psf_scale: float = 1.0
+    shift: tuple[float, float] = (0.0, 0.0)
+    gain: float = 1.0
+
+
+def run_conditions(rng: np.random.Generator, times: Sequence[float], cdelt: float, jitter: float = SOT_JITTER,
+                   psf_rms: float = 0.05, psf_time: float = 600.0, gain_rms: float = 0.003) -> list[FrameConditions]:
+    """Frame-by-frame observing conditions of one observing run at ``times`` (s, increasing).
+
+    The log of the PSF width is an Ornstein-Uhlenbeck process (a random walk pulled back to
+    the nominal width): stationary spread ``psf_rms``, correlation time ``psf_time``. For a
+    telescope in orbit this is the slow thermal focus drift rather than atmospheric seeing;
+    frames 10 s apart differ in PSF width by about ``psf_rms * sqrt(2 * 10 / psf_time)``
+    (0.9 % by default). The pointing jitters independently from frame to frame by ``jitter``
+    arcsec rms per axis, and the exposure level by ``gain_rms``.
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        Source of the run's conditions.
+    times : sequence of float
+        Frame times in seconds since the start of the run.
+    cdelt : float
+        Pixel scale in arcsec per pixel (converts the jitter to pixels).
+    jitter, psf_rms, psf_time, gain_rms : float
+        See above.
+
+    Returns
+    -------
+    list of FrameConditions
+        One per frame, in the order of ``times``.
+    """
+    times = np.asarray(times, dtype=float)
+    log_width = rng.normal(0.0, psf_rms)
+    conditions = []
+    for k, t in enumerate(times):
+        if k:
+            r = np.exp(-max(t - times[k - 1], 0.0) / psf_time)
+            log_width = log_width * r + psf_rms * np.sqrt(1.0 - r * r) * rng.normal()
+        shift = rng.normal(0.0, jitter / cdelt, 2)
+        conditions.append(FrameConditions(float(np.exp(log_width)), (float(shift[0]), float(shift[1])),
+                                          float(1.0 + gain_rms * rng.normal())))
+    return conditions
+
+
+def observe(scene: Scene, rng: np.random.Generator, t: float = 0.0, conditions: FrameConditions | None = None) -> np.ndarray:
     """One frame of ``scene`` at ``t`` seconds after the sequence start, in instrument counts.
 
     Parameters
@@ -108,9 +177,13 @@ def observe(scene: Scene, rng: np.random.Generator, t: float = 0.0) -> np.ndarra
     scene : Scene
         What is observed.
     rng : numpy.random.Generator
-        Source of this frame's jitter and noise.
+        Source of this frame's noise (and, without ``conditions``, its PSF, jitter and exposure).
     t : float
         Time since the start of the sequence (drives the slow "flicker" evolution).
+    conditions : FrameConditions, optional
+        This frame's PSF width, pointing and exposure (:func:`run_conditions`); default: drawn
+        from ``rng`` independently of other frames (PSF width 0.95-1.08, jitter 0.25 px rms,
+        exposure within 1.5 %).
 
     Returns
     -------
@@ -122,10 +195,14 @@ def observe(scene: Scene, rng: np.random.Generator, t: float = 0.0) -> np.ndarra
         image = image.copy()
         for fld, amp, period, phase in scene.flicker:
             image += np.float32(amp * np.sin(2 * np.pi * t / period + phase)) * fld
-    sigma = scene.psf_sigma_px * rng.uniform(0.95, 1.08)
-    shift = (float(rng.normal(0, 0.25)), float(rng.normal(0, 0.25)))
-    image = tx.fft_blur(image, sigma, shift)
-    counts = image * np.float32(scene.level * rng.uniform(0.985, 1.015)) + np.float32(scene.dark)
+    if conditions is None:
+        psf_scale = rng.uniform(0.95, 1.08)
+        shift = (float(rng.normal(0, 0.25)), float(rng.normal(0, 0.25)))
+        gain = rng.uniform(0.985, 1.015)
+    else:
+        psf_scale, shift, gain = conditions.psf_scale, conditions.shift, conditions.gain
+    image = tx.fft_blur(image, scene.psf_sigma_px * psf_scale, shift)
+    counts = image * np.float32(scene.level * gain) + np.float32(scene.dark)
     noise = rng.standard_normal(counts.shape, dtype=np.float32)
     sigma_n = np.sqrt(np.clip(counts, 0, None) * np.float32(scene.shot) + np.float32(scene.read**2))
     counts += noise * sigma_n
@@ -136,10 +213,10 @@ def observe(scene: Scene, rng: np.random.Generator, t: float = 0.0) -> np.ndarra
 
 def observe_frame(scene: "Scene", rng: np.random.Generator, date: dt.datetime, eph: tuple[float, float, float], *,
                   instrument: str, wavelength: float, kind: str, description: str, t: float = 0.0, frame: int = 0,
-                  sequence_id: str = "", seed: str = "") -> "SimImage":
-    """Observe ``scene`` ``t`` seconds after ``date`` and wrap it as a :class:`SimImage`."""
+                  sequence_id: str = "", seed: str = "", conditions: FrameConditions | None = None) -> "SimImage":
+    """Observe ``scene`` ``t`` seconds after ``date`` (under ``conditions``, see :func:`observe`) as a :class:`SimImage`."""
     return SimImage(
-        data=observe(scene, rng, t),
+        data=observe(scene, rng, t, conditions),
         instrument=instrument,
         wavelength=wavelength,
         cdelt=scene.cdelt,

@@ -1,10 +1,13 @@
 """Observation sequences: the labelled SOT training set and the paper's AIA/SOT time series.
 
 :func:`generate` writes ``outdir/<class>/FGyyyymmdd_hhmmss.s.fits`` for every class, made of
-observing runs of ``frames_per_sequence`` near-identical frames a few seconds apart (same
-pointing; seeing, jitter, exposure and noise change), runs at random dates in 2007-2016 at
-least two hours apart -- so a split by time gaps keeps a run on one side, while the paper's
-every-10th-file split does not. Work is spread over processes one run at a time; every run
+observing runs of ``frames_per_sequence`` frames a few seconds apart, as a real SOT run is: one
+scene per run, seen through a PSF whose width drifts slowly (a smooth random walk), with
+sub-pixel pointing jitter and fresh photon and read noise in every frame
+(:func:`~slic_lib.synthetic.core.run_conditions`), so consecutive frames correlate at about
+0.99, like real SOT NFI frames seconds apart, while runs differ in scene. Runs are at random
+dates in 2007-2016 at least two hours apart -- so a split by time gaps keeps a run on one
+side, while the paper's every-10th-file split puts frames of one run on both. Work is spread over processes one run at a time; every run
 gets its own ``SeedSequence`` child, so the arrays do not depend on the number of workers.
 
 :func:`generate_sequence` simulates one of the paper's test observations
@@ -30,6 +33,7 @@ from ..errors import SlicError
 from ..observations import Observation, Simulation, observation
 from . import features as ft
 from .aia import aia_frame, aia_scene
+from .core import run_conditions
 from .headers import aia_filename, sot_filename, write_fits
 from .sot import sot_frame, sot_scene
 
@@ -66,15 +70,17 @@ def _run_dates(rng: np.random.Generator, n: int) -> list[dt.datetime]:
 
 def _sot_run(class_name: str, seedseq: np.random.SeedSequence, date: dt.datetime, n_frames: int, size: int,
              outdir: str, sequence_id: str, seed_text: str) -> list[str]:
-    """Render and write one observing run (executed in a worker process)."""
+    """Render and write one observing run: one scene, frames ``cadence`` apart (in a worker process)."""
     scene_ss, *frame_ss = seedseq.spawn(n_frames + 1)
     rng = np.random.default_rng(scene_ss)
     cadence = round(float(rng.uniform(2.0, 20.0)), 1)
     scene, date, eph = sot_scene(class_name, rng, size, date=date)
+    times = [k * cadence for k in range(n_frames)]
+    conditions = run_conditions(rng, times, scene.cdelt)
     paths = []
-    for k, ss in enumerate(frame_ss):
-        sim = sot_frame(scene, np.random.default_rng(ss), date, eph, t=k * cadence, frame=k,
-                        sequence_id=sequence_id, seed=seed_text)
+    for k, (ss, cond) in enumerate(zip(frame_ss, conditions)):
+        sim = sot_frame(scene, np.random.default_rng(ss), date, eph, t=times[k], frame=k,
+                        sequence_id=sequence_id, seed=seed_text, conditions=cond)
         paths.append(str(write_fits(sim, Path(outdir) / class_name / sot_filename(sim.date_obs))))
     return paths
 

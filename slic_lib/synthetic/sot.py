@@ -16,7 +16,7 @@ import numpy as np
 from ..classes import CLASSES
 from . import features as ft
 from . import textures as tx
-from .core import Scene, SimImage, day_hour, ephemeris, observe_frame, random_date, sky_position
+from .core import FrameConditions, Scene, SimImage, day_hour, ephemeris, observe_frame, random_date, sky_position
 
 __all__ = ["sot_scene", "render_sot", "sot_frame", "SOT_SATURATION", "HALPHA"]
 
@@ -218,10 +218,15 @@ def sot_scene(class_name: str, rng: np.random.Generator, size: int = 512, date: 
 
 
 def sot_frame(scene: Scene, rng: np.random.Generator, date: dt.datetime, eph: tuple[float, float, float],
-              t: float = 0.0, frame: int = 0, sequence_id: str = "", seed: str = "", description: str = "") -> SimImage:
-    """Observe ``scene`` ``t`` seconds after ``date`` and wrap it as a :class:`SimImage`."""
+              t: float = 0.0, frame: int = 0, sequence_id: str = "", seed: str = "", description: str = "",
+              conditions: FrameConditions | None = None) -> SimImage:
+    """Observe ``scene`` ``t`` seconds after ``date`` and wrap it as a :class:`SimImage`.
+
+    ``conditions`` (:func:`slic_lib.synthetic.core.run_conditions`) fix the frame's PSF width,
+    pointing and exposure within its run; without them they are drawn from ``rng``.
+    """
     return observe_frame(scene, rng, date, eph, instrument="SOT/NB", wavelength=HALPHA, kind="halpha", t=t, frame=frame,
-                         sequence_id=sequence_id, seed=seed,
+                         sequence_id=sequence_id, seed=seed, conditions=conditions,
                          description=description or f"Simulated Hinode/SOT NFI H-alpha image of class {scene.class_name}")
 
 
