@@ -25,7 +25,7 @@ PAPER_NOTEBOOKS = (
     "04_resolution_degradation.ipynb",
     "05_adversarial_aia.ipynb",
 )
-BEYOND_NOTEBOOKS = ("06_transfer_learning.ipynb",)
+BEYOND_NOTEBOOKS = ("06_transfer_learning.ipynb", "07_hypotheses.ipynb")
 
 
 def _failure(nb: Path, out: Path, exc: Exception) -> SlicError:
@@ -85,7 +85,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--profile", choices=sorted(PROFILES), default=None, help="run profile (default: $SLIC_PROFILE or cpu)")
     parser.add_argument("--data-source", default=None, help="simulator, slic-release or a folder of class folders of FITS files")
     parser.add_argument("--aia-source", choices=("simulator", "fido"), default=None, help="where the AIA test observations come from")
-    parser.add_argument("--with-transfer", action="store_true", help="also run 06_transfer_learning (beyond the paper)")
+    parser.add_argument("--with-transfer", action="store_true", help="also run 06_transfer_learning and 07_hypotheses (beyond the paper)")
     parser.add_argument("--only", nargs="+", metavar="NOTEBOOK", help="run only these notebooks (file names), in the given order")
     parser.add_argument("--kernel", default=None, help="Jupyter kernel name (default: the notebook's)")
 
