@@ -9,14 +9,20 @@ import numpy as np
 import pytest
 import torch
 
-from slic_lib.model import SlicNet
+import slic_lib.experiments as experiments
+from slic_lib import results, summary
+from slic_lib.classes import CLASSES
+from slic_lib.dataset import SolarData, save_dataset
+from slic_lib.errors import SlicError
+from slic_lib.model import ModelConfig, SlicNet
+from slic_lib.preprocess import PreprocessConfig
+from slic_lib.train import TrainConfig, train
 
 
 @pytest.fixture()
 def fake_release(tmp_path, monkeypatch):
     monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
-    import slic_lib.experiments
     rel = tmp_path / "data" / "slic-release"
     rel.mkdir(parents=True)
     rng = np.random.default_rng(0)
@@ -26,7 +32,7 @@ def fake_release(tmp_path, monkeypatch):
         np.savez_compressed(rel / name, data=np.concatenate([labels[:, None], images], axis=1))
     torch.manual_seed(0)
     torch.save(SlicNet(arch="slic", input_size=64, width=0.125, hidden=32).state_dict(), rel / "sol_class_4.pth")
-    yield slic_lib.experiments
+    yield experiments
 
 
 def test_release_path_gives_the_published_table_1(fake_release):
@@ -37,8 +43,6 @@ def test_release_path_gives_the_published_table_1(fake_release):
     ev = experiments.validation.published_validation(run, progress=False)
     assert ev.report.n == 10  # exactly the released validation file
     np.testing.assert_array_equal(np.sort(ev.indices), np.arange(20, 30))
-    from slic_lib import summary
-
     s = summary.read("smoke")
     assert s["published"]["n"] == 10 and s["data_source"] == "slic-release" and s["synthetic_data"] is False
     assert not (run.figures / "table1_published_confusion_matrix.md").exists()
@@ -51,3 +55,47 @@ def test_release_path_gives_the_published_table_1(fake_release):
 def test_other_sources_skip_the_published_evaluation(fake_release):
     run = fake_release.start("smoke", "simulator")
     assert fake_release.validation.published_validation(run) is None
+
+
+@pytest.fixture()
+def grouped_run(tmp_path, monkeypatch):
+    """A smoke run on a tiny dataset of 2-frame runs, with a selected model, in a private folder."""
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+
+    run = experiments.start("smoke", "simulator")
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(5), 10)
+    groups = np.arange(50) // 2  # runs of two frames, in time order within each class
+    images = rng.random((50, 32, 32), dtype=np.float32) + labels[:, None, None] / 5
+    data = SolarData.from_arrays(images, labels, CLASSES, PreprocessConfig(size=32), groups=groups, synthetic=True)
+    save_dataset(data, run.dataset_path)
+    model = ModelConfig(arch="slic", input_size=32, width=0.125, hidden=16)
+    r = train(data, model, TrainConfig(epochs=1, batch_size=8, lr=1e-3, amp=False, device="cpu"), run.models / "sweep", progress=False)
+    run.models.mkdir(parents=True, exist_ok=True)
+    r.best_path.replace(run.best_model)
+    return run
+
+
+def test_split_comparison_reports_mean_and_spread_over_seeds(grouped_run):
+    run = grouped_run
+    validation = experiments.validation
+    res = validation.split_comparison(run, progress=False, last_epochs=1)
+    assert res["seeds"] == [run.profile.seed + k for k in range(3)]
+    for kind in ("grouped", "every-nth"):
+        per_seed = res[kind]["val_accuracy_per_seed"]
+        assert len(per_seed) == 3 and res[kind]["val_accuracy_mean"] == pytest.approx(np.mean(per_seed))
+        assert res[kind]["val_accuracy_std"] == pytest.approx(np.std(per_seed, ddof=1))
+    diff = np.subtract(res["every-nth"]["val_accuracy_per_seed"], res["grouped"]["val_accuracy_per_seed"])
+    assert res["inflation"] == pytest.approx(diff.mean()) and res["inflation_std"] == pytest.approx(diff.std(ddof=1))
+    # every 10th frame of 2-frame runs: each validation frame's run-mate trains; grouped: none
+    assert res["every-nth"]["validation_with_run_mate_in_training"] == 1.0 and res["every-nth"]["sequences_on_both_sides"] == 5
+    assert res["grouped"]["validation_with_run_mate_in_training"] == 0.0 and res["grouped"]["sequences_on_both_sides"] == 0
+    assert summary.read("smoke")["split_comparison"] == res
+    assert len(results.read_table("smoke", "split_comparison")) == 6
+    sentence = validation.split_sentence(res)
+    assert f"{res['inflation']:+.3f}" in sentence and "3 seeds" in sentence
+    fig = validation.split_figure(run)  # from the result files alone
+    assert f"{res['inflation']:+.3f}" in fig._suptitle.get_text() and len(fig.axes[0].lines) == 4
+    with pytest.raises(SlicError, match="at least 2 seeds"):
+        validation.split_comparison(run, n_seeds=1)
