@@ -116,17 +116,21 @@ def _check_knob(name: str, value: float) -> float:
 
 def _uv_plage_mask(rng: np.random.Generator, size: int, cdelt: float, umap: np.ndarray, lanes: np.ndarray,
                    spots: list[ft.SpotSpec]) -> np.ndarray:
-    """Where the plage is (0..~1.3): patchy, a little elongated, around the spots, along the network.
+    """Where the plage is (0..1.3; about 1 next to a spot): patchy, a little elongated, along the network.
 
-    Patches of :func:`slic_lib.synthetic.features.plage` (6-12") gated by the distance to the
-    spots (an e-folding of 25-50", the extent of an active region's plage around its spots) and
-    brighter on the network lanes, which plage fills in (Solanki 1993).
+    Elongated patches of 6-12" (random field thresholded), filled in near the spots (an
+    e-folding of 25-50" beyond the penumbra, the extent of an active region's plage around its
+    spots) and sparse far from them, brighter on the network lanes, which plage fills in
+    (Solanki 1993).
     """
-    patches = ft.plage(rng, size, cdelt, elongation=rng.uniform(0.5, 2.0), scale_arcsec=rng.uniform(6, 12))
+    spec = tx.white_spectrum(rng, size)
+    s = rng.uniform(6, 12) / cdelt
+    blobs = tx.filtered_field(spec, tx.anisotropic_kernel(size, rng.uniform(0, np.pi), s * (1 + rng.uniform(0.5, 2.0)), s), size)
+    fine = tx.filtered_field(spec, tx.bandpass_kernel(size, max(3.0 / cdelt, 3.0), 0.5), size)
     radius = max(sp.radius for sp in spots) if spots else 10.0
-    reach = rng.uniform(25.0, 50.0)  # arcsec beyond the penumbra
-    near = np.exp(-np.clip(umap - 1.1, 0, None) * radius / reach) * tx.smoothstep((umap - 1.0) / 0.15)
-    return (np.clip(patches * (0.1 + near), 0, 1.3) * (0.75 + 0.25 * lanes)).astype(np.float32)
+    near = np.exp(-np.clip(umap - 1.1, 0, None) * radius / rng.uniform(25.0, 50.0)) * tx.smoothstep((umap - 1.0) / 0.15)
+    mask = tx.smoothstep((blobs + 2.0 * near - 0.9) / 1.5) * np.clip(0.85 + 0.25 * fine, 0, None) * (0.8 + 0.4 * lanes)
+    return np.clip(mask, 0, 1.3).astype(np.float32)
 
 
 def _uv_sunspot(rng: np.random.Generator, size: int, cdelt: float, wave: float, spots: list[ft.SpotSpec] | None,
