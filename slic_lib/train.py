@@ -39,6 +39,8 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
+from .augment import PRESETS as RANDOMISATIONS
+from .augment import augment_batch, preset, randomise_batch
 from .dataset import SolarData, load_dataset
 from .splits import SPLITS, split
 from .errors import SlicError
@@ -73,6 +75,10 @@ class TrainConfig:
     augment : bool
         Random flips and 90-degree turns (solar features have no preferred orientation);
         off in the paper.
+    randomise : {"off", "cheap", "full"}
+        Domain randomisation: every training image re-observed by a random instrument
+        (resolution, pixel scale, contrast, limb darkening, exposure, noise, JPEG; see
+        :mod:`slic_lib.augment`), after the flips; off in the paper.
     amp, device : bool, str
         bfloat16 autocast on CUDA (ignored on a CPU); ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
     """
@@ -87,6 +93,7 @@ class TrainConfig:
     split: str = "grouped"
     val_fraction: float = 0.1
     augment: bool = False
+    randomise: str = "off"
     amp: bool = True
     device: str = "auto"
 
@@ -95,6 +102,7 @@ class TrainConfig:
             raise SlicError("learning rate, epochs and batch size must be positive.")
         if self.split not in SPLITS:
             raise SlicError(f"unknown split {self.split!r}; choose one of {', '.join(SPLITS)}.")
+        preset(self.randomise)
 
 
 @dataclass
@@ -128,16 +136,6 @@ def _init_distributed(device: torch.device) -> tuple[int, int]:
 
 def _epoch_seed(seed: int, epoch: int) -> int:
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
-
-
-def augment_batch(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
-    """Apply a random element of the square's symmetry group (flips, 90-degree turns) per image."""
-    n = x.shape[0]
-    flags = torch.rand((n, 3), generator=generator) < 0.5
-    flags = flags.to(x.device)
-    x = torch.where(flags[:, 0, None, None, None], x.flip(-1), x)
-    x = torch.where(flags[:, 1, None, None, None], x.flip(-2), x)
-    return torch.where(flags[:, 2, None, None, None], x.transpose(-1, -2), x)
 
 
 def sgd_step(net: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor, precision: str = "float32") -> tuple[float, int]:
@@ -196,7 +194,7 @@ def _resume(result: TrainResult, model: SlicNet, optimizer: torch.optim.Optimize
     """Load ``last.pt`` into the model, optimizer and result; returns the epoch it ended."""
     ckpt = read_checkpoint(result.last_path, map_location=device)
     may_differ = ("epochs", "device")  # a resumed run may run longer or on another device
-    saved = {k: v for k, v in ckpt.train_config.items() if k not in may_differ}
+    saved = {"randomise": "off", **{k: v for k, v in ckpt.train_config.items() if k not in may_differ}}  # older runs had none
     wanted = {k: v for k, v in asdict(config).items() if k not in may_differ}
     if saved != wanted or ckpt.model_config != model.config:
         raise SlicError(f"{result.last_path} was written with other settings; use another --out folder or --no-resume.")
@@ -297,6 +295,7 @@ def fit(
     precision = "bfloat16" if config.amp and device.type == "cuda" else "float32"
     local_batch = max(1, config.batch_size // world)
     best_state = None
+    randomisation = preset(config.randomise)
     for epoch in range(start_epoch + 1, config.epochs + 1):
         if stop_after is not None and epoch - start_epoch > stop_after:
             break
@@ -315,6 +314,8 @@ def fit(
             yb = y[idx.to(y.device)].to(device, non_blocking=True)
             if config.augment:
                 xb = augment_batch(xb, gen)
+            if randomisation is not None:
+                xb = randomise_batch(xb, gen, randomisation)
             batch_loss, batch_correct = sgd_step(net, optimizer, xb, yb, precision)
             loss_sum += batch_loss
             correct += batch_correct
@@ -468,6 +469,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--split", choices=SPLITS, default="grouped")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--augment", action="store_true", help="random flips and 90-degree rotations")
+    parser.add_argument("--randomise", choices=tuple(RANDOMISATIONS), default="off", help="domain randomisation (slic_lib.augment)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     parser.add_argument("--no-amp", action="store_true", help="full precision on CUDA")
     parser.add_argument("--no-resume", action="store_true", help="start afresh even if last.pt exists")
@@ -478,7 +480,7 @@ def run(args: argparse.Namespace) -> int:
     data = load_dataset(args.data)
     model_config = ModelConfig(arch=args.arch, input_size=data.images.shape[-1], width=args.width, hidden=args.hidden, n_classes=len(data.class_names))
     config = TrainConfig(
-        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, split=args.split, augment=args.augment,
+        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, split=args.split, augment=args.augment, randomise=args.randomise,
         device=args.device, amp=not args.no_amp,
     )
     result = sweep(data, model_config, config, args.lr or PAPER_LEARNING_RATES, args.out, resume=not args.no_resume, progress=not args.no_progress)

@@ -151,3 +151,14 @@ def test_select_best_prefers_accuracy_then_earlier_epoch_then_larger_rate():
     assert select_best(rows[:3]) == (1e-2, 3, 0.9)
     with pytest.raises(SlicError):
         select_best([])
+
+
+def test_resume_is_exact_with_domain_randomisation(dataset_file, tmp_path):
+    cfg = TrainConfig(lr=5e-3, epochs=2, batch_size=16, augment=True, randomise="full")
+    full = train(dataset_file, ModelConfig(**TINY), cfg, tmp_path / "full", progress=False)
+    train(dataset_file, ModelConfig(**TINY), cfg, tmp_path / "part", progress=False, stop_after=1)
+    resumed = train(dataset_file, ModelConfig(**TINY), cfg, tmp_path / "part", progress=False)
+    a, b = read_checkpoint(full.last_path).state_dict, read_checkpoint(resumed.last_path).state_dict
+    assert all(torch.equal(a[k], b[k]) for k in a)
+    plain = train(dataset_file, ModelConfig(**TINY), TrainConfig(lr=5e-3, epochs=2, batch_size=16, augment=True), tmp_path / "plain", progress=False)
+    assert not all(torch.equal(a[k], read_checkpoint(plain.last_path).state_dict[k]) for k in a)  # it does change training

@@ -1,0 +1,166 @@
+"""The trivial baseline beside every real-data result: a one-line dark-pixel rule.
+
+A filament is a dark band on the quiet chromosphere, so the share of a crop's pixels darker
+than a fixed fraction of the crop's own median (:func:`dark_fraction`) separates filament
+crops from quiet-Sun crops without learning anything::
+
+    filament  <=>  mean(image < fraction * median(image)) > threshold
+
+:func:`fit_rule` chooses ``fraction`` and ``threshold`` on development images only (the
+highest balanced accuracy, see :data:`slic_lib.realdata.bbso_dataset.DEV_DAYS`);
+:func:`evaluate_rule` scores the chosen rule on other images. A network that does not beat
+this rule on real crops has not learned what a filament is, whatever its accuracy on
+simulated data.
+
+The rule reads the crops' intensities (relative to the local quiet Sun), not the
+standardised network input: the median of a standardised image is about zero, and a ratio to
+it would mean nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import SlicError
+
+FRACTIONS = (0.7, 0.75, 0.8, 0.85, 0.9, 0.95)
+"""Candidate fractions of the crop's median below which a pixel counts as dark."""
+
+LABELS = ("filaments", "quiet")
+"""The two classes the rule tells apart (predicted as these names)."""
+
+
+def dark_fraction(image: np.ndarray, fraction: float) -> float:
+    """Share of the finite pixels darker than ``fraction`` times the image's median.
+
+    Parameters
+    ----------
+    image : array_like
+        A 2-D image of positive intensities (a BBSO crop relative to the quiet Sun).
+    fraction : float
+        Fraction of the median, in (0, 1].
+
+    Examples
+    --------
+    >>> dark_fraction(np.array([[1.0, 1.0], [1.0, 0.5]]), 0.8)
+    0.25
+    """
+    arr = np.asarray(image, dtype=np.float64)
+    arr = arr[np.isfinite(arr)]
+    if arr.size == 0:
+        raise SlicError("the image has no finite pixels.")
+    return float(np.mean(arr < fraction * np.median(arr)))
+
+
+@dataclass(frozen=True)
+class DarkPixelRule:
+    """``filaments`` when more than ``threshold`` of the pixels are darker than ``fraction`` x median."""
+
+    fraction: float
+    threshold: float
+
+    def features(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """:func:`dark_fraction` of every image."""
+        return np.array([dark_fraction(im, self.fraction) for im in images])
+
+    def predict(self, images: Sequence[np.ndarray]) -> np.ndarray:
+        """``"filaments"`` or ``"quiet"`` for every image."""
+        return np.where(self.features(images) > self.threshold, LABELS[0], LABELS[1])
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _balanced(pred_filament: np.ndarray, is_filament: np.ndarray) -> float:
+    return 0.5 * (float(np.mean(pred_filament[is_filament])) + float(np.mean(~pred_filament[~is_filament])))
+
+
+def fit_rule(images: Sequence[np.ndarray], labels: Sequence[str], fractions: Sequence[float] = FRACTIONS) -> DarkPixelRule:
+    """Choose the fraction and threshold of highest balanced accuracy on these (development) images.
+
+    For each fraction every cut between two consecutive distinct dark-pixel shares is tried;
+    the threshold is the midpoint of the best cut. Ties go to the smaller fraction, then the
+    lower threshold, so the choice is deterministic.
+
+    Parameters
+    ----------
+    images : sequence of 2-D arrays
+        Development images only.
+    labels : sequence of str
+        ``"filaments"`` or ``"quiet"`` per image; both must occur.
+    fractions : sequence of float
+        Candidate fractions of the median.
+    """
+    labels = np.asarray(labels)
+    if len(labels) != len(images):
+        raise SlicError(f"got {len(images)} images but {len(labels)} labels.")
+    unknown = sorted(set(labels.tolist()) - set(LABELS))
+    if unknown:
+        raise SlicError(f"the dark-pixel rule tells only filaments from quiet Sun; got label(s) {', '.join(unknown)}.")
+    is_filament = labels == LABELS[0]
+    if is_filament.all() or not is_filament.any():
+        raise SlicError("choosing the dark-pixel threshold needs both filament and quiet-Sun images.")
+    best: tuple[float, float, float] | None = None
+    for fraction in sorted(fractions):
+        shares = DarkPixelRule(fraction, 0.0).features(images)
+        values = np.unique(shares)
+        cuts = np.concatenate([[values[0] - 1e-9], 0.5 * (values[1:] + values[:-1])])
+        for cut in cuts:
+            acc = _balanced(shares > cut, is_filament)
+            if best is None or acc > best[0] + 1e-12:
+                best = (acc, fraction, float(cut))
+    assert best is not None
+    return DarkPixelRule(best[1], best[2])
+
+
+def evaluate_rule(rule: DarkPixelRule, images: Sequence[np.ndarray], labels: Sequence[str]) -> dict:
+    """Accuracy, balanced accuracy (mean recall of the classes present) and confusion counts.
+
+    Returns
+    -------
+    dict
+        ``accuracy``, ``balanced_accuracy``, ``n`` and ``confusion`` (true class -> predicted
+        class -> count, as :func:`slic_lib.finetune.confusion_frame` gives it for a network).
+    """
+    labels = np.asarray(labels)
+    if len(labels) == 0:
+        raise SlicError("no images to score.")
+    pred = rule.predict(images)
+    present = [c for c in LABELS if c in set(labels.tolist())]
+    recalls = [float(np.mean(pred[labels == c] == c)) for c in present]
+    confusion = pd.DataFrame({p: [int(np.sum((labels == t) & (pred == p))) for t in present] for p in LABELS}, index=present)
+    return {"accuracy": float(np.mean(pred == labels)), "balanced_accuracy": float(np.mean(recalls)), "n": int(len(labels)),
+            "confusion": confusion.to_dict("index")}
+
+
+def dev_test_baseline(images: Sequence[np.ndarray], labels: Sequence[str], dev: Sequence[bool]) -> dict:
+    """The rule chosen on the development images alone and scored on both sides.
+
+    Parameters
+    ----------
+    images, labels : sequences
+        All crops (intensities) and their ``"filaments"`` / ``"quiet"`` labels.
+    dev : sequence of bool
+        True for a development image; the rest are the held-out test images, which the
+        choice of the rule never sees.
+
+    Returns
+    -------
+    dict
+        ``rule`` (fraction, threshold), ``dev_days`` and ``test_days`` scores
+        (:func:`evaluate_rule`), and a one-line ``description``.
+    """
+    dev = np.asarray(dev, dtype=bool)
+    labels = np.asarray(labels)
+    if len(dev) != len(labels):
+        raise SlicError(f"got {len(labels)} labels but {len(dev)} development flags.")
+    pick = lambda mask: [images[i] for i in np.flatnonzero(mask)]  # noqa: E731
+    rule = fit_rule(pick(dev), labels[dev])
+    out = {"rule": rule.to_dict(), "dev_days": evaluate_rule(rule, pick(dev), labels[dev]),
+           "description": f"filaments when more than {rule.threshold:.4f} of the pixels are darker than {rule.fraction:g} x the crop's median"}
+    out["test_days"] = evaluate_rule(rule, pick(~dev), labels[~dev]) if (~dev).any() else None
+    return out

@@ -1,0 +1,66 @@
+"""Domain randomisation: reproducible from the generator, physical where it claims to be
+(the resolution test's PSF, JPEG's quantisation), and a no-op where it is switched off."""
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from slic_lib.augment import DomainRandomisation, _blur, jpeg, preset, randomise_batch
+from slic_lib.degrade import convolve_psf
+from slic_lib.errors import SlicError
+from slic_lib.train import TrainConfig
+
+
+def _images(n=6, size=32, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn((n, 1, size, size), generator=g)
+    return (x - x.mean(dim=(-1, -2), keepdim=True)) / x.std(dim=(-1, -2), keepdim=True)
+
+
+def test_same_generator_state_gives_the_same_images_and_another_differs():
+    x = _images()
+    a = randomise_batch(x, torch.Generator().manual_seed(3), preset("full"))
+    b = randomise_batch(x, torch.Generator().manual_seed(3), preset("full"))
+    c = randomise_batch(x, torch.Generator().manual_seed(4), preset("full"))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_randomised_images_are_standardised_and_changed():
+    x = _images(8)
+    always = replace(DomainRandomisation(), p_image=1.0, p_stage=1.0)
+    y = randomise_batch(x, torch.Generator().manual_seed(0), always)
+    assert y.shape == x.shape and torch.isfinite(y).all()
+    torch.testing.assert_close(y.mean(dim=(-1, -2)), torch.zeros(8, 1), atol=1e-4, rtol=0)
+    torch.testing.assert_close(y.std(dim=(-1, -2)), torch.ones(8, 1), atol=1e-3, rtol=0)
+    assert ((y - x).abs().mean(dim=(1, 2, 3)) > 0.05).all()
+
+
+def test_no_image_chosen_leaves_the_batch_unchanged():
+    x = _images()
+    y = randomise_batch(x, torch.Generator().manual_seed(0), replace(DomainRandomisation(), p_image=0.0))
+    assert torch.equal(x, y)
+
+
+def test_blur_is_the_resolution_tests_psf():
+    image = np.zeros((33, 33))
+    image[16, 16] = 1.0
+    ours = _blur(torch.tensor(image, dtype=torch.float32)[None, None], np.array([3.0]))[0, 0].numpy()
+    np.testing.assert_allclose(ours, convolve_psf(image, 3.0), atol=1e-4)
+
+
+def test_jpeg_keeps_flat_blocks_and_loses_more_at_low_quality():
+    flat = torch.full((1, 1, 16, 16), 100.0)
+    torch.testing.assert_close(jpeg(flat, torch.tensor([50.0])), flat, atol=0.5, rtol=0)
+    noisy = (128 + 40 * torch.randn((2, 1, 32, 32), generator=torch.Generator().manual_seed(0))).clamp(0, 255)
+    out = jpeg(noisy, torch.tensor([95.0, 30.0]))
+    err = (out - noisy).abs().mean(dim=(1, 2, 3))
+    assert 0 < err[0] < err[1]
+
+
+def test_unknown_settings_are_refused_in_one_sentence():
+    with pytest.raises(SlicError, match="choose one of"):
+        TrainConfig(randomise="sometimes")
+    with pytest.raises(SlicError):
+        DomainRandomisation(p_image=1.5)

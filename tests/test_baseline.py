@@ -1,0 +1,57 @@
+"""The dark-pixel baseline: its numbers on a toy set, and a threshold chosen on development images only."""
+
+import numpy as np
+import pytest
+
+from slic_lib.baseline import DarkPixelRule, dark_fraction, dev_test_baseline, evaluate_rule, fit_rule
+from slic_lib.errors import SlicError
+
+
+def _crop(rng, dark_rows: int, size: int = 20) -> np.ndarray:
+    image = 1.0 + 0.02 * rng.standard_normal((size, size))
+    image[:dark_rows] *= 0.6  # a filament: a band at 0.6 of the quiet Sun
+    return image
+
+
+def _toy(seed=0):
+    rng = np.random.default_rng(seed)
+    images = [_crop(rng, k) for k in (2, 3, 4, 1)] + [_crop(rng, 0) for _ in range(4)]
+    labels = ["filaments"] * 4 + ["quiet"] * 4
+    return images, labels
+
+
+def test_dark_fraction_counts_pixels_below_the_fraction_of_the_median():
+    image = np.ones((10, 10))
+    image[:3] = 0.5
+    assert dark_fraction(image, 0.8) == pytest.approx(0.3)
+    assert dark_fraction(image, 0.4) == 0.0
+
+
+def test_rule_numbers_on_a_toy_set():
+    images, labels = _toy()
+    rule = DarkPixelRule(0.8, 0.12)  # bands of 2, 3, 4 rows of 20 are 0.10, 0.15, 0.20: two of four filaments found
+    s = evaluate_rule(rule, images, labels)
+    assert s["accuracy"] == pytest.approx(6 / 8) and s["balanced_accuracy"] == pytest.approx(0.75) and s["n"] == 8
+    assert s["confusion"] == {"filaments": {"filaments": 2, "quiet": 2}, "quiet": {"filaments": 0, "quiet": 4}}
+    fitted = fit_rule(images, labels)
+    assert evaluate_rule(fitted, images, labels)["accuracy"] == 1.0 and 0 <= fitted.threshold < 0.05
+
+
+def test_threshold_is_chosen_on_development_images_only():
+    images, labels = _toy()
+    rng = np.random.default_rng(5)
+    test_images = [_crop(rng, 8), _crop(rng, 0)]
+    dev = [True] * 8 + [False, False]
+    first = dev_test_baseline(images + test_images, labels + ["filaments", "quiet"], dev)
+    other = [_crop(rng, 0), _crop(rng, 6)]  # other test crops: now both mislabelled
+    second = dev_test_baseline(images + other, labels + ["filaments", "quiet"], dev)
+    assert first["rule"] == second["rule"] and first["dev_days"] == second["dev_days"]
+    assert first["test_days"]["accuracy"] == 1.0 and second["test_days"]["accuracy"] == 0.0
+
+
+def test_rule_needs_both_classes_and_known_labels():
+    images, labels = _toy()
+    with pytest.raises(SlicError, match="both"):
+        fit_rule(images[:4], labels[:4])
+    with pytest.raises(SlicError, match="only filaments"):
+        fit_rule(images, ["sunspots"] * 8)
