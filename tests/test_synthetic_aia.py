@@ -94,3 +94,13 @@ def test_1700_plage_is_fainter_than_1600():
 def test_knobs_must_be_non_negative():
     with pytest.raises(ValueError, match="plage must be"):
         render_aia("1600_sunspot", np.random.default_rng(0), 32, plage=-1.0)
+
+
+def test_radial_profile_fit_recovers_an_exponential_fall_off():
+    from slic_lib.experiments.adversarial import fit_scale_height, radial_profile
+
+    height = np.linspace(-100, 400, 200)[None, :].repeat(60, 0)
+    image = np.where(height < 0, 1.0, 0.2 * np.exp(-height / 40.0))
+    prof = radial_profile(image, height, 1.0)
+    assert fit_scale_height(prof) == pytest.approx(40.0, rel=0.05)
+    assert fit_scale_height(np.full_like(prof, np.nan)) is None

@@ -11,8 +11,11 @@ dependencies slic_lib already has) ships in ``sunkit_image/data/test``:
 ``dkist_photosphere``
     a DKIST/VBI 450 nm photosphere image, 300 x 300 pixels at 0.01 arcsec per pixel.
 
-None of them is H-alpha: they serve to check that the AIA half of the simulator and the
-general image statistics (spectra, histograms) are in a realistic range.
+None of them is H-alpha, and none is AIA 304, 1600 or 1700 A (the channels of the paper's
+adversarial tests; sunpy's test data hold only FITS *headers* of EIT and EUI 304 A images):
+:func:`aia_wavelengths` says which AIA channels ship, so that a comparison can say which
+could not be made. They serve to check the simulator's general image statistics and the
+off-limb fall-off of coronal emission.
 """
 
 from __future__ import annotations
@@ -86,6 +89,15 @@ def names() -> list[str]:
 def load(name: str):
     """One sample as a :class:`sunpy.map.GenericMap`."""
     return sunpy.map.Map(locate(name))
+
+
+def aia_wavelengths() -> dict[str, float]:
+    """Name -> wavelength (angstrom) of every installed sample that is an SDO/AIA image."""
+    out = {}
+    for name, smap in load_available().items():
+        if str(smap.instrument).upper().startswith("AIA"):
+            out[name] = float(smap.wavelength.to_value("angstrom"))
+    return out
 
 
 def load_available() -> dict:
