@@ -51,6 +51,7 @@ def test_flips_are_the_first_value_where_the_true_class_loses():
     ({0: ["sunspots", "flares", "flares"], 1: ["sunspots", "flares", "flares"]}, "explanation holds"),
     ({0: ["filaments", "flares", "flares"], 1: ["filaments", "flares", "flares"]}, "does not hold"),
     ({0: ["sunspots"] * 3, 1: ["sunspots"] * 3}, "does not reproduce"),
+    ({0: ["sunspots", "flares", "flares"], 1: ["quiet", "flares", "flares"], 2: ["quiet", "flares", "flares"]}, "only in part"),
 ])
 def test_verdict_follows_the_numbers(preds, expected):
     stats = hypotheses._stats(_frame(preds), "sunspots")
