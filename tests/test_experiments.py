@@ -16,6 +16,7 @@ from slic_lib.dataset import SolarData, save_dataset
 from slic_lib.errors import SlicError
 from slic_lib.model import ModelConfig, SlicNet
 from slic_lib.preprocess import PreprocessConfig
+from slic_lib.synthetic import generate
 from slic_lib.train import TrainConfig, train
 
 
@@ -99,3 +100,32 @@ def test_split_comparison_reports_mean_and_spread_over_seeds(grouped_run):
     assert f"{res['inflation']:+.3f}" in fig._suptitle.get_text() and len(fig.axes[0].lines) == 4
     with pytest.raises(SlicError, match="at least 2 seeds"):
         validation.split_comparison(run, n_seeds=1)
+
+
+def test_published_network_on_simulated_images_class_by_class(fake_release):
+    run = fake_release.start("smoke", "simulator")
+    generate(run.data_dir / "sim", per_class=8, seed=2, size=64, frames_per_sequence=run.profile.frames_per_sequence,
+             workers=1, progress=False)
+    curation = fake_release.curation
+    res = curation.published_on_simulated(run, progress=False)
+    assert set(res["per_class"]) == set(CLASSES) == set(res["class_names"])
+    cm = np.asarray(res["confusion_matrix"])
+    # 8 frames per class in runs of 4: one frame of each of the 2 runs per class
+    assert res["n"] == cm.sum() == sum(v["n"] for v in res["per_class"].values()) == 2 * len(CLASSES)
+    for i, c in enumerate(res["class_names"]):
+        v = res["per_class"][c]
+        assert v["n"] == cm[i].sum() == 2 and v["correct"] == cm[i, i] and v["accuracy"] == pytest.approx(v["correct"] / 2)
+    assert res["accuracy"] == pytest.approx(np.trace(cm) / cm.sum())
+    assert summary.read("smoke")["published_on_simulated"]["n"] == res["n"]
+    stored = results.read_arrays("smoke", "published_on_simulated")
+    assert stored["probs"].shape == (res["n"], len(CLASSES)) and np.allclose(stored["probs"].sum(1), 1, atol=1e-5)
+    assert f"{res['n']} simulated images" in curation.published_sentence(res)
+    fig = curation.published_figure(run)  # from the result files alone
+    assert "simulated" in fig._suptitle.get_text() and (run.figures / "table_published_on_simulated.md").exists()
+
+
+def test_published_network_on_simulated_images_skips_without_the_release(fake_release):
+    run = fake_release.start("smoke", "simulator")
+    (fake_release.curation.release_weights()).unlink()
+    assert fake_release.curation.published_on_simulated(run) is None
+    assert "Skipped" in fake_release.curation.published_sentence(None)

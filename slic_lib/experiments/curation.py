@@ -10,14 +10,23 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import realism, results, summary, synthetic
-from ..dataset import BuildReport, SolarData, build_dataset, convert_slic_npz, load_dataset
+from .. import realism, results, summary, synthetic, tables
+from ..classes import CLASSES
+from ..dataset import BuildReport, SolarData, build_dataset, convert_slic_npz, find_class_files, load_dataset
 from ..fetch import fetch
+from ..inference import cpu_threads, predict_proba
+from ..metrics import report
+from ..model import load_checkpoint
+from ..paths import data_root
 from ..plots import realism as realism_plots
-from ..plots.validation import plot_examples
-from ..preprocess import PreprocessConfig
+from ..plots.validation import plot_confusion, plot_examples
+from ..preprocess import PreprocessConfig, preprocess
 from ..realdata import bbso
 from .run import Run, complete
+
+
+PUBLISHED_PER_CLASS = 20
+"""Simulated images per class shown to the published network: one frame each of up to this many runs."""
 
 
 @dataclass
@@ -96,6 +105,103 @@ def realism_check(run: Run) -> dict | None:
     return distances
 
 
+def release_weights() -> Path | None:
+    """The published ``sol_class_4.pth`` where ``slic fetch slic-release`` keeps it, or None when absent."""
+    path = data_root() / "slic-release" / "sol_class_4.pth"
+    return path if path.is_file() else None
+
+
+def _one_frame_per_run(sim_dir: Path, frames_per_run: int, per_class: int) -> list[tuple[Path, int]]:
+    """The first frame of up to ``per_class`` runs per class, spread evenly over time."""
+    chosen = []
+    files = find_class_files(sim_dir)
+    for label in sorted({lab for _, lab in files}):
+        firsts = [f for f in files if f[1] == label][::frames_per_run]
+        keep = np.unique(np.linspace(0, len(firsts) - 1, min(per_class, len(firsts))).round().astype(int))
+        chosen += [firsts[i] for i in keep]
+    return chosen
+
+
+def published_on_simulated(run: Run, per_class: int = PUBLISHED_PER_CLASS, progress: bool = True) -> dict | None:
+    """The published ``sol_class_4.pth`` on the simulated SOT images, class by class.
+
+    The real network's view of the simulator: each chosen simulated FITS frame (one per
+    observing run, so no two are near-copies) is read and preprocessed as the release's data
+    were (the checkpoint's own ``slic-npz`` preprocessing) and classified through
+    :mod:`slic_lib.inference`. Needs the release (``slic fetch slic-release``) and simulated
+    training data; returns None when either is missing.
+
+    Parameters
+    ----------
+    run : Run
+        The run whose simulated images (``data/<profile>/sim``) are classified.
+    per_class : int
+        Runs per class (one frame each).
+    progress : bool
+        Show a progress bar over batches.
+
+    Returns
+    -------
+    dict or None
+        ``n``, ``accuracy``, ``confusion_matrix`` (rows: true class), ``class_names``,
+        ``per_class`` (``{class: {"n", "correct", "accuracy", "most_predicted"}}``), ``chance``
+        and ``checkpoint``; also written to result files and ``summary.json``
+        (``published_on_simulated``).
+    """
+    weights = release_weights()
+    sim_dir = run.data_dir / "sim"
+    if weights is None or not (run.synthetic and sim_dir.is_dir()):
+        return None
+    model = load_checkpoint(weights)
+    names = list(model.class_names)
+    chosen = _one_frame_per_run(sim_dir, run.profile.frames_per_sequence, per_class)
+    images = np.stack([preprocess(path, model.preprocessing) for path, _ in chosen])
+    labels = np.array([names.index(CLASSES[label]) for _, label in chosen])
+    with cpu_threads(run.profile.threads):
+        probs = predict_proba(model, images, progress=progress)
+    preds = probs.argmax(1)
+    rep = report(labels, preds, names)
+    cm = rep.confusion
+    per_class_rows = [
+        {"class": c, "n": int(cm[i].sum()), "correct": int(cm[i, i]), "accuracy": float(cm[i, i] / max(cm[i].sum(), 1)),
+         "most_predicted": names[int(np.argmax(cm[i]))]}
+        for i, c in enumerate(names) if cm[i].sum()
+    ]
+    results.write_arrays(run.name, "published_on_simulated", probs=probs, labels=labels)
+    results.write_table(run.name, "published_on_simulated", pd.DataFrame(per_class_rows))
+    result = {"n": rep.n, "accuracy": rep.accuracy, "chance": 1 / len(names), "confusion_matrix": cm.tolist(), "class_names": names,
+              "per_class": {r["class"]: {k: v for k, v in r.items() if k != "class"} for r in per_class_rows},
+              "checkpoint": str(weights), "synthetic_images": True}
+    results.write_json(run.name, "published_on_simulated", result)
+    summary.update(run.name, published_on_simulated=result)
+    return result
+
+
+def published_sentence(result: dict | None) -> str:
+    """The published network on simulated images in words, every number from ``result``."""
+    if result is None:
+        return ("Skipped: the published sol_class_4.pth is not in data/slic-release (run 'slic fetch slic-release', "
+                "which needs a network), or this run does not use simulated images.")
+    per = result["per_class"]
+    worst = min(per, key=lambda c: per[c]["accuracy"])
+    classes = "; ".join(f"{c} {v['correct']}/{v['n']}" + (f" (mostly called {v['most_predicted']})" if v["most_predicted"] != c else "")
+                        for c, v in per.items())
+    return (f"The published network classifies {result['accuracy']:.0%} of {result['n']} simulated images correctly "
+            f"(chance {result['chance']:.0%}); per class: {classes}. Hardest for it: {worst}.")
+
+
+def published_figure(run: Run):
+    """The published network's confusion on simulated images, and its tables, from the result files."""
+    pub = results.read_json(run.name, "published_on_simulated")
+    cm = np.asarray(pub["confusion_matrix"])
+    title = "The published sol_class_4.pth on simulated SOT H-alpha images"
+    run.table(results.read_table(run.name, "published_on_simulated"), "table_published_on_simulated", f"{title}, per class")
+    run.table(tables.confusion_frame(cm, pub["class_names"]), "published_on_simulated_confusion", f"{title}: confusion matrix (rows: true class)")
+    fig = plot_confusion(cm, pub["class_names"], synthetic=True, title=f"{title}: {pub['accuracy']:.0%} of {pub['n']} correct")
+    run.save(fig, "fig_published_on_simulated")
+    return fig
+
+
 def figures(run: Run) -> list:
     """Draw notebook 01's figures and tables from its result files."""
     figs = []
@@ -111,6 +217,8 @@ def figures(run: Run) -> list:
                             synthetic=run.synthetic, title="One image per class")
     run.save(fig, "fig_data_examples")
     figs.append(fig)
+    if results.exists(run.name, "published_on_simulated"):
+        figs.append(published_figure(run))
     if results.exists(run.name, "realism"):
         for cls in results.read_json(run.name, "realism")["classes"]:
             table = results.read_table(run.name, f"realism_{cls}")

@@ -17,9 +17,9 @@ from ..splits import split
 from ..evaluate import Evaluation, evaluate
 from ..inference import cpu_threads, time_inference
 from ..model import load_checkpoint, read_checkpoint
-from ..paths import data_root
 from ..plots.validation import plot_confusion, plot_examples, plot_inference_times, plot_misclassified, plot_split_comparison
 from ..train import train
+from .curation import release_weights
 from .run import Run
 from .training import train_config
 
@@ -65,10 +65,7 @@ def validation(run: Run, model_path: str | Path | None = None, progress: bool = 
 
 def published_checkpoint(run: Run) -> Path | None:
     """The published ``sol_class_4.pth`` when the run uses the Slic release, else None."""
-    if run.data_source != "slic-release":
-        return None
-    path = data_root() / "slic-release" / "sol_class_4.pth"
-    return path if path.exists() else None
+    return release_weights() if run.data_source == "slic-release" else None
 
 
 def published_validation(run: Run, progress: bool = True) -> Evaluation | None:
