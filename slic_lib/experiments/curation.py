@@ -22,6 +22,7 @@ from ..plots import realism as realism_plots
 from ..plots.validation import plot_confusion, plot_examples
 from ..preprocess import PreprocessConfig, preprocess
 from ..realdata import bbso
+from ..synthetic.sequences import RUNS_VERSION
 from .run import Run, complete
 
 
@@ -40,7 +41,8 @@ def simulate_training_data(run: Run, progress: bool = True) -> Path:
     """Simulated SOT class folders for the run (kept when already complete with these settings)."""
     p = run.profile
     out = run.data_dir / "sim"
-    params = {"per_class": p.per_class, "seed": p.seed, "size": p.image_size, "frames_per_sequence": p.frames_per_sequence}
+    params = {"per_class": p.per_class, "seed": p.seed, "size": p.image_size, "frames_per_sequence": p.frames_per_sequence,
+              "runs_version": RUNS_VERSION}
     marker = out / ".complete.json"
     if not complete(marker, params):
         if out.exists():

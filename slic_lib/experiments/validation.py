@@ -16,7 +16,7 @@ from ..errors import SlicError
 from ..splits import split
 from ..evaluate import Evaluation, evaluate
 from ..inference import cpu_threads, time_inference
-from ..model import load_checkpoint, read_checkpoint
+from ..model import ModelConfig, load_checkpoint, read_checkpoint
 from ..plots.validation import plot_confusion, plot_examples, plot_inference_times, plot_misclassified, plot_split_comparison
 from ..train import train
 from .curation import release_weights
@@ -108,7 +108,7 @@ def split_seeds(run: Run, n_seeds: int = SPLIT_SEEDS) -> list[int]:
     return [run.profile.seed + k for k in range(n_seeds)]
 
 
-def _split_training(run: Run, data: SolarData, kind: str, seed: int, lr: float, epochs: int, model_config, last_epochs: int,
+def _split_training(run: Run, data: SolarData, kind: str, seed: int, lr: float, epochs: int, model_config: ModelConfig, last_epochs: int,
                     progress: bool) -> dict:
     """Train one split with one seed; its validation accuracy and how its sides share runs."""
     cfg = replace(train_config(run, data), lr=lr, epochs=epochs, split=kind, seed=seed)
