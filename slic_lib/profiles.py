@@ -24,7 +24,8 @@ class TransferSettings:
         BBSO crop side in pixels of about 1 arcsec (128: near the middle of the 50-200 arcsec
         fields of view of the SOT images) and quiet-Sun crops wanted per annotated observation.
     test_days
-        Observing days held out for testing (``YYYY-MM-DD``); None: the last day.
+        Observing days held out for testing (``YYYY-MM-DD``); None: the protocol's
+        :data:`slic_lib.realdata.bbso_dataset.TEST_DAYS` (the one place they are written).
     sizes, repeats, modes
         The learning curve: training-set sizes, training sets drawn per size, and the modes
         (``zero-shot``, ``classifier``, ``top``, ``all``, ``scratch``).
@@ -86,6 +87,11 @@ class Profile:
         The network (see :class:`slic_lib.model.ModelConfig`).
     learning_rates, epochs, batch_size, augment, split
         Training (see :class:`slic_lib.train.TrainConfig`).
+    randomise
+        Domain randomisation of the training images (:mod:`slic_lib.augment`): ``"full"`` for
+        the default ``cpu`` model, which users meet first and which must recognise real
+        images; ``"cheap"`` for ``smoke`` (the same chain on fewer images, so CI runs it);
+        ``"off"`` for ``paper``, which reproduces the paper's training.
     aia_frames
         Frames simulated per AIA sequence of the adversarial tests (the real hour has 150).
     degradation_factors
@@ -119,6 +125,7 @@ class Profile:
     epochs: int = 10
     batch_size: int = 32
     augment: bool = True
+    randomise: str = "off"
     split: str = "grouped"
     aia_frames: int = 12
     degradation_factors: tuple[float, ...] = (1, 1.5, 2, 3, 3.6, 4, 6, 8)
@@ -148,6 +155,7 @@ PROFILES: dict[str, Profile] = {
             epochs=8,
             batch_size=16,
             min_accuracy=0.5,
+            randomise="cheap",
             threads=1,
             aia_frames=3,
             degradation_factors=(1, 2, 4, 8),
@@ -165,6 +173,7 @@ PROFILES: dict[str, Profile] = {
             # SGD steps per epoch than the paper's 11,857, and a 30-minute budget fewer epochs
             learning_rates=(1e-2, 3e-3, 1e-3),
             min_accuracy=0.99,
+            randomise="full",
             transfer=TransferSettings(),
         ),
         Profile(

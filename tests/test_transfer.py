@@ -122,3 +122,19 @@ def test_bbso_figures_and_tables_are_drawn_from_result_files(tmp_path, monkeypat
     table = pd.read_csv(run.figures / "table_transfer_zero_shot.csv")
     assert table.iloc[:, 0].tolist() == ["filaments", "quiet"] and table["flares"].tolist() == [1, 2]
     plt.close("all")
+
+
+def test_baseline_comparison_puts_the_rule_beside_the_network_on_the_same_days():
+    net_conf = {"filaments": dict(zip(CLASSES, [6, 0, 0, 2, 2])), "quiet": dict(zip(CLASSES, [1, 0, 0, 9, 0]))}
+    rule_conf = {"filaments": {"filaments": 9, "quiet": 1}, "quiet": {"filaments": 0, "quiet": 10}}
+    bbso_result = {
+        "zero_shot": {"dev_days": {"accuracy": 0.9, "balanced_accuracy": 0.9, "n": 20},
+                      "test_days": {"accuracy": 0.75, "balanced_accuracy": 0.75, "n": 20}, "confusion_test_days": net_conf},
+        "baseline": {"dev_days": {"accuracy": 1.0, "balanced_accuracy": 1.0, "n": 20, "confusion": {}},
+                     "test_days": {"accuracy": 0.95, "balanced_accuracy": 0.95, "n": 20, "confusion": rule_conf}},
+    }
+    table = transfer.baseline_comparison(bbso_result).set_index(["method", "days"])
+    assert len(table) == 4
+    net, rule = table.loc[("network (five-way)", "test_days")], table.loc[("dark-pixel rule (two-way)", "test_days")]
+    assert net["recall_filaments"] == pytest.approx(0.6) and net["recall_quiet"] == pytest.approx(0.9)
+    assert rule["recall_filaments"] == pytest.approx(0.9) and rule["accuracy"] == 0.95

@@ -5,7 +5,9 @@ Three steps, each writing its numbers to result files (:mod:`slic_lib.results`) 
 files alone, so a figure can be redrawn without recomputing:
 
 (a) :func:`bbso_zero_shot`: the model unchanged on real BBSO H-alpha filament and quiet-Sun
-    crops (:mod:`slic_lib.realdata.bbso_dataset`), train and test crops from different days;
+    crops (:mod:`slic_lib.realdata.bbso_dataset`), scored on the development and the held-out
+    test days (:data:`~slic_lib.realdata.bbso_dataset.TEST_DAYS`), beside the trivial
+    dark-pixel rule (:mod:`slic_lib.baseline`) chosen on the development days;
 (b) :func:`bbso_learning_curve`: accuracy on the held-out day against the number of real
     training crops, for each fine-tuning mode and training from scratch
     (:func:`slic_lib.finetune.learning_curve`);
@@ -29,6 +31,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import results, summary
+from ..baseline import dev_test_baseline
 from ..classes import CLASSES
 from ..dataset import SolarData, load_dataset
 from ..splits import balanced_sample, split
@@ -232,7 +235,10 @@ class BBSOZeroShot:
     train_pool: np.ndarray
     test_idx: np.ndarray
     scores: dict
-    """``all_crops`` and ``test_days`` scores (:func:`slic_lib.finetune.score`) and the ``confusion`` counts."""
+    """``all_crops``, ``dev_days`` and ``test_days`` scores (:func:`slic_lib.finetune.score`) and the
+    ``confusion`` counts (all crops, ``confusion_dev_days``, ``confusion_test_days``)."""
+    baseline: dict | None = None
+    """The dark-pixel rule (:func:`slic_lib.baseline.dev_test_baseline`), chosen on the development days."""
 
 
 def _base(run: Run) -> SlicNet:
@@ -263,18 +269,23 @@ def bbso_zero_shot(run: Run, progress: bool = True) -> BBSOZeroShot | None:
     crops = load_bbso(base, settings.crop_size, settings.quiet_per_image, seed=run.profile.seed, progress=progress)
     train_pool, test_idx = crops.split(settings.test_days)
     everything = np.arange(len(crops.data))
-    scores = {"all_crops": score(base, crops.data, everything), "test_days": score(base, crops.data, test_idx),
-              "confusion": confusion_frame(base, crops.data, everything).to_dict("index")}
-    info = {"days": crops.days, "test_days": sorted({crops.crops[i].day for i in test_idx}), "crops": crops.counts(),
+    scores = {"all_crops": score(base, crops.data, everything), "dev_days": score(base, crops.data, train_pool),
+              "test_days": score(base, crops.data, test_idx), "confusion": confusion_frame(base, crops.data, everything).to_dict("index"),
+              "confusion_dev_days": confusion_frame(base, crops.data, train_pool).to_dict("index"),
+              "confusion_test_days": confusion_frame(base, crops.data, test_idx).to_dict("index")}
+    info = {"days": crops.days, "dev_days": sorted({crops.crops[i].day for i in train_pool}),
+            "test_days": sorted({crops.crops[i].day for i in test_idx}), "crops": crops.counts(),
             "train_pool": crops.counts(train_pool), "test": crops.counts(test_idx)}
+    is_dev = np.isin(everything, train_pool)
+    rule = dev_test_baseline([c.data for c in crops.crops], [c.label for c in crops.crops], is_dev)
     rng = np.random.default_rng(run.profile.seed)
     labels = crops.data.labels
     show = np.concatenate([rng.choice(np.flatnonzero(labels == c), 3, replace=False) for c in np.unique(labels)])
     results.write_arrays(run.name, "transfer_bbso_examples", images=crops.data.images[show], probs=predictions(base, crops.data, show),
                          labels=labels[show], class_names=np.asarray(base.class_names))
-    results.write_json(run.name, "transfer_bbso", {"bbso": info, "zero_shot": scores})
-    _merge_summary(run, reset=True, **head, bbso=info, zero_shot=scores)
-    return BBSOZeroShot(crops, train_pool, test_idx, scores)
+    results.write_json(run.name, "transfer_bbso", {"bbso": info, "zero_shot": scores, "baseline": rule})
+    _merge_summary(run, reset=True, **head, bbso=info, zero_shot=scores, baseline=rule)
+    return BBSOZeroShot(crops, train_pool, test_idx, scores, rule)
 
 
 def bbso_learning_curve(run: Run, zero_shot: BBSOZeroShot | None, progress: bool = True) -> pd.DataFrame | None:
@@ -311,6 +322,26 @@ def aia(run: Run, progress: bool = True) -> AIATransfer:
     return result
 
 
+def baseline_comparison(bbso_result: dict) -> pd.DataFrame:
+    """The network (five-way) beside the dark-pixel rule (two-way) on the same real crops.
+
+    One row per method and side (``dev_days``, ``test_days``): ``accuracy``,
+    ``balanced_accuracy``, ``n``, and the filament and quiet-Sun recalls.
+    """
+    rows = []
+    for method, scores in (("network (five-way)", bbso_result["zero_shot"]), ("dark-pixel rule (two-way)", bbso_result["baseline"])):
+        for side in ("dev_days", "test_days"):
+            s = scores.get(side)
+            if s is None:
+                continue
+            confusion = scores.get(f"confusion_{side}", s.get("confusion"))
+            row = {"method": method, "days": side, "accuracy": s["accuracy"], "balanced_accuracy": s["balanced_accuracy"], "n": s["n"]}
+            for cls, counts in (confusion or {}).items():
+                row[f"recall_{cls}"] = counts.get(cls, 0) / max(sum(counts.values()), 1)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def figures(run: Run) -> list[Figure]:
     """Draw notebook 06's figures and tables from its result files alone (in the run's figure folder).
 
@@ -323,6 +354,9 @@ def figures(run: Run) -> list[Figure]:
         confusion.index.name = "true \\ predicted"
         run.table(confusion.reset_index(), "table_transfer_zero_shot",
                   "Zero-shot: real BBSO H-alpha crops (rows: true class) classified by the H-alpha model, trained on")
+        if bbso_result.get("baseline") is not None:
+            run.table(baseline_comparison(bbso_result), "table_transfer_baseline",
+                      "Real BBSO crops: the H-alpha model zero-shot beside the dark-pixel rule chosen on the development days; model trained on")
         ex = results.read_arrays(run.name, "transfer_bbso_examples")
         drawn.append(("fig_transfer_bbso_zero_shot", plot_bbso_examples(
             ex["images"], ex["probs"], ex["labels"], [str(c) for c in ex["class_names"]],
