@@ -55,10 +55,11 @@ def plot_sweep(frame: pd.DataFrame, true_class: str, knob: str, images: Mapping[
     top = frame.assign(p_top=frame.filter(like="p_").drop(columns=["p_true"], errors="ignore").max(axis=1))
     p_top = top.pivot(index="value", columns="seed", values="p_top").loc[values]
     modal = frame.groupby("value")["predicted"].agg(lambda s: s.value_counts().index[0]).loc[values]
-    for data, colour, label in ((p_true, TRUE_COLOUR, f"p({true_class}), the true class"),
-                                (p_top, WRONG_COLOUR, "p(predicted class)")):
+    for data, colour, label, ls in ((p_top, WRONG_COLOUR, "p(predicted class)", "-"),
+                                    (p_true, TRUE_COLOUR, f"p({true_class}), the true class", "--")):
         ax.fill_between(values, data.min(axis=1), data.max(axis=1), color=colour, alpha=0.2, lw=0)
-        ax.plot(values, data.median(axis=1), color=colour, marker="o", lw=2, label=f"{label}: median, min-max over {data.shape[1]} seeds")
+        ax.plot(values, data.median(axis=1), color=colour, marker="o", lw=2, ls=ls,
+                label=f"{label}: median, min-max over {data.shape[1]} seeds")
     for v, c, p in zip(values, modal, p_top.median(axis=1)):
         ax.annotate(c, (v, p), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7, rotation=30)
     ax.axvline(1.0, color="0.4", ls=":", lw=1)
