@@ -1,8 +1,11 @@
 """The simulated AIA scenes against the physics stated in slic_lib.synthetic.aia (and its knobs)."""
 
+import datetime
+
 import numpy as np
 import pytest
 
+from slic_lib.errors import SlicError
 from slic_lib.synthetic import features as ft
 from slic_lib.synthetic import textures as tx
 from slic_lib.synthetic.aia import (
@@ -14,7 +17,7 @@ from slic_lib.synthetic.aia import (
 )
 
 SIZE = 256
-DATE = __import__("datetime").datetime(2013, 1, 1, 10)
+DATE = datetime.datetime(2013, 1, 1, 10)
 
 
 def _uv(plage, seed=3, kind="1600_sunspot"):
@@ -92,7 +95,7 @@ def test_1700_plage_is_fainter_than_1600():
 
 
 def test_knobs_must_be_non_negative():
-    with pytest.raises(ValueError, match="plage must be"):
+    with pytest.raises(SlicError, match="plage must be"):
         render_aia("1600_sunspot", np.random.default_rng(0), 32, plage=-1.0)
 
 

@@ -47,6 +47,7 @@ import datetime as dt
 
 import numpy as np
 
+from ..errors import SlicError
 from . import features as ft
 from . import textures as tx
 from .core import Scene, SimImage, day_hour, ephemeris, observe_frame, random_date, sky_position
@@ -110,7 +111,7 @@ def coronal_scale_height(temperature_mk: float, rsun_arcsec: float) -> float:
 def _check_knob(name: str, value: float) -> float:
     value = float(value)
     if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite factor >= 0 (1 = realistic), not {value!r}")
+        raise SlicError(f"{name} must be a finite factor of at least 0 (1 = realistic), not {value!r}.")
     return value
 
 
@@ -238,7 +239,9 @@ def aia_scene(
     Raises
     ------
     ValueError
-        For an unknown kind or a negative knob.
+        For an unknown kind.
+    SlicError
+        For a negative or non-finite knob.
     """
     if kind not in AIA_KINDS:
         raise ValueError(f"unknown AIA kind {kind!r}; expected one of {', '.join(AIA_KINDS)}")
