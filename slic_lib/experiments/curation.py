@@ -1,8 +1,7 @@
-"""Notebook 01: the H-alpha images, the dataset file, and how real the simulator looks."""
+"""Notebook 01: the H-alpha images, the dataset file, how real the simulator looks, and how the published network sees it."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from ..plots.validation import plot_confusion, plot_examples
 from ..preprocess import PreprocessConfig, preprocess
 from ..realdata import bbso
 from ..synthetic.sequences import RUNS_VERSION
-from .run import Run, complete
+from .run import Run, complete, mark_complete
 
 
 PUBLISHED_PER_CLASS = 20
@@ -48,7 +47,7 @@ def simulate_training_data(run: Run, progress: bool = True) -> Path:
         if out.exists():
             shutil.rmtree(out)
         synthetic.generate(out, p.per_class, seed=p.seed, size=p.image_size, frames_per_sequence=p.frames_per_sequence, progress=progress)
-        marker.write_text(json.dumps(params))
+        mark_complete(marker, params)
     return out
 
 

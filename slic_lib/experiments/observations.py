@@ -6,7 +6,6 @@ is the run's ``aia_source``. Simulated frames are kept and reused while their se
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -14,7 +13,7 @@ import sunpy.map
 
 from .. import fido
 from ..synthetic import generate_sequence
-from .run import Run, complete
+from .run import Run, complete, mark_complete
 
 
 def observation_files(run: Run, key: str, n_frames: int, size: int | None = None, progress: bool = True) -> list[Path]:
@@ -30,7 +29,7 @@ def observation_files(run: Run, key: str, n_frames: int, size: int | None = None
         if out.exists():
             shutil.rmtree(out)
         generate_sequence(key, out, seed=run.profile.seed, size=size, n_frames=n_frames, progress=progress)
-        marker.write_text(json.dumps(params))
+        mark_complete(marker, params)
     return sorted(out.glob("*.fits"))
 
 

@@ -8,7 +8,6 @@ seed (never seen in training or validation); nothing is read back from the datas
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 
@@ -23,7 +22,7 @@ from ..model import load_checkpoint
 from ..plots.resolution import plot_degradation_curve, plot_resolution_triplet
 from ..preprocess import load_map, preprocess_array
 from .observations import observation_maps
-from .run import Run, complete
+from .run import Run, complete, mark_complete
 
 TRIPLET = ("sot_full", "sot_degraded", "aia_1600")
 TRIPLET_TITLES = ("SOT H-alpha, full resolution", "SOT H-alpha degraded to AIA (1.2\", 0.6\"/px)", "AIA 1600 \u00c5")
@@ -42,7 +41,7 @@ def held_out_files(run: Run, progress: bool = True) -> list[Path]:
         if out.exists():
             shutil.rmtree(out)
         synthetic.generate(out, per_class, seed=params["seed"], size=p.image_size, frames_per_sequence=1, progress=progress)
-        marker.write_text(json.dumps(params))
+        mark_complete(marker, params)
     return sorted(out.glob("*/*.fits"))
 
 

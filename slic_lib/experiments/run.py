@@ -10,12 +10,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import tables
+from .. import synthetic, tables
 from ..errors import SlicError
 from ..paths import data_root, figures_dir, models_dir, results_dir
 from ..plots.style import save_figure
@@ -115,6 +116,23 @@ def start(profile: str | None = None, data_source: str | None = None, aia_source
     return run
 
 
+def simulator_fingerprint() -> str:
+    """A hash of the simulator's source, so simulated files made by older code are made again."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(synthetic.__file__).parent.glob("*.py")):
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def complete(marker: Path, params: dict) -> bool:
-    """True when ``marker`` records that a step finished with exactly these parameters."""
-    return marker.exists() and json.loads(marker.read_text()) == params
+    """True when ``marker`` records that a step finished with exactly these parameters.
+
+    Every marker also records :func:`simulator_fingerprint`: after a change of the simulator,
+    kept simulated files no longer count as complete.
+    """
+    return marker.exists() and json.loads(marker.read_text()) == {**params, "simulator": simulator_fingerprint()}
+
+
+def mark_complete(marker: Path, params: dict) -> None:
+    """Record that a step finished with these parameters (see :func:`complete`)."""
+    marker.write_text(json.dumps({**params, "simulator": simulator_fingerprint()}))
