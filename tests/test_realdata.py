@@ -177,3 +177,10 @@ def test_sunkit_image_samples():
     maps = samples.load_available()
     assert maps["dkist_photosphere"].data.shape == (300, 300)
     assert maps["aia_171_cutout"].wavelength.to_value("AA") == pytest.approx(171)
+
+
+def test_protocol_days_are_fixed_once_and_disjoint():
+    dev, test = set(bbso_dataset.DEV_DAYS), set(bbso_dataset.TEST_DAYS)
+    assert dev and test and not dev & test
+    assert dev | test == {"2015-08-01", "2015-08-05", "2015-08-07", "2015-08-09"}  # the four annotated days
+    assert max(dev) < min(test)  # development looks only at earlier observations
