@@ -21,7 +21,6 @@ from ..plots import realism as realism_plots
 from ..plots.validation import plot_confusion, plot_examples
 from ..preprocess import PreprocessConfig, preprocess
 from ..realdata import bbso
-from ..synthetic.sequences import RUNS_VERSION
 from .run import Run, complete, mark_complete
 
 
@@ -40,8 +39,7 @@ def simulate_training_data(run: Run, progress: bool = True) -> Path:
     """Simulated SOT class folders for the run (kept when already complete with these settings)."""
     p = run.profile
     out = run.data_dir / "sim"
-    params = {"per_class": p.per_class, "seed": p.seed, "size": p.image_size, "frames_per_sequence": p.frames_per_sequence,
-              "runs_version": RUNS_VERSION}
+    params = {"per_class": p.per_class, "seed": p.seed, "size": p.image_size, "frames_per_sequence": p.frames_per_sequence}
     marker = out / ".complete.json"
     if not complete(marker, params):
         if out.exists():

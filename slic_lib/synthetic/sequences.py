@@ -37,11 +37,9 @@ from .core import run_conditions
 from .headers import aia_filename, sot_filename, write_fits
 from .sot import sot_frame, sot_scene
 
-__all__ = ["generate", "generate_sequence", "frame_times", "RUNS_VERSION"]
+__all__ = ["generate", "generate_sequence", "frame_times"]
 
 MIN_RUN_GAP = dt.timedelta(hours=2)
-RUNS_VERSION = 2
-"""Version of how :func:`generate` renders a run; a change makes stored simulated folders stale."""
 
 
 def _check_outdir(outdir: str | Path) -> Path:
