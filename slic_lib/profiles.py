@@ -160,8 +160,9 @@ PROFILES: dict[str, Profile] = {
             aia_frames=3,
             degradation_factors=(1, 2, 4, 8),
             timing_repeats=1,
+            # 48 AIA steps: the randomised base model needs more than 32 to pass notebook 06's learned check
             transfer=TransferSettings(
-                quiet_per_image=12, sizes=(4, 16), repeats=1, steps=16, aia_frames=4, aia_test=12, aia_size=128, aia_steps=32, aia_replay=16,
+                quiet_per_image=12, sizes=(4, 16), repeats=1, steps=16, aia_frames=4, aia_test=12, aia_size=128, aia_steps=48, aia_replay=16,
             ),
         ),
         Profile(
