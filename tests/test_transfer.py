@@ -110,7 +110,10 @@ def test_bbso_figures_and_tables_are_drawn_from_result_files(tmp_path, monkeypat
     monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
     run = start("smoke", "simulator", "simulator")
     confusion = {"filaments": dict(zip(CLASSES, [3, 1, 0, 0, 0])), "quiet": dict(zip(CLASSES, [0, 2, 0, 2, 0]))}
-    results.write_json(run.name, "transfer_bbso", {"bbso": {"days": ["2015-08-01"]}, "zero_shot": {"confusion": confusion}})
+    scores = {"accuracy": 0.5, "balanced_accuracy": 0.5, "n": 8}
+    rule = {"dev_days": {**scores, "confusion": {}}, "test_days": {**scores, "confusion": {"filaments": {"filaments": 2, "quiet": 2}}}}
+    results.write_json(run.name, "transfer_bbso", {"bbso": {"days": ["2015-08-01"]}, "baseline": rule, "zero_shot": {
+        "confusion": confusion, "confusion_test_days": confusion, "dev_days": scores, "test_days": scores}})
     rng = np.random.default_rng(0)
     results.write_arrays(run.name, "transfer_bbso_examples", images=rng.normal(size=(2, 32, 32)), probs=np.eye(5)[[0, 1]],
                          labels=np.array([0, 3]), class_names=np.array(CLASSES))
@@ -121,6 +124,8 @@ def test_bbso_figures_and_tables_are_drawn_from_result_files(tmp_path, monkeypat
     assert {p.stem for p in run.figures.glob("*.png")} == {"fig_transfer_bbso_zero_shot", "fig_transfer_learning_curve"}
     table = pd.read_csv(run.figures / "table_transfer_zero_shot.csv")
     assert table.iloc[:, 0].tolist() == ["filaments", "quiet"] and table["flares"].tolist() == [1, 2]
+    assert pd.read_csv(run.figures / "table_transfer_zero_shot_test_days.csv")["quiet"].tolist() == [0, 2]
+    assert pd.read_csv(run.figures / "table_transfer_baseline.csv")["method"].nunique() == 2
     plt.close("all")
 
 

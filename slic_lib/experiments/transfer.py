@@ -354,6 +354,11 @@ def figures(run: Run) -> list[Figure]:
         confusion.index.name = "true \\ predicted"
         run.table(confusion.reset_index(), "table_transfer_zero_shot",
                   "Zero-shot: real BBSO H-alpha crops (rows: true class) classified by the H-alpha model, trained on")
+        if "confusion_test_days" in bbso_result["zero_shot"]:
+            held_out = pd.DataFrame.from_dict(bbso_result["zero_shot"]["confusion_test_days"], orient="index")
+            held_out.index.name = "true \\ predicted"
+            run.table(held_out.reset_index(), "table_transfer_zero_shot_test_days",
+                      "Zero-shot on the held-out days only: real BBSO crops (rows: true class) classified by the H-alpha model, trained on")
         if bbso_result.get("baseline") is not None:
             run.table(baseline_comparison(bbso_result), "table_transfer_baseline",
                       "Real BBSO crops: the H-alpha model zero-shot beside the dark-pixel rule chosen on the development days; model trained on")
