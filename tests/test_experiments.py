@@ -12,7 +12,7 @@ import torch
 import slic_lib.experiments as experiments
 from slic_lib import results, summary
 from slic_lib.classes import CLASSES
-from slic_lib.dataset import SolarData, save_dataset
+from slic_lib.dataset import SolarData, load_dataset, save_dataset
 from slic_lib.errors import SlicError
 from slic_lib.model import ModelConfig, SlicNet
 from slic_lib.preprocess import PreprocessConfig
@@ -100,6 +100,13 @@ def test_split_comparison_reports_mean_and_spread_over_seeds(grouped_run):
     assert f"{res['inflation']:+.3f}" in fig._suptitle.get_text() and len(fig.axes[0].lines) == 4
     with pytest.raises(SlicError, match="at least 2 seeds"):
         validation.split_comparison(run, n_seeds=1)
+    # a finished training is reused, but not once the dataset file has been rebuilt
+    last = run.models / "split-grouped-seed0" / "last.pt"
+    stamp = last.stat().st_mtime_ns
+    assert validation.split_comparison(run, progress=False, last_epochs=1) == res and last.stat().st_mtime_ns == stamp
+    save_dataset(load_dataset(run.dataset_path), run.dataset_path)
+    validation.split_comparison(run, progress=False, last_epochs=1)
+    assert last.stat().st_mtime_ns > stamp
 
 
 def test_published_network_on_simulated_images_class_by_class(fake_release):
