@@ -62,9 +62,11 @@ def _rows(s: dict) -> list[tuple[str, str, str]]:
             rows.append(("accuracy vs degradation factor (beyond)", "—", points))
     split = s.get("split_comparison", {})
     if "inflation" in split:
+        n_seeds = len(split.get("seeds", [0]))
+        spread = f" ± {split['inflation_std']:.3f}" if "inflation_std" in split else ""
         rows.append(("every-10th split vs grouped split (beyond)", "—",
                      f"every-10th {split['every-nth']['val_accuracy_mean']:.3f}, grouped {split['grouped']['val_accuracy_mean']:.3f} "
-                     f"(inflation {split['inflation']:+.3f}, one seed)"))
+                     f"(inflation {split['inflation']:+.3f}{spread}, {n_seeds} seed{'s' if n_seeds > 1 else ''})"))
     adv = s.get("adversarial", {}).get("sequences", {})
     for band, expected, paper_result in (("1600", "sunspots", "often flare ribbons or prominences"),
                                          ("1700", "sunspots", "often flare ribbons or prominences"),
