@@ -89,6 +89,8 @@ def _rows(s: dict) -> list[tuple[str, str, str]]:
     for k in (tl.get("aia") or {}).get("kinds", []):
         rows.append((f"simulated AIA {k['kind']}: fine-tuning the H-alpha network (beyond)", "—",
                      f"{k['accuracy_before']:.2f} before, {k['accuracy_after']:.2f} after (from scratch {k['accuracy_scratch']:.2f})"))
+    for name, sweep in ((s.get("hypotheses") or {}).get("sweeps") or {}).items():
+        rows.append((f"hypothesis test (beyond): {name}", "the paper's explanation", sweep.get("verdict", "—")))
     if "notebook_seconds" in s:
         rows.append(("wall time", f"~{paper.HOURS_PER_LEARNING_RATE:g} h per learning rate on a {paper.GPU_NAME}",
                      ", ".join(f"{k[:2]}: {v:.0f} s" for k, v in s["notebook_seconds"].items())))

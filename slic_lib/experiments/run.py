@@ -84,6 +84,14 @@ class Run:
         """Write a table as CSV and Markdown, its caption naming the data source and profile."""
         return tables.write(frame, self.figures / name, f"{caption} ({self.label}, profile {self.name})".strip())
 
+    def newer_than_dataset(self, path: Path) -> bool:
+        """True when ``path`` was written after the dataset file: a training it holds may resume.
+
+        Notebook 01 rebuilds the dataset file, so a checkpoint from before it was trained on
+        other (perhaps older simulated) data and must not be resumed.
+        """
+        return path.exists() and path.stat().st_mtime > self.dataset_path.stat().st_mtime
+
     def require_model(self) -> Path:
         """The selected model, or a clear error naming the notebooks that make it."""
         if not self.best_model.exists():

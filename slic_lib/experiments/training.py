@@ -43,8 +43,11 @@ def train_sweep(run: Run, progress: bool = True):
     """
     data = load_dataset(run.dataset_path)
     config = train_config(run, data)
+    folder = run.models / "sweep"
+    # resume an interrupted sweep, never one trained on an older dataset file
+    resume = all(run.newer_than_dataset(last) for last in folder.glob("lr_*/last.pt"))
     with cpu_threads(run.profile.threads):
-        result = sweep(data, model_config(run, data), config, run.profile.learning_rates, run.models / "sweep", progress=progress)
+        result = sweep(data, model_config(run, data), config, run.profile.learning_rates, folder, resume=resume, progress=progress)
     shutil.copyfile(result.best_path, run.best_model)
     _, val = split(data, config.split, config.val_fraction, config.seed)
     with torch.random.fork_rng():  # leave the global random state as training left it

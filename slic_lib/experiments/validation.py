@@ -114,8 +114,7 @@ def _split_training(run: Run, data: SolarData, kind: str, seed: int, lr: float, 
     cfg = replace(train_config(run, data), lr=lr, epochs=epochs, split=kind, seed=seed)
     out = run.models / f"split-{kind}-seed{seed}"
     # resume an interrupted training, never one that was trained on an older dataset file
-    last = out / "last.pt"
-    resume = last.exists() and last.stat().st_mtime > run.dataset_path.stat().st_mtime
+    resume = run.newer_than_dataset(out / "last.pt")
     with cpu_threads(run.profile.threads):
         r = train(data, model_config, cfg, out, resume=resume, progress=progress)
     acc = [h["val_accuracy"] for h in r.history[-last_epochs:]]
