@@ -12,7 +12,8 @@ Modules, one concept each:
 ``dataset``       class folders of FITS files -> one HDF5 dataset file; ``SolarData``
 ``splits``        train/validation splits (grouped, the paper's every-10th, the release's)
 ``inference``     THE batched prediction loop, devices, threads and timing
-``train``         the one training engine (``fit``), ``slic train``, learning-rate sweeps, DDP
+``train``         the one training engine (``fit``), resumable, DDP
+``sweep``         learning-rate sweeps and the selection rule; ``slic train``
 ``finetune``      Zoobot-style fine-tuning to new data and wavelengths (beyond the paper)
 ``metrics``       confusion matrix, precision, recall (scikit-learn)
 ``evaluate``      a checkpoint on a dataset file

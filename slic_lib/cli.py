@@ -19,7 +19,7 @@ from .errors import SlicError
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("slic_lib.synthetic.cli", "simulate labelled Hinode/SOT H-alpha and SDO/AIA FITS files"),
     "build": ("slic_lib.dataset", "build a dataset file from class folders of FITS files"),
-    "train": ("slic_lib.train", "train the network (one learning rate or a sweep)"),
+    "train": ("slic_lib.sweep", "train the network (one learning rate or a sweep)"),
     "evaluate": ("slic_lib.evaluate", "confusion matrix, precision, recall and timing on a dataset"),
     "classify": ("slic_lib.classify", "classify FITS files into a CSV catalogue"),
     "paper": ("slic_lib.pipeline", "run notebooks 01-05 with papermill and regenerate the paper"),

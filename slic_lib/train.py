@@ -1,4 +1,4 @@
-"""Training: THE engine (:func:`fit`) and, on it, the paper's runs (:func:`train`, :func:`sweep`).
+"""Training: THE engine (:func:`fit`) and, on it, one learning rate's run (:func:`train`); sweeps are in :mod:`slic_lib.sweep`.
 
 Cross-entropy, SGD with Nesterov momentum, constant learning rates (section 3.1). Every
 training of the project runs on :func:`fit`: ``slic train``, notebook 02's learning-rate sweep,
@@ -23,30 +23,26 @@ notebook 03's split comparison and notebook 06's fine-tuning (:mod:`slic_lib.fin
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
-import pandas as pd
 import torch
 import torch.distributed as tdist
 import torch.nn.functional as F
 from torch import nn
 from tqdm.auto import tqdm
 
-from .augment import PRESETS as RANDOMISATIONS
 from .augment import augment_batch, preset, randomise_batch
 from .dataset import SolarData, load_dataset
 from .splits import SPLITS, split
 from .errors import SlicError
 from .inference import as_batch, autocast, logits, resolve_device
 from .model import Checkpoint, ModelConfig, SlicNet, read_checkpoint, save_checkpoint
-from .paper import LEARNING_RATES as PAPER_LEARNING_RATES
 from .paper import MOMENTUM
 
 log = logging.getLogger(__name__)
@@ -396,94 +392,3 @@ def train(
         out_dir=out_dir, resume=resume, metrics={"synthetic_data": data.is_synthetic, "data_source": data.source},
         stop_after=stop_after, on_epoch=on_epoch, progress=progress, desc=f"lr {config.lr:g}",
     )
-
-
-def select_best(history: Iterable[dict] | pd.DataFrame) -> tuple[float, int, float]:
-    """The sweep's selection rule: ``(lr, epoch, val_accuracy)`` of the chosen model.
-
-    The highest validation accuracy; ties go to the earlier epoch (the paper chose 5 of 100),
-    then to the larger learning rate (the cheaper model to reach).
-
-    Parameters
-    ----------
-    history
-        Rows with ``lr``, ``epoch`` and ``val_accuracy`` (e.g. :meth:`SweepResult.history`).
-    """
-    rows = history.to_dict("records") if isinstance(history, pd.DataFrame) else list(history)
-    if not rows:
-        raise SlicError("no trained epochs to select from.")
-    best = max(rows, key=lambda r: (r["val_accuracy"], -r["epoch"], r["lr"]))
-    return float(best["lr"]), int(best["epoch"]), float(best["val_accuracy"])
-
-
-@dataclass
-class SweepResult:
-    """A learning-rate sweep: every epoch of every rate, and the selected model."""
-
-    out_dir: Path
-    runs: dict[float, TrainResult]
-    best_lr: float
-    best_epoch: int
-    best_val_accuracy: float
-
-    @property
-    def best_path(self) -> Path:
-        return self.out_dir / "best.pt"
-
-    def history(self) -> pd.DataFrame:
-        """All epochs of all rates as a pandas DataFrame."""
-        return pd.DataFrame([row for r in self.runs.values() for row in r.history])
-
-
-def sweep(
-    data: SolarData | str | os.PathLike, model_config: ModelConfig, config: TrainConfig,
-    learning_rates: Sequence[float] = PAPER_LEARNING_RATES, out_dir: str | os.PathLike = "runs", resume: bool = True, progress: bool = True,
-) -> SweepResult:
-    """Train each learning rate in ``out_dir/lr_<rate>/`` and select the best (rate, epoch).
-
-    The selected checkpoint is written to ``out_dir/best.pt``; the rule is :func:`select_best`.
-    """
-    data = data if isinstance(data, SolarData) else load_dataset(data)
-    out_dir = Path(out_dir)
-    runs: dict[float, TrainResult] = {}
-    for lr in learning_rates:
-        runs[lr] = train(data, model_config, replace(config, lr=lr), out_dir / f"lr_{lr:g}", resume=resume, progress=progress)
-    best_lr, best_epoch, best_acc = select_best(row for r in runs.values() for row in r.history)
-    best = runs[best_lr]
-    if int(os.environ.get("RANK", "0")) == 0:
-        ckpt = read_checkpoint(best.best_path)
-        ckpt.metrics = {**ckpt.metrics, "selected_lr": best_lr, "sweep_learning_rates": list(learning_rates)}
-        save_checkpoint(ckpt, out_dir / "best.pt")
-    return SweepResult(out_dir, runs, best_lr, best_epoch, best_acc)
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("data", type=Path, help="dataset file from 'slic build'")
-    parser.add_argument("--out", type=Path, required=True, help="output folder (one sub-folder per learning rate)")
-    parser.add_argument("--lr", type=float, action="append", help="learning rate; repeat for a sweep (default: the paper's 1e-3, 5e-4, 1e-4)")
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--arch", choices=("slic", "vgg13"), default="slic")
-    parser.add_argument("--width", type=float, default=1.0, help="feature-map multiplier (1 = the paper's)")
-    parser.add_argument("--hidden", type=int, default=4096, help="classifier hidden units (the paper: 4096)")
-    parser.add_argument("--split", choices=SPLITS, default="grouped")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--augment", action="store_true", help="random flips and 90-degree rotations")
-    parser.add_argument("--randomise", choices=tuple(RANDOMISATIONS), default="off", help="domain randomisation (slic_lib.augment)")
-    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
-    parser.add_argument("--no-amp", action="store_true", help="full precision on CUDA")
-    parser.add_argument("--no-resume", action="store_true", help="start afresh even if last.pt exists")
-    parser.add_argument("--no-progress", action="store_true")
-
-
-def run(args: argparse.Namespace) -> int:
-    data = load_dataset(args.data)
-    model_config = ModelConfig(arch=args.arch, input_size=data.images.shape[-1], width=args.width, hidden=args.hidden, n_classes=len(data.class_names))
-    config = TrainConfig(
-        epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, split=args.split, augment=args.augment, randomise=args.randomise,
-        device=args.device, amp=not args.no_amp,
-    )
-    result = sweep(data, model_config, config, args.lr or PAPER_LEARNING_RATES, args.out, resume=not args.no_resume, progress=not args.no_progress)
-    if int(os.environ.get("RANK", "0")) == 0:
-        print(f"best: learning rate {result.best_lr:g}, epoch {result.best_epoch}, validation accuracy {result.best_val_accuracy:.4f} -> {result.best_path}")
-    return 0

@@ -14,7 +14,8 @@ from conftest import TINY
 from slic_lib.errors import SlicError
 from slic_lib.evaluate import evaluate
 from slic_lib.model import ModelConfig, SlicNet, read_checkpoint
-from slic_lib.train import TrainConfig, _batches, fit, select_best, sweep, train
+from slic_lib.sweep import select_best, sweep
+from slic_lib.train import TrainConfig, _batches, fit, train
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -14,7 +14,8 @@ from ..inference import cpu_threads, predict_proba
 from ..model import ModelConfig, SlicNet, load_checkpoint, n_parameters, read_checkpoint
 from ..plots.architecture import architecture_table, plot_architecture
 from ..plots.training import plot_lr_sweep
-from ..train import TrainConfig, sweep
+from ..sweep import sweep
+from ..train import TrainConfig
 from .run import Run
 
 

@@ -1,7 +1,7 @@
 """Section 4.1: the learning-rate sweep, validation accuracy and training loss per epoch.
 
 The selected learning rate and epoch are the training code's decision
-(:func:`slic_lib.train.sweep`); the figure marks what it is given and never re-selects.
+(:func:`slic_lib.sweep.sweep`); the figure marks what it is given and never re-selects.
 """
 
 from __future__ import annotations
