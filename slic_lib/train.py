@@ -41,7 +41,7 @@ from .augment import augment_batch, preset, randomise_batch
 from .dataset import SolarData, load_dataset
 from .splits import SPLITS, split
 from .errors import SlicError
-from .inference import as_batch, autocast, logits, resolve_device
+from .inference import as_batch, autocast, logits, resolve_device, resolve_precision, to_channels_last
 from .model import Checkpoint, ModelConfig, SlicNet, read_checkpoint, save_checkpoint
 from .paper import MOMENTUM
 
@@ -76,7 +76,11 @@ class TrainConfig:
         (resolution, pixel scale, contrast, limb darkening, exposure, noise, JPEG; see
         :mod:`slic_lib.augment`), after the flips; off in the paper.
     amp, device : bool, str
-        bfloat16 autocast on CUDA (ignored on a CPU); ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+        bfloat16 autocast where the device computes bfloat16 natively (a CUDA GPU from Ampere
+        on, a CPU with AVX-512 BF16 or AMX: :func:`slic_lib.inference.resolve_precision`),
+        float32 elsewhere or when False; ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``. Until
+        issue 13 ``amp`` was ignored on a CPU: CPU runs with bfloat16 now give (slightly)
+        different weights than before, at about twice the speed.
     """
 
     lr: float = 5e-4
@@ -135,7 +139,12 @@ def _epoch_seed(seed: int, epoch: int) -> int:
 
 
 def sgd_step(net: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor, precision: str = "float32") -> tuple[float, int]:
-    """One cross-entropy optimisation step; returns the batch's summed loss and correct count."""
+    """One cross-entropy optimisation step; returns the batch's summed loss and correct count.
+
+    The batch is made channels-last here (a no-op when it already is), the layout :func:`fit`
+    keeps the weights in; the loss is computed in float32 whatever the autocast precision.
+    """
+    xb = xb.contiguous(memory_format=torch.channels_last)
     with autocast(xb.device, precision):
         out = net(xb)
         loss = F.cross_entropy(out.float(), yb)
@@ -252,7 +261,7 @@ def fit(
     TrainResult
         History rows: ``lr`` (the first group's), ``epoch``, ``train_loss``, ``train_accuracy``,
         ``val_loss`` and ``val_accuracy`` (with a validation set), ``seconds``, ``n_train``,
-        ``n_val``, ``world_size``.
+        ``n_val``, ``world_size``, ``precision`` (``float32`` or ``bfloat16``).
     """
     if batches not in BATCH_POLICIES:
         raise SlicError(f"unknown batch policy {batches!r}; choose one of {', '.join(BATCH_POLICIES)}.")
@@ -274,7 +283,7 @@ def fit(
     for p in params:
         p.requires_grad_(id(p) in trainable)
     frozen = _frozen_modules(model)
-    model.to(device)
+    to_channels_last(model.to(device))  # same values, faster convolutions (CPU and GPU)
     optimizer = torch.optim.SGD(groups, lr=groups[0]["lr"], momentum=config.momentum, nesterov=config.nesterov, weight_decay=config.weight_decay)
 
     result = TrainResult(None if out_dir is None else Path(out_dir), model=model)
@@ -288,7 +297,7 @@ def fit(
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
 
-    precision = "bfloat16" if config.amp and device.type == "cuda" else "float32"
+    precision = resolve_precision("auto" if config.amp else "float32", device)
     local_batch = max(1, config.batch_size // world)
     best_state = None
     randomisation = preset(config.randomise)
@@ -322,7 +331,7 @@ def fit(
         if xv is not None:
             row["val_loss"], row["val_accuracy"] = _validate(model, xv, yv, 2 * local_batch, precision)
             improved = row["val_accuracy"] > result.best_val_accuracy or result.best_epoch == 0
-        row.update(seconds=time.perf_counter() - t0, n_train=len(y), n_val=0 if yv is None else len(yv), world_size=world)
+        row.update(seconds=time.perf_counter() - t0, n_train=len(y), n_val=0 if yv is None else len(yv), world_size=world, precision=precision)
         result.history.append(row)
         if improved:
             result.best_epoch, result.best_val_accuracy = epoch, row.get("val_accuracy", float("nan"))
