@@ -1,127 +1,535 @@
-"""Classify FITS files into a catalogue: one CSV row per input file (``slic classify``).
+"""``slic classify``: catalogue an archive of FITS images, one row per input file.
 
-Columns: ``path, label, status, error`` and one probability column ``p_<class>`` per class.
-A file that cannot be read or used gets ``status=error`` and the reason; the others go on.
-Rows are written batch by batch, so an interrupted run keeps every finished row, and a
-second run with the same ``--out`` skips the files already catalogued.
+Every input gets exactly one row: ``status=ok`` with the predicted label, a probability per
+class, a calibrated confidence and an out-of-distribution score and flag (:mod:`slic_lib.ood`),
+or ``status=error`` with a reason that names the cause (:mod:`slic_lib.reader`). Both carry
+the header facts a solar physicist filters on (instrument, wavelength, time, pointing, pixel
+scale, exposure). Rows are committed in batches to a journal and the catalogue is written by
+rename (:mod:`slic_lib.catalogue`): a run killed at any moment resumes to the same catalogue.
+
+Decoding (reading, checking, resampling) runs in worker processes (``--workers``) ahead of
+the network, so the network is never left waiting for files; ``--dask`` spreads batches over
+a Dask cluster instead.
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
+import collections
+import concurrent.futures as cf
+import glob
+import multiprocessing
 import os
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from . import __version__
+from . import catalogue as cat
 from .errors import SlicError
-from .inference import predict_proba
-from .model import SlicNet, load_checkpoint, read_checkpoint
-from .preprocess import BadFrameError, is_fits_path, preprocess
+from .preprocess import BadFrameError, PreprocessConfig, is_fits_path, preprocess_array
+from .reader import FACTS, ReadError, read_image
+
+EXIT_OK, EXIT_SOME_FAILED, EXIT_NONE_CLASSIFIED = 0, 3, 4
+PRECISION_CHOICES = ("auto", "bfloat16", "float32")
+
+EPILOG = f"""\
+exit status:
+  {EXIT_OK}  every input file was classified (OOD-flagged rows count as classified)
+  1  a usage error: no input files, unreadable model, catalogue locked by another run, ...
+  {EXIT_SOME_FAILED}  some input files could not be classified (their rows say why)
+  {EXIT_NONE_CLASSIFIED}  no input file could be classified
+  130 interrupted; committed rows are kept and a rerun resumes
+
+The catalogue is CSV or Parquet by its suffix. A rerun with the same --out skips files
+already catalogued; a run killed at any moment and rerun ends with one complete row per input.
+"""
 
 
-def expand_paths(paths: Iterable[str | os.PathLike]) -> list[Path]:
-    """Files as given, and FITS files found recursively in folders, in sorted order."""
+# --------------------------------------------------------------------------------------------
+# Inputs
+# --------------------------------------------------------------------------------------------
+
+
+def _is_fits_name(path: Path) -> bool:
+    name = path.name.lower()
+    return is_fits_path(path) or name.endswith((".fits.fz", ".fz"))
+
+
+def read_list(source: str) -> list[str]:
+    """Paths from a list file, one a line (``-``: standard input); blank and ``#`` lines skipped."""
+    if source == "-":
+        lines = sys.stdin.read().splitlines()
+    else:
+        p = Path(source)
+        if not p.is_file():
+            raise SlicError(f"list file {source} does not exist.")
+        lines = p.read_text().splitlines()
+    return [s.strip() for s in lines if s.strip() and not s.strip().startswith("#")]
+
+
+def expand_inputs(paths: Iterable[str | os.PathLike], from_list: str | None = None, warn=None) -> list[Path]:
+    """Input files in order, once each: files as given, FITS files under folders (recursive,
+    sorted) and glob matches (sorted; ``**`` recurses). A path that does not exist is kept
+    (it becomes an error row); a pattern that matches nothing is reported through ``warn``."""
+    items = [str(p) for p in paths] + (read_list(from_list) if from_list else [])
     out: list[Path] = []
-    for p in map(Path, paths):
+    for item in items:
+        p = Path(item)
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file() and is_fits_path(f))
+            out += sorted(f for f in p.rglob("*") if f.is_file() and _is_fits_name(f))
+        elif p.exists() or not glob.has_magic(item):
+            out.append(p)
         else:
-            out.append(p)  # a missing file becomes an error row, not a crash
-    return out
+            matches = sorted(glob.glob(item, recursive=True))
+            found = [Path(m) for m in matches if Path(m).is_file()]
+            for m in matches:
+                if Path(m).is_dir():
+                    found += sorted(f for f in Path(m).rglob("*") if f.is_file() and _is_fits_name(f))
+            if not found and warn:
+                warn(f"no file matches {item!r}")
+            out += found
+    return list(dict.fromkeys(out))
 
 
-def columns(class_names: Sequence[str]) -> list[str]:
-    return ["path", "label", "status", "error", *[f"p_{c}" for c in class_names]]
+# --------------------------------------------------------------------------------------------
+# One file, one batch
+# --------------------------------------------------------------------------------------------
 
 
-def _done_paths(out: Path, header: list[str]) -> set[str]:
-    if not out.exists() or out.stat().st_size == 0:
-        return set()
-    with out.open(newline="") as fh:
-        reader = csv.reader(fh)
-        if next(reader, None) != header:
-            raise SlicError(f"{out} exists with other columns (another model?); choose another --out or pass --overwrite.")
-        return {row[0] for row in reader if row}
+def empty_row(path: str, class_names: Sequence[str]) -> dict[str, Any]:
+    return {c: None for c in cat.columns(class_names)} | {"path": path, "status": "ok", "error": ""}
+
+
+def decode(path: str, preprocessing: PreprocessConfig, use_sunpy: bool = True) -> tuple[dict, np.ndarray | None]:
+    """Read and preprocess one file: the row's file fields and the network input (None on error)."""
+    row: dict[str, Any] = {"path": path, "status": "ok", "error": ""}
+    try:
+        img = read_image(path, use_sunpy=use_sunpy)
+        row.update(hdu=img.hdu, hdu_name=img.hdu_name, reader=img.reader, **img.facts)
+        return row, preprocess_array(img.data.astype(np.float64), preprocessing)
+    except ReadError as exc:
+        row.update(status="error", error=str(exc), error_kind=exc.kind)
+    except BadFrameError as exc:
+        row.update(status="error", error=str(exc), error_kind="unusable")
+    except MemoryError:
+        row.update(status="error", error="the image does not fit in memory", error_kind="too-large")
+    return row, None
+
+
+def finish(model, rows: list[dict], images: list[np.ndarray | None], calibration, batch_size: int,
+           device: str, precision: str) -> tuple[list[dict], float]:
+    """Run the network on a batch's decoded images and fill in the rows; also the seconds it took."""
+    from .ood import logits_and_features, scores
+
+    names = model.class_names
+    full = [empty_row(r["path"], names) | r for r in rows]
+    good = [i for i, im in enumerate(images) if im is not None]
+    if not good:
+        return full, 0.0
+    t0 = time.perf_counter()
+    z, f = logits_and_features(model, np.stack([images[i] for i in good]), batch_size, device, precision)
+    seconds = time.perf_counter() - t0
+    s = scores(z, f, calibration)
+    for j, i in enumerate(good):
+        p = s["probs"][j]
+        full[i].update({f"p_{c}": float(v) for c, v in zip(names, p)})
+        full[i]["label"] = names[int(p.argmax())]
+        full[i]["confidence"] = float(s["confidence"][j])
+        if s["ood_score"] is not None:
+            full[i]["ood_score"] = float(s["ood_score"][j])
+            full[i]["ood_flag"] = bool(s["ood_flag"][j])
+    return full, seconds
+
+
+_MODELS: dict[str, Any] = {}
+
+
+def _worker_model(model_path: str, sha: str):
+    """The model on a Dask worker, loaded once per worker process."""
+    if sha not in _MODELS:
+        from .model import read_checkpoint, model_from_checkpoint
+        from .ood import from_checkpoint
+
+        ckpt = read_checkpoint(model_path)
+        _MODELS[sha] = (model_from_checkpoint(ckpt), from_checkpoint(ckpt))
+    return _MODELS[sha]
+
+
+def classify_batch(paths: list[str], model_path: str, sha: str, batch_size: int, device: str, precision: str,
+                   use_sunpy: bool = True) -> list[dict]:
+    """Decode and classify one batch of files (a Dask task); returns its rows."""
+    import torch
+
+    torch.set_num_threads(1)
+    model, calibration = _worker_model(model_path, sha)
+    decoded = [decode(p, model.preprocessing, use_sunpy) for p in paths]
+    rows, _ = finish(model, [r for r, _ in decoded], [im for _, im in decoded], calibration, batch_size, device, precision)
+    return rows
+
+
+# --------------------------------------------------------------------------------------------
+# The run
+# --------------------------------------------------------------------------------------------
+
+
+def resolve_precision(precision: str, device: str = "auto") -> str:
+    """``auto``: bfloat16 where the device computes it natively (CUDA with bf16, or a CPU whose
+    oneDNN supports bf16), float32 otherwise."""
+    import torch
+
+    if precision != "auto":
+        return precision
+    from .inference import resolve_device
+
+    dev = resolve_device(device)
+    if dev.type == "cuda":
+        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+    try:
+        return "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"
+    except (AttributeError, RuntimeError):
+        return "float32"
+
+
+@dataclass
+class Result:
+    """What :func:`classify_files` did.
+
+    Attributes
+    ----------
+    rows : list of dict
+        The catalogue rows of this call's inputs, in input order (before ``features`` filtering).
+    out : Path or None
+        The catalogue written.
+    new : int
+        Files classified in this call (the others were already in the catalogue).
+    repaired : int
+        Damaged rows of an existing catalogue that were dropped and classified again.
+    seconds, network_seconds : float
+        Wall time of the classification and the part of it the network's forward passes took.
+    """
+
+    rows: list[dict]
+    out: Path | None = None
+    new: int = 0
+    repaired: int = 0
+    seconds: float = 0.0
+    network_seconds: float = 0.0
+    precision: str = "float32"
+    calibrated: bool = False
+    class_names: tuple[str, ...] = field(default_factory=tuple)
+
+    @property
+    def n_ok(self) -> int:
+        return sum(r["status"] == "ok" for r in self.rows)
+
+    @property
+    def exit_code(self) -> int:
+        if self.n_ok == len(self.rows):
+            return EXIT_OK
+        return EXIT_NONE_CLASSIFIED if self.n_ok == 0 else EXIT_SOME_FAILED
+
+    def summary(self) -> str:
+        """Counts per class, errors by cause, OOD flags, and the speed."""
+        n_err = len(self.rows) - self.n_ok
+        lines = [f"{len(self.rows)} files: {self.n_ok} classified, {n_err} errors"
+                 + (f" ({self.new} new this run)" if self.new != len(self.rows) else "")]
+        labels = collections.Counter(r["label"] for r in self.rows if r["status"] == "ok")
+        if labels:
+            lines.append("  classes: " + ", ".join(f"{c} {labels[c]}" for c in self.class_names if labels[c]))
+        kinds = collections.Counter(r.get("error_kind") or "error" for r in self.rows if r["status"] == "error")
+        if kinds:
+            lines.append("  errors: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
+        if self.calibrated:
+            n_ood = sum(bool(r.get("ood_flag")) for r in self.rows)
+            lines.append(f"  out of distribution (ood_flag): {n_ood}")
+        else:
+            lines.append("  model uncalibrated: no ood_flag (calibrate it with 'slic calibrate MODEL DATASET')")
+        if self.repaired:
+            lines.append(f"  {self.repaired} damaged row(s) of the existing catalogue were classified again")
+        if self.new and self.seconds > 0:
+            net = f"; the network alone {self.new / self.network_seconds:.1f} files/s" if self.network_seconds > 0 else ""
+            lines.append(f"  speed: {self.new / self.seconds:.1f} files/s ({self.precision}){net}")
+        return "\n".join(lines)
+
+
+def _prefetch(pool: cf.Executor, fn, items: Sequence, ahead: int, *args) -> Iterator[Any]:
+    """Results of ``fn(item, *args)`` in order, with at most ``ahead`` submitted ahead."""
+    pending: collections.deque = collections.deque()
+    it = iter(items)
+    for item in it:
+        pending.append(pool.submit(fn, item, *args))
+        if len(pending) >= ahead:
+            break
+    while pending:
+        yield pending.popleft().result()
+        nxt = next(it, None)
+        if nxt is not None:
+            pending.append(pool.submit(fn, nxt, *args))
+
+
+def default_workers() -> int:
+    """Decoding processes: all CPUs but one for the network, at most 8."""
+    return max(1, min(8, (os.cpu_count() or 2) - 1))
+
+
+def _batches(items: list, n: int) -> list[list]:
+    return [items[i : i + n] for i in range(0, len(items), n)]
+
+
+def _dask_client(address: str):
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError as exc:
+        raise SlicError(f"--dask needs dask.distributed ({exc}); install it with pip install 'dask[distributed]'.") from None
+    if address == "local":
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
+        return Client(cluster), cluster
+    try:
+        return Client(address, timeout="20s"), None
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise SlicError(f"cannot connect to the Dask scheduler at {address} ({exc}).") from None
 
 
 def classify_files(
     paths: Iterable[str | os.PathLike],
-    model: SlicNet | str | os.PathLike,
+    model: str | os.PathLike,
     out: str | os.PathLike | None = None,
+    *,
+    from_list: str | None = None,
     batch_size: int = 32,
     device: str = "auto",
+    precision: str = "auto",
+    workers: int | None = None,
+    dask: str | Any | None = None,
     overwrite: bool = False,
+    features: Sequence[str] | None = None,
+    use_sunpy: bool = True,
     progress: bool = True,
-) -> list[dict]:
-    """Classify files with a model; optionally append the rows to a CSV catalogue.
+    warn=None,
+) -> Result:
+    """Classify FITS files with a checkpoint into a catalogue (see the module docstring).
 
-    Returns the rows written in this call, as dicts keyed by :func:`columns`.
+    Parameters
+    ----------
+    paths
+        Files, folders (searched recursively for FITS files) and glob patterns.
+    model
+        A checkpoint (``slic train``/``slic paper``) or the published ``sol_class_4.pth``.
+    out
+        Catalogue to write, ``*.csv`` or ``*.parquet``; None classifies without writing.
+    from_list
+        A file with one path a line, or ``-`` for standard input.
+    batch_size
+        Files per network batch and per committed part.
+    device, precision
+        Where and in which arithmetic the network runs (``precision="auto"``: see
+        :func:`resolve_precision`).
+    workers
+        Decoding processes (None: :func:`default_workers`; 0: one thread of this process).
+    dask
+        ``"local"`` (a LocalCluster of two one-thread workers), a scheduler address, or a
+        ``dask.distributed.Client``: batches run on the cluster's workers.
+    overwrite
+        Start afresh instead of resuming.
+    features
+        Keep only rows predicted as one of these classes in the written catalogue (the full
+        catalogue stays in the journal ``<out>.parts/`` so that reruns still resume).
+    use_sunpy
+        Read header facts through a sunpy Map where the header makes one.
+
+    Returns
+    -------
+    Result
     """
-    model = model if isinstance(model, SlicNet) else load_checkpoint(model)
-    names = model.class_names
-    header = columns(names)
-    files = expand_paths(paths)
-    writer = fh = None
-    if out is not None:
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        done = set() if overwrite else _done_paths(out, header)
-        files = [f for f in files if str(f) not in done]
-        fresh = overwrite or not done
-        fh = out.open("w" if fresh else "a", newline="")
-        writer = csv.DictWriter(fh, fieldnames=header)
-        if fresh:
-            writer.writeheader()
+    from .model import model_from_checkpoint, read_checkpoint
+    from .ood import from_checkpoint
+
+    say = warn or (lambda msg: print(f"slic classify: warning: {msg}", file=sys.stderr))
+    model_path = Path(model)
+    ckpt = read_checkpoint(model_path)
+    net = model_from_checkpoint(ckpt)
+    calibration = from_checkpoint(ckpt)
+    names = tuple(net.class_names)
+    if features:
+        unknown = [f for f in features if f not in names]
+        if unknown:
+            raise SlicError(f"unknown class(es) {', '.join(unknown)} in --features; the model's classes are {', '.join(names)}.")
+    files = [str(f) for f in expand_inputs(paths, from_list, say)]
+    if not files:
+        raise SlicError("no input files: the paths, folders and patterns given hold no FITS file.")
+    precision = resolve_precision(precision, device)
+    sha = cat.sha256(model_path)
+    provenance = {
+        "slic_lib_version": __version__,
+        "model": str(model_path),
+        "model_sha256": sha,
+        "class_names": list(names),
+        "preprocessing": {"size": net.preprocessing.size, "mode": net.preprocessing.mode},
+        "calibration": calibration.summary() if calibration else "uncalibrated",
+        "calibration_sha256": cat.hashlib.sha256(repr(calibration.summary() if calibration else None).encode()).hexdigest(),
+        "precision": precision,
+        "columns": cat.columns(names),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    result = Result(rows=[], out=None, precision=precision, calibrated=calibration is not None, class_names=names)
+    if out is None:
+        rows, result.network_seconds, result.seconds = _classify(files, net, calibration, model_path, sha, batch_size, device,
+                                                                 precision, workers, dask, use_sunpy, progress, None)
+        result.rows, result.new = rows, len(rows)
+        return result
+
+    out = Path(out)
+    cat.file_format(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with cat.Lock(out):
+        journal = cat.Journal(out, names, provenance)
+        if overwrite:
+            journal.remove()
+            out.unlink(missing_ok=True)
+            cat.sidecar(out).unlink(missing_ok=True)
+        existing: list[dict] = []
+        if out.exists():
+            cat.check_provenance(cat.read_provenance(out), provenance, f"the existing catalogue {out}")
+            existing, result.repaired = cat.read_rows(out, names)
+        journaled = journal.open()
+        done = {r["path"] for r in existing} | {r["path"] for r in journaled}
+        todo = [f for f in files if f not in done]
+        new, result.network_seconds, result.seconds = _classify(todo, net, calibration, model_path, sha, batch_size, device,
+                                                                precision, workers, dask, use_sunpy, progress, journal)
+        result.new = len(todo)
+        merged: dict[str, dict] = {}
+        for r in existing + journaled + new:
+            merged.setdefault(r["path"], r)
+        # rows of earlier runs' other inputs first, as they were; then this run's inputs in order
+        order = {f: i for i, f in enumerate(files)}
+        rows = [r for p, r in merged.items() if p not in order]
+        rows += [merged[f] for f in files]
+        written = [r for r in rows if r["status"] == "ok" and r["label"] in features] if features else rows
+        cat.write_catalogue(out, written, names, provenance)
+        if features:
+            journal.compact(rows)
+        else:
+            journal.remove()
+        result.rows = [merged[f] for f in files]
+        result.out = out
+    return result
+
+
+def _classify(files: list[str], net, calibration, model_path: Path, sha: str, batch_size: int, device: str,
+              precision: str, workers: int | None, dask, use_sunpy: bool, progress: bool,
+              journal: cat.Journal | None) -> tuple[list[dict], float, float]:
+    """Classify ``files``, committing each batch to the journal; (rows, network s, wall s)."""
+    from tqdm.auto import tqdm
+
     rows: list[dict] = []
+    net_seconds = 0.0
+    t0 = time.perf_counter()
+    bar = tqdm(total=len(files), desc="classifying", unit="file", disable=not progress or not files, dynamic_ncols=True)
+
+    def commit(batch_rows: list[dict]) -> None:
+        if journal is not None:
+            journal.commit(batch_rows)
+        rows.extend(batch_rows)
+        bar.update(len(batch_rows))
+
     try:
-        bar = tqdm(total=len(files), desc="classifying", unit="file", disable=not progress)
-        for start in range(0, len(files), batch_size):
-            batch = files[start : start + batch_size]
-            images, ok_rows, batch_rows = [], [], []
-            for f in batch:
-                row = {"path": str(f), "label": "", "status": "ok", "error": "", **{f"p_{c}": "" for c in names}}
-                try:
-                    images.append(preprocess(f, model.preprocessing))
-                    ok_rows.append(row)
-                except BadFrameError as exc:
-                    row.update(status="error", error=str(exc))
-                batch_rows.append(row)
-            if images:
-                probs = predict_proba(model, np.stack(images), batch_size, device)
-                for row, p in zip(ok_rows, probs):
-                    row["label"] = names[int(p.argmax())]
-                    row.update({f"p_{c}": f"{v:.6f}" for c, v in zip(names, p)})
-            if writer is not None:
-                writer.writerows(batch_rows)
-                fh.flush()
-            rows += batch_rows
-            bar.update(len(batch))
-        bar.close()
+        if not files:
+            return rows, 0.0, 0.0
+        if dask is not None:
+            _run_dask(files, dask, model_path, sha, batch_size, device, precision, use_sunpy, commit)
+        else:
+            from .inference import cpu_threads
+
+            workers = default_workers() if workers is None else workers
+            if workers > 0:
+                pool: cf.Executor = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+            else:
+                pool = cf.ThreadPoolExecutor(1)
+            threads = max(1, (os.cpu_count() or 1) - workers) if workers > 0 else None
+            with pool, cpu_threads(threads):
+                decoded = _prefetch(pool, decode, files, max(2 * batch_size, 4 * max(workers, 1)), net.preprocessing, use_sunpy)
+                for batch in _batches(files, batch_size):
+                    part = [next(decoded) for _ in batch]
+                    batch_rows, s = finish(net, [r for r, _ in part], [im for _, im in part], calibration, batch_size,
+                                           device, precision)
+                    net_seconds += s
+                    commit(batch_rows)
     finally:
-        if fh is not None:
-            fh.close()
-    return rows
+        bar.close()
+    return rows, net_seconds, time.perf_counter() - t0
+
+
+def _run_dask(files, dask, model_path, sha, batch_size, device, precision, use_sunpy, commit) -> None:
+    from dask.distributed import Client, as_completed
+
+    client, cluster = (dask, None) if isinstance(dask, Client) else _dask_client(str(dask))
+    try:
+        batches = _batches(files, batch_size)
+        n_ahead = 2 * max(1, len(client.scheduler_info().get("workers", {})) or 1)
+        it = iter(batches)
+        submit = lambda b: client.submit(classify_batch, b, str(model_path.resolve()), sha, batch_size, device,  # noqa: E731
+                                         precision, use_sunpy, pure=False)
+        futures = as_completed([submit(b) for b, _ in zip(it, range(n_ahead))])
+        for fut in futures:
+            commit(fut.result())
+            nxt = next(it, None)
+            if nxt is not None:
+                futures.add(submit(nxt))
+    finally:
+        if cluster is not None:
+            client.close()
+            cluster.close()
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="+", help="FITS files or folders (searched recursively)")
+    """Options of ``slic classify``."""
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = EPILOG
+    parser.add_argument("paths", nargs="*", help="FITS files, folders (searched recursively) and glob patterns (quote them)")
+    parser.add_argument("--from-list", metavar="FILE", help="read more paths from FILE, one a line ('-': standard input)")
     parser.add_argument("--model", type=Path, required=True, help="checkpoint (slic train / slic paper) or published sol_class_4.pth")
-    parser.add_argument("--out", type=Path, default=Path("catalogue.csv"), help="CSV catalogue to write (default catalogue.csv)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--overwrite", action="store_true", help="start the catalogue afresh instead of skipping files already in it")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--out", type=Path, default=Path("catalogue.csv"),
+                        help="catalogue to write, *.csv or *.parquet (default catalogue.csv)")
+    parser.add_argument("--features", help="keep only rows predicted as these classes, comma-separated (e.g. sunspots,flares)")
+    parser.add_argument("--batch-size", type=int, default=32, help="files per network batch and per commit (default 32)")
+    parser.add_argument("--workers", type=int, default=None,
+                        help=f"decoding processes (default {default_workers()} here: all CPUs but one; 0: a thread of this process)")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
+                        help="network arithmetic; auto: bfloat16 where the CPU/GPU supports it natively, else float32")
+    parser.add_argument("--dask", metavar="ADDRESS",
+                        help="spread batches over a Dask cluster: 'local' (a LocalCluster of 2 workers) or a scheduler address tcp://HOST:PORT")
+    parser.add_argument("--no-sunpy", action="store_true", help="read headers with astropy only (faster; no sunpy Map)")
+    parser.add_argument("--overwrite", action="store_true", help="start the catalogue afresh instead of resuming it")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def run(args: argparse.Namespace) -> int:
-    ckpt = read_checkpoint(args.model)
-    rows = classify_files(args.paths, args.model, args.out, args.batch_size, args.device, args.overwrite, not args.no_progress)
-    n_err = sum(r["status"] == "error" for r in rows)
-    print(f"wrote {len(rows)} rows to {args.out} ({len(rows) - n_err} classified, {n_err} errors)")
-    if ckpt.metrics.get("synthetic_data"):
+    """Run ``slic classify``; returns the exit status documented in ``--help``."""
+    if not args.paths and not args.from_list:
+        raise SlicError("no inputs: give FITS files, folders or patterns, or --from-list FILE.")
+    if args.batch_size < 1:
+        raise SlicError(f"--batch-size must be at least 1, not {args.batch_size}.")
+    features = [f.strip() for f in args.features.split(",") if f.strip()] if args.features else None
+    result = classify_files(args.paths, args.model, args.out, from_list=args.from_list, batch_size=args.batch_size,
+                            device=args.device, precision=args.precision, workers=args.workers, dask=args.dask,
+                            overwrite=args.overwrite, features=features, use_sunpy=not args.no_sunpy,
+                            progress=not args.no_progress)
+    print(f"wrote {args.out}")
+    print(result.summary())
+    from .model import read_checkpoint
+
+    if read_checkpoint(args.model).metrics.get("synthetic_data"):
         print("note: this model was trained on simulated images (slic_lib.synthetic); treat its labels of real data with care.")
-    return 0
+    return result.exit_code

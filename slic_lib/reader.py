@@ -1,0 +1,364 @@
+"""Open any FITS file as one 2-D image: which HDU, what the header says, how it was read.
+
+Archives hold more than the tidy level-1 files a sunpy Map is made for: processed frames
+and lab images without coordinate keywords, gzip- and tile-compressed (Rice) files, several
+HDUs, and the debris of failed downloads (an HTML error page saved as ``.fits``, a file cut
+short). :func:`read_image` reads all of them with astropy, takes the first HDU that holds an
+image, and makes a ``sunpy.map.Map`` of it only where the header allows one (so sunpy's
+instrument sources normalise the metadata); ``reader`` says which was used. A file that
+cannot give an image raises :class:`ReadError`, whose message names the real cause and whose
+``kind`` is a short code to count errors by.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from astropy.io import fits
+
+from .preprocess import BadFrameError
+
+log = logging.getLogger(__name__)
+
+BLOCK = 2880  # bytes in a FITS block
+
+#: header facts every row of a catalogue carries (None where the header does not say)
+FACTS = ("instrument", "wavelength", "wavelength_unit", "date_obs", "xcen", "ycen", "cdelt1", "cdelt2", "exptime")
+
+
+class ReadError(BadFrameError):
+    """A file that does not give one usable 2-D image; ``kind`` names the cause in one word.
+
+    Kinds: ``missing``, ``unreadable``, ``empty``, ``not-fits``, ``truncated``, ``header-only``,
+    ``one-dimensional``, ``cube``, ``degenerate``, ``all-nan``, ``all-zero``, ``constant``.
+    """
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+@dataclass
+class FitsImage:
+    """One image read from a FITS file.
+
+    Attributes
+    ----------
+    data : numpy.ndarray
+        The 2-D pixel array (float32; NaN where the file has blanks).
+    hdu : int
+        Index of the HDU the image came from (0 is the primary HDU).
+    hdu_name : str
+        That HDU's ``EXTNAME`` (``PRIMARY`` for the primary HDU, ``COMPRESSED_IMAGE`` for a
+        tile-compressed one without a name).
+    reader : {"sunpy", "astropy"}
+        ``sunpy`` when the header made a ``sunpy.map.Map``; ``astropy`` otherwise.
+    facts : dict
+        Header facts (:data:`FACTS`); ``None`` where the header is silent.
+    """
+
+    data: np.ndarray
+    hdu: int
+    hdu_name: str
+    reader: str
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------------------------
+# What a file is, before FITS parsing
+# --------------------------------------------------------------------------------------------
+
+_MAGIC = [
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a ZIP archive"),
+    (b"\x89HDF", "an HDF5 file"),
+    (b"BZh", "a bzip2 archive"),
+    (b"\xfd7zXZ", "an xz archive"),
+]
+
+
+def _head(path: Path, n: int = BLOCK) -> tuple[bytes, bool]:
+    """The first ``n`` bytes (decompressed for gzip) and whether the file is gzip-compressed."""
+    with path.open("rb") as fh:
+        raw = fh.read(n)
+    if raw[:2] != b"\x1f\x8b":
+        return raw, False
+    try:
+        with gzip.open(path, "rb") as fh:
+            return fh.read(n), True
+    except (OSError, EOFError) as exc:
+        raise ReadError("truncated", f"gzip-compressed file is damaged or cut short ({exc})") from None
+
+
+def _gzip_complete(path: Path) -> bool:
+    try:
+        with gzip.open(path, "rb") as fh:
+            while fh.read(1 << 20):
+                pass
+    except (OSError, EOFError):
+        return False
+    return True
+
+
+def describe_bytes(head: bytes) -> str:
+    """What the first bytes of a non-FITS file look like, for an error message."""
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            return what
+    text = head[:512].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
+    if text.startswith((b"<!doctype html", b"<html")) or b"<html" in text or b"<head" in text or b"<body" in text:
+        return "an HTML page (a failed or redirected download?)"
+    if text.startswith(b"<?xml") or text.startswith(b"<"):
+        return "an XML document"
+    if text.startswith((b"{", b"[")):
+        return "a JSON document"
+    try:
+        sample = head[:200].decode("utf-8")
+    except UnicodeDecodeError:
+        return "binary data"
+    if sample.isprintable() or all(c.isprintable() or c in "\r\n\t" for c in sample):
+        first = sample.strip().splitlines()[0][:40] if sample.strip() else ""
+        return f"a text file (starting {first!r})"
+    return "binary data"
+
+
+# --------------------------------------------------------------------------------------------
+# Header facts
+# --------------------------------------------------------------------------------------------
+
+
+def _num(header, *keys: str) -> float | None:
+    for key in keys:
+        value = header.get(key)
+        if value is None or isinstance(value, bool):
+            continue
+        try:
+            value = float(value)
+        except (TypeError, ValueError):
+            continue
+        if np.isfinite(value):
+            return value
+    return None
+
+
+def _text(header, *keys: str) -> str | None:
+    for key in keys:
+        value = header.get(key)
+        if value not in (None, "") and not isinstance(value, fits.card.Undefined):
+            return str(value).strip()
+    return None
+
+
+_ANGLE = {"arcsec": 1.0, "arcsecs": 1.0, "deg": 3600.0, "degree": 3600.0, "degrees": 3600.0, "arcmin": 60.0,
+          "rad": 206264.80624709636, "mas": 1e-3}
+
+
+def _centre(header, axis: int, naxis_len: int) -> float | None:
+    """The centre of the field along an axis in arcsec: XCEN/YCEN, else the linear WCS."""
+    direct = _num(header, "XCEN" if axis == 1 else "YCEN")
+    if direct is not None:
+        return direct
+    crpix, crval, cdelt = (_num(header, f"{k}{axis}") for k in ("CRPIX", "CRVAL", "CDELT"))
+    if None in (crpix, crval, cdelt) or not naxis_len:
+        return None
+    unit = str(header.get(f"CUNIT{axis}", "arcsec")).strip().lower()
+    scale = _ANGLE.get(unit)
+    if scale is None:
+        return None
+    return (crval + cdelt * ((naxis_len + 1) / 2 - crpix)) * scale
+
+
+def header_facts(header, shape: tuple[int, ...]) -> dict[str, Any]:
+    """Instrument, wavelength (and unit), observation time, field centre, pixel scale, exposure.
+
+    ``xcen``/``ycen`` come from the ``XCEN``/``YCEN`` keywords or, failing them, from the
+    linear WCS (``CRPIX``, ``CRVAL``, ``CDELT``, ``CUNIT``; rotation ignored), in arcsec.
+    """
+    ny, nx = shape[-2:] if len(shape) >= 2 else (0, 0)
+    wave = _num(header, "WAVELNTH", "WAVELENGTH")
+    unit = _text(header, "WAVEUNIT", "WAVE_UNIT")
+    if wave is not None and unit is None and "WAVELNTH" in header:
+        comment = header.comments["WAVELNTH"].lower()
+        unit = next((u for u in ("angstrom", "nm") if u in comment), None)
+    instrument = _text(header, "INSTRUME")
+    telescope = _text(header, "TELESCOP")
+    if instrument and telescope and telescope.lower() not in instrument.lower():
+        instrument = f"{telescope}/{instrument}"
+    return {
+        "instrument": instrument or telescope,
+        "wavelength": wave,
+        "wavelength_unit": unit if wave is not None else None,
+        "date_obs": _text(header, "DATE-OBS", "DATE_OBS", "T_OBS", "DATE"),
+        "xcen": _centre(header, 1, nx),
+        "ycen": _centre(header, 2, ny),
+        "cdelt1": _num(header, "CDELT1"),
+        "cdelt2": _num(header, "CDELT2"),
+        "exptime": _num(header, "EXPTIME", "EXPOSURE", "XPOSURE"),
+    }
+
+
+def _has_wcs(header) -> bool:
+    return all(k in header for k in ("CTYPE1", "CTYPE2", "CRPIX1", "CRPIX2", "CRVAL1", "CRVAL2")) and (
+        "CDELT1" in header or "CD1_1" in header or "PC1_1" in header)
+
+
+def _sunpy_facts(data: np.ndarray, header) -> dict[str, Any] | None:
+    """Facts through a sunpy Map of the image, or None where the header does not make one."""
+    import sunpy.map
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # real archives' header quirks are not the user's problem
+            smap = sunpy.map.Map(data, header)
+            facts: dict[str, Any] = {}
+            facts["instrument"] = smap.instrument if smap.instrument and smap.instrument != "Unknown" else None
+            if smap.wavelength is not None:
+                facts["wavelength"] = float(smap.wavelength.value)
+                facts["wavelength_unit"] = smap.wavelength.unit.to_string()
+            facts["date_obs"] = smap.date.isot
+            centre = smap.center
+            facts["xcen"] = float(centre.Tx.to_value("arcsec"))
+            facts["ycen"] = float(centre.Ty.to_value("arcsec"))
+            facts["cdelt1"] = float(smap.scale.axis1.to_value("arcsec / pix"))
+            facts["cdelt2"] = float(smap.scale.axis2.to_value("arcsec / pix"))
+            if smap.exposure_time is not None:
+                facts["exptime"] = float(smap.exposure_time.to_value("s"))
+    except Exception as exc:  # a header sunpy cannot use: astropy's reading stands
+        log.debug("no sunpy Map: %s", exc)
+        return None
+    return facts
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------------------------
+
+
+def _image_hdus(hdul: fits.HDUList):
+    for i, hdu in enumerate(hdul):
+        if isinstance(hdu, (fits.PrimaryHDU, fits.ImageHDU, fits.CompImageHDU)) and hdu.header.get("NAXIS", 0) > 0:
+            shape = hdu.shape
+            if shape and int(np.prod(shape)) > 0:
+                yield i, hdu
+
+
+def _as_image(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    if arr.ndim > 2:
+        frames = int(np.prod(arr.shape[:-2]))
+        if frames > 1:
+            raise ReadError("cube", f"a data cube of shape {shape} ({frames} frames), not one 2-D image")
+        arr = arr.reshape(arr.shape[-2:])
+    if arr.ndim == 2 and 1 in arr.shape and max(arr.shape) > 1:
+        raise ReadError("one-dimensional", f"one-dimensional data of shape {shape}, not a 2-D image")
+    if arr.ndim == 1:
+        raise ReadError("one-dimensional", f"one-dimensional data of length {arr.shape[0]}, not a 2-D image")
+    if min(arr.shape) < 2:
+        raise ReadError("degenerate", f"image of shape {shape} is too small to classify")
+    return arr
+
+
+def check_values(arr: np.ndarray) -> None:
+    """Raise :class:`ReadError` for an image without information: all NaN, all zero, constant."""
+    finite = np.isfinite(arr)
+    if not finite.any():
+        raise ReadError("all-nan", "every pixel is NaN or infinite")
+    values = arr[finite] if not finite.all() else arr
+    lo, hi = values.min(), values.max()
+    if lo == hi:
+        if lo == 0:
+            raise ReadError("all-zero", "every pixel is zero")
+        raise ReadError("constant", f"every pixel has the same value ({lo:g})")
+
+
+def read_image(path: str | os.PathLike, use_sunpy: bool = True) -> FitsImage:
+    """Read the first image HDU of a FITS file.
+
+    Parameters
+    ----------
+    path
+        A FITS file: plain, gzip-compressed (``.fits.gz``) or tile-compressed (Rice etc.),
+        with or without WCS keywords, with any number of HDUs.
+    use_sunpy
+        Try a ``sunpy.map.Map`` of the image (header facts normalised by sunpy's instrument
+        sources); ``False`` reads the header with astropy only, which is faster.
+
+    Returns
+    -------
+    FitsImage
+
+    Raises
+    ------
+    ReadError
+        With a message that names the cause: the file is missing, empty, not FITS (and what it
+        looks like instead), truncated, header-only, one-dimensional, a cube, all-NaN,
+        all-zero or constant.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise ReadError("missing", "file does not exist")
+    if not path.is_file():
+        raise ReadError("unreadable", "not a regular file (a folder?)")
+    try:
+        size = path.stat().st_size
+        if size == 0:
+            raise ReadError("empty", "empty file (0 bytes)")
+        head, compressed = _head(path)
+    except PermissionError:
+        raise ReadError("unreadable", "permission denied") from None
+    if not head:
+        raise ReadError("empty", "gzip file holds no data")
+    if not head.startswith(b"SIMPLE  ="):
+        raise ReadError("not-fits", f"not a FITS file: it looks like {describe_bytes(head)}")
+    if len(head) < BLOCK:
+        raise ReadError("truncated", f"truncated: {len(head)} bytes, less than one {BLOCK}-byte FITS header block")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
+                found = next(_image_hdus(hdul), None)
+                if found is None:
+                    if any(isinstance(w.message, Warning) and "truncated" in str(w.message) for w in caught):
+                        raise ReadError("truncated", "truncated: the file ends inside its first header or data block")
+                    raise ReadError("header-only", f"header-only: none of its {len(hdul)} HDU(s) holds image data")
+                index, hdu = found
+                shape = tuple(hdu.shape)
+                header = hdu.header.copy()
+                name = hdu.name or ("PRIMARY" if index == 0 else f"HDU{index}")
+                try:
+                    raw = hdu.data
+                except (ValueError, OSError, TypeError, EOFError) as exc:
+                    raise ReadError("truncated", f"truncated or damaged data in HDU {index} ({type(exc).__name__}: "
+                                                 f"{str(exc).splitlines()[0][:100]})") from None
+                if raw is None:
+                    raise ReadError("header-only", f"header-only: HDU {index} declares shape {shape} but holds no data")
+                if raw.size != int(np.prod(shape)) or any("truncated" in str(w.message) for w in caught):
+                    raise ReadError("truncated", f"truncated: HDU {index} declares shape {shape} but the file ends early")
+                arr = np.asarray(raw, dtype=np.float32)
+    except ReadError:
+        raise
+    except (OSError, ValueError, TypeError, IndexError, KeyError, EOFError) as exc:
+        if compressed and not _gzip_complete(path):
+            raise ReadError("truncated", "truncated: the gzip-compressed file is cut short") from None
+        msg = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+        kind = "truncated" if ("truncat" in msg.lower() or "end of file" in msg.lower() or isinstance(exc, EOFError)) else "unreadable"
+        raise ReadError(kind, f"{'truncated' if kind == 'truncated' else 'unreadable FITS'}: {msg}") from None
+    arr = _as_image(arr, shape)
+    check_values(arr)
+    facts = header_facts(header, arr.shape)
+    reader = "astropy"
+    if use_sunpy and _has_wcs(header):
+        better = _sunpy_facts(arr, header)
+        if better is not None:
+            reader = "sunpy"
+            facts.update({k: v for k, v in better.items() if v is not None})
+    return FitsImage(data=arr, hdu=index, hdu_name=name, reader=reader, facts=facts)
