@@ -1,0 +1,26 @@
+"""The headline table names the commit and puts the dark-pixel rule beside the network on real crops."""
+
+from __future__ import annotations
+
+from slic_lib import headline, summary
+
+
+def test_real_crop_row_has_the_rule_beside_the_network(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    summary.update("smoke", synthetic_data=True, transfer_learning={
+        "zero_shot": {"test_days": {"accuracy": 0.9375, "balanced_accuracy": 0.94, "n": 96}},
+        "baseline": {"test_days": {"accuracy": 0.875, "balanced_accuracy": 0.88, "n": 96}},
+    })
+    text = headline.table("smoke")
+    row = next(line for line in text.splitlines() if "real BBSO" in line)
+    assert "accuracy 0.94, balanced 0.94 (96 crops)" in row
+    assert "dark-pixel rule" in row and "accuracy 0.88, balanced 0.88" in row
+    assert "H-alpha data: simulated" in text.splitlines()[0]
+
+
+def test_without_a_rule_the_row_says_nothing_of_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    summary.update("smoke", transfer_learning={"zero_shot": {"test_days": {"accuracy": 0.5, "balanced_accuracy": 0.5, "n": 4}}})
+    row = next(line for line in headline.table("smoke").splitlines() if "real BBSO" in line)
+    assert "rule" not in row
