@@ -168,9 +168,15 @@ def read_provenance(out: Path) -> dict | None:
 
 def to_table(rows: list[dict], class_names: Sequence[str], provenance: dict | None = None) -> pa.Table:
     sch = schema(class_names)
-    if provenance is not None:
-        sch = sch.with_metadata({META_KEY: json.dumps(provenance).encode()})
-    return pa.Table.from_pylist([{c: r.get(c) for c in sch.names} for r in rows], schema=sch)
+    table = pa.Table.from_pylist([{c: r.get(c) for c in sch.names} for r in rows], schema=sch)
+    if provenance is None:
+        return table
+    meta = {META_KEY: json.dumps(provenance).encode()}
+    for name in sch.names:  # astropy.table reads string widths from these keys (else it warns)
+        if pa.types.is_string(sch.field(name).type):
+            width = max((len(v) for v in table.column(name).to_pylist() if v is not None), default=1)
+            meta[f"table::len::{name}".encode()] = str(max(width, 1)).encode()
+    return table.replace_schema_metadata(meta)
 
 
 def _csv_text(value: Any) -> str:

@@ -302,9 +302,13 @@ class WithFeatures(torch.nn.Module):
         self.config = model.config
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = self.model.features(x)
-        z = self.model.classifier(torch.flatten(f, 1))
-        return torch.cat([z.float(), f.float().mean((2, 3))], 1)
+        pooled = []
+        for _, module in self.model.stages():
+            x = module(x)
+            if isinstance(module, torch.nn.MaxPool2d):
+                pooled.append(x.float().mean((2, 3)))
+        z = self.model.classifier(torch.flatten(x, 1))
+        return torch.cat([z.float(), *pooled], 1)
 
 
 def logits_and_features(model, images, batch_size=64, device=None, precision="float32"):

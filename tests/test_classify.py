@@ -1,0 +1,212 @@
+"""slic classify: one row per input, exit codes, Parquet/CSV round trips, provenance, resume, lock, Dask."""
+
+import csv
+import io
+import json
+import shutil
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from astropy.io import fits
+from astropy.table import Table
+
+from slic_lib import catalogue as cat
+from slic_lib.classes import CLASSES
+from slic_lib.classify import EXIT_NONE_CLASSIFIED, EXIT_OK, EXIT_SOME_FAILED, classify_files, expand_inputs
+from slic_lib.cli import main
+from slic_lib.model import read_checkpoint
+
+FLOAT32 = ["--precision", "float32", "--workers", "0", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def model(dataset_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    assert main(["train", str(dataset_file), "--out", str(out), "--lr", "5e-3", "--epochs", "6", "--batch-size", "8",
+                 "--width", "0.125", "--hidden", "32", "--no-progress"]) == 0
+    assert main(["calibrate", str(out / "best.pt"), str(dataset_file)]) == 0
+    return out / "best.pt"
+
+
+@pytest.fixture(scope="module")
+def uncalibrated(model, tmp_path_factory):
+    ckpt = read_checkpoint(model)
+    ckpt.metrics = {k: v for k, v in ckpt.metrics.items() if k != "calibration"}
+    from slic_lib.model import save_checkpoint
+
+    return save_checkpoint(ckpt, tmp_path_factory.mktemp("unc") / "plain.pt")
+
+
+def _same_rows(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    """Equal catalogues, but for float32 rounding that differs with batch composition."""
+    assert list(a.columns) == list(b.columns) and len(a) == len(b)
+    for col in a.columns:
+        if pd.api.types.is_float_dtype(a[col]) and pd.api.types.is_float_dtype(b[col]):
+            np.testing.assert_allclose(a[col], b[col], rtol=1e-4, atol=1e-6, err_msg=col)
+        else:
+            assert list(a[col].fillna("")) == list(b[col].fillna("")), col
+
+
+def _mixed(fits_tree, tmp_path):
+    html = tmp_path / "download.fits"
+    html.write_text("<html><body>Service Unavailable</body></html>")
+    plain = tmp_path / "plain_int16.fits"  # no coordinate keywords at all
+    fits.PrimaryHDU(fits.getdata(sorted((fits_tree / "sunspots").glob("*.fits"))[0]).astype(np.int16)).writeto(plain)
+    zero = tmp_path / "zero.fits"
+    fits.PrimaryHDU(np.zeros((8, 8), np.float32)).writeto(zero)
+    good = sorted((fits_tree / "sunspots").glob("*.fits"))[1:4]
+    return [*good, plain, html, zero, tmp_path / "missing.fits"]
+
+
+def test_every_input_gets_one_row_with_facts_and_exit_3(model, fits_tree, tmp_path, capsys):
+    files = _mixed(fits_tree, tmp_path)
+    out = tmp_path / "cat.csv"
+    assert main(["classify", *map(str, files), "--model", str(model), "--out", str(out), *FLOAT32]) == EXIT_SOME_FAILED
+    summary = capsys.readouterr().out
+    assert "4 classified, 3 errors" in summary and "not-fits 1" in summary and "out of distribution" in summary
+    df = pd.read_csv(out)
+    assert list(df.columns) == cat.columns(CLASSES)
+    assert list(df["path"]) == list(map(str, files))
+    ok = df[df.status == "ok"]
+    assert len(ok) == 4 and (ok["label"] == "sunspots").sum() >= 3
+    np.testing.assert_allclose(ok[[f"p_{c}" for c in CLASSES]].sum(axis=1), 1, atol=1e-6)
+    assert ok["confidence"].between(0.2, 1).all() and ok["ood_score"].notna().all()
+    plain = df.set_index("path").loc[str(files[3])]
+    assert plain["reader"] == "astropy" and plain["status"] == "ok"
+    wcs = df.set_index("path").loc[str(files[0])]
+    assert wcs["reader"] == "sunpy" and wcs["wavelength"] == 6563 and wcs["date_obs"].startswith("2012-03")
+    err = df[df.status == "error"].set_index("path")["error"]
+    assert "looks like an HTML page" in err[str(files[4])]
+    assert "zero" in err[str(files[5])] and "does not exist" in err[str(files[6])]
+
+
+def test_exit_codes_all_and_none(model, fits_tree, tmp_path):
+    good = sorted((fits_tree / "quiet").glob("*.fits"))[:2]
+    assert main(["classify", *map(str, good), "--model", str(model), "--out", str(tmp_path / "a.csv"), *FLOAT32]) == EXIT_OK
+    bad = [str(tmp_path / "x.fits"), str(tmp_path / "y.fits")]
+    assert main(["classify", *bad, "--model", str(model), "--out", str(tmp_path / "b.csv"), *FLOAT32]) == EXIT_NONE_CLASSIFIED
+
+
+def test_help_documents_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        main(["classify", "--help"])
+    text = capsys.readouterr().out
+    assert "exit status" in text and "3  some input files" in text and "4  no input file" in text
+
+
+def test_inputs_folders_globs_and_lists(fits_tree, tmp_path, monkeypatch):
+    lst = tmp_path / "list.txt"
+    one = sorted((fits_tree / "flares").glob("*.fits"))[0]
+    lst.write_text(f"# a comment\n{one}\n\n{tmp_path / 'gone.fits'}\n")
+    found = expand_inputs([fits_tree / "quiet", str(fits_tree / "sunspots" / "*.fits"), str(one)], str(lst))
+    assert len(found) == 12 + 12 + 1 + 1  # `one` only once
+    assert found[-1] == tmp_path / "gone.fits"
+    import io
+    monkeypatch.setattr("sys.stdin", io.StringIO(f"{one}\n"))
+    assert expand_inputs([], "-") == [one]
+    warned = []
+    assert expand_inputs([str(tmp_path / "*.nothing")], warn=warned.append) == [] and warned
+
+
+def test_parquet_and_csv_round_trip_with_provenance(model, fits_tree, tmp_path):
+    files = sorted((fits_tree / "filaments").glob("*.fits"))[:3] + [tmp_path / "missing.fits"]
+    frames = {}
+    for suffix in ("parquet", "csv"):
+        out = tmp_path / f"cat.{suffix}"
+        res = classify_files(files, model, out, precision="float32", workers=0, progress=False)
+        assert res.exit_code == EXIT_SOME_FAILED
+        frames[suffix] = pd.read_csv(out) if suffix == "csv" else pd.read_parquet(out)
+        table = Table.read(out, format="ascii.csv" if suffix == "csv" else "parquet")
+        assert len(table) == 4 and list(table["path"]) == list(map(str, files))
+        prov = json.loads(pq.read_schema(out).metadata[b"slic"]) if suffix == "parquet" else json.loads(cat.sidecar(out).read_text())
+        assert prov["model_sha256"] == cat.sha256(model) and prov["slic_lib_version"]
+        assert prov["preprocessing"] == {"size": 32, "mode": "standard"} and prov["calibration"]["temperature"] > 0
+    p, c = frames["parquet"], frames["csv"]
+    assert list(p["status"]) == list(c["status"]) and list(p["label"].fillna("")) == list(c["label"].fillna(""))
+    np.testing.assert_allclose(p["p_filaments"], c["p_filaments"], rtol=1e-12)
+    assert p["ood_flag"].iloc[3] is None and p["hdu"].iloc[0] == 0
+
+
+def test_uncalibrated_model_still_classifies(uncalibrated, fits_tree, tmp_path, capsys):
+    out = tmp_path / "u.parquet"
+    files = sorted((fits_tree / "quiet").glob("*.fits"))[:2]
+    assert main(["classify", *map(str, files), "--model", str(uncalibrated), "--out", str(out), *FLOAT32]) == 0
+    assert "uncalibrated" in capsys.readouterr().out
+    df = pd.read_parquet(out)
+    assert df["ood_flag"].isna().all() and df["confidence"].notna().all()
+    assert json.loads(pq.read_schema(out).metadata[b"slic"])["calibration"] == "uncalibrated"
+
+
+def test_resume_with_another_model_is_refused(model, uncalibrated, fits_tree, tmp_path, capsys):
+    out = tmp_path / "cat.parquet"
+    files = sorted((fits_tree / "quiet").glob("*.fits"))[:2]
+    assert main(["classify", *map(str, files), "--model", str(model), "--out", str(out), *FLOAT32]) == 0
+    assert main(["classify", *map(str, files), "--model", str(uncalibrated), "--out", str(out), *FLOAT32]) == 1
+    err = capsys.readouterr().err
+    assert "another model" in err and "choose another --out" in err
+
+
+def test_csv_cut_mid_row_is_repaired_not_trusted(model, fits_tree, tmp_path):
+    files = sorted((fits_tree / "prominences").glob("*.fits"))[:6]
+    out = tmp_path / "cat.csv"
+    classify_files(files, model, out, precision="float32", workers=0, progress=False)
+    whole = out.read_text()
+    lines = whole.splitlines(keepends=True)
+    out.write_text("".join(lines[:4]) + lines[4][: len(lines[4]) // 2])  # cut inside row 4
+    res = classify_files(files, model, out, precision="float32", workers=0, progress=False)
+    assert res.new == 3 and res.repaired == 1
+    rows = list(csv.DictReader(out.open()))
+    assert [r["path"] for r in rows] == list(map(str, files))
+    _same_rows(pd.read_csv(out), pd.read_csv(io.StringIO(whole)))  # as the uninterrupted run's catalogue
+
+
+def test_old_csv_without_provenance_is_not_trusted(model, fits_tree, tmp_path, capsys):
+    out = tmp_path / "old.csv"
+    out.write_text("path,label,status,error,p_filaments,p_flares,p_prominences,p_quiet,p_sunspots\n/x.fits,quiet,ok,,0.1,0.1,0.1,0.6,0.1\n")
+    assert main(["classify", str(fits_tree / "quiet"), "--model", str(model), "--out", str(out), *FLOAT32]) == 1
+    assert "no provenance record" in capsys.readouterr().err
+
+
+def test_a_second_run_on_the_same_out_is_refused(model, fits_tree, tmp_path, capsys):
+    out = tmp_path / "cat.csv"
+    with cat.Lock(out):
+        assert main(["classify", str(fits_tree / "quiet"), "--model", str(model), "--out", str(out), *FLOAT32]) == 1
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert len(err) == 1 and "another slic classify is writing" in err[0]
+    assert not out.exists()
+
+
+def test_features_keeps_only_those_rows_and_still_resumes(model, fits_tree, tmp_path):
+    files = sorted((fits_tree / "sunspots").glob("*.fits"))[:4] + sorted((fits_tree / "quiet").glob("*.fits"))[:4]
+    out = tmp_path / "spots.csv"
+    res = classify_files(files, model, out, precision="float32", workers=0, progress=False, features=["sunspots"])
+    df = pd.read_csv(out)
+    assert len(df) == sum(r["label"] == "sunspots" for r in res.rows) and (df["label"] == "sunspots").all()
+    again = classify_files(files, model, out, precision="float32", workers=0, progress=False, features=["sunspots"])
+    assert again.new == 0 and pd.read_csv(out).equals(df)
+    with pytest.raises(Exception, match="unknown class"):
+        classify_files(files, model, out, features=["loops"])
+
+
+def test_decoding_processes_give_the_same_rows(model, fits_tree, tmp_path):
+    files = sorted((fits_tree / "flares").glob("*.fits"))[:5]
+    a = classify_files(files, model, None, precision="float32", workers=0, progress=False).rows
+    b = classify_files(files, model, None, precision="float32", workers=1, batch_size=2, progress=False).rows
+    _same_rows(pd.DataFrame(a), pd.DataFrame(b))
+
+
+def test_dask_local_cluster_gives_the_same_rows(model, fits_tree, tmp_path):
+    from dask.distributed import Client, LocalCluster
+
+    files = sorted((fits_tree / "filaments").glob("*.fits"))[:6] + [tmp_path / "missing.fits"]
+    single = classify_files(files, model, tmp_path / "single.parquet", precision="float32", workers=0, batch_size=3,
+                            progress=False)
+    # processes=False: two one-thread workers in this process (spawning worker processes takes longer here)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
+        assert len(client.scheduler_info()["workers"]) == 2
+        spread = classify_files(files, model, tmp_path / "dask.parquet", precision="float32", batch_size=3, dask=client,
+                                progress=False)
+    assert spread.rows == single.rows
+    assert pd.read_parquet(tmp_path / "dask.parquet").equals(pd.read_parquet(tmp_path / "single.parquet"))

@@ -1,0 +1,119 @@
+"""Reading any FITS file: every kind of bad file gets a reason naming its cause; good ones say how they were read."""
+
+import gzip
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from conftest import pattern, write_fits
+from slic_lib.reader import ReadError, describe_bytes, header_facts, read_image
+
+IMG = pattern(2, np.random.default_rng(0), 32)
+
+
+def _bad(tmp_path, kind):
+    p = tmp_path / f"{kind}.fits"
+    if kind == "empty":
+        p.write_bytes(b"")
+    elif kind == "not-fits":
+        p.write_text("<!DOCTYPE html>\n<html><head><title>502 Bad Gateway</title></head><body>nginx</body></html>")
+    elif kind == "truncated":
+        fits.PrimaryHDU(IMG).writeto(p)
+        data = p.read_bytes()
+        p.write_bytes(data[: len(data) - 3000])
+    elif kind == "header-only":
+        fits.PrimaryHDU().writeto(p)
+    elif kind == "one-dimensional":
+        fits.PrimaryHDU(np.arange(50.0)).writeto(p)
+    elif kind == "cube":
+        fits.PrimaryHDU(np.stack([IMG, IMG, IMG])).writeto(p)
+    elif kind == "all-nan":
+        fits.PrimaryHDU(np.full((16, 16), np.nan, np.float32)).writeto(p)
+    elif kind == "all-zero":
+        fits.PrimaryHDU(np.zeros((16, 16), np.int16)).writeto(p)
+    return p
+
+
+@pytest.mark.parametrize("kind, words", [
+    ("empty", "empty file"),
+    ("not-fits", "looks like an HTML page"),
+    ("truncated", "truncated"),
+    ("header-only", "header-only"),
+    ("one-dimensional", "one-dimensional"),
+    ("cube", "cube of shape (3, 32, 32)"),
+    ("all-nan", "NaN"),
+    ("all-zero", "every pixel is zero"),
+])
+def test_bad_files_name_their_cause(tmp_path, kind, words):
+    with pytest.raises(ReadError) as exc:
+        read_image(_bad(tmp_path, kind))
+    assert exc.value.kind == kind
+    assert words in str(exc.value)
+
+
+def test_missing_and_cut_gzip(tmp_path):
+    with pytest.raises(ReadError, match="does not exist"):
+        read_image(tmp_path / "nope.fits")
+    p = tmp_path / "a.fits.gz"
+    fits.PrimaryHDU(np.random.default_rng(1).normal(size=(64, 64))).writeto(p)
+    data = p.read_bytes()
+    p.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ReadError) as exc:
+        read_image(p)
+    assert exc.value.kind == "truncated"
+
+
+def test_what_other_files_look_like():
+    assert "PNG" in describe_bytes(b"\x89PNG\r\n\x1a\n....")
+    assert "JSON" in describe_bytes(b'{"error": "not found"}')
+    assert "text" in describe_bytes(b"Service unavailable, try later")
+
+
+@pytest.mark.parametrize("dtype", [np.int16, np.float32])
+def test_plain_images_without_wcs_are_read_by_astropy(tmp_path, dtype):
+    p = tmp_path / "plain.fits"
+    fits.PrimaryHDU(IMG.astype(dtype)).writeto(p)
+    img = read_image(p)
+    assert img.reader == "astropy" and img.hdu == 0 and img.hdu_name == "PRIMARY"
+    np.testing.assert_allclose(img.data, IMG.astype(dtype), rtol=1e-6)
+
+
+def test_compressed_and_multi_extension_files(tmp_path):
+    gz = tmp_path / "g.fits.gz"
+    fits.PrimaryHDU(IMG).writeto(gz)
+    assert gzip.open(gz).read(6) == b"SIMPLE"
+    np.testing.assert_allclose(read_image(gz).data, IMG)
+    rice = tmp_path / "rice.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(IMG.astype(np.int16), compression_type="RICE_1")]).writeto(rice)
+    img = read_image(rice)
+    assert (img.hdu, img.hdu_name) == (1, "COMPRESSED_IMAGE")
+    np.testing.assert_array_equal(img.data, IMG.astype(np.int16))
+    multi = tmp_path / "multi.fits"
+    table = fits.BinTableHDU.from_columns([fits.Column("a", "E", array=np.ones(3))])
+    fits.HDUList([fits.PrimaryHDU(), table, fits.ImageHDU(IMG, name="SCI")]).writeto(multi)
+    img = read_image(multi)
+    assert (img.hdu, img.hdu_name) == (2, "SCI")
+
+
+def test_a_wcs_header_is_read_through_sunpy_with_its_facts(tmp_path):
+    p = tmp_path / "wcs.fits"
+    write_fits(p, IMG, "2012-03-04T10:00:00", xcen=120.0)
+    img = read_image(p)
+    assert img.reader == "sunpy"
+    assert img.facts["date_obs"].startswith("2012-03-04T10:00:00")
+    assert img.facts["wavelength"] == pytest.approx(6563.0)
+    assert img.facts["xcen"] == pytest.approx(120.0, abs=0.2)
+    assert img.facts["cdelt1"] == pytest.approx(0.1)
+    assert read_image(p, use_sunpy=False).reader == "astropy"
+
+
+def test_header_facts_from_keywords_and_linear_wcs():
+    h = fits.Header({"NAXIS": 2, "NAXIS1": 101, "NAXIS2": 51, "TELESCOP": "SDO", "INSTRUME": "AIA_3", "WAVELNTH": 171,
+                     "WAVEUNIT": "angstrom", "DATE-OBS": "2013-01-01T00:00:11", "EXPTIME": 2.0, "CRPIX1": 1.0,
+                     "CRVAL1": 10.0, "CDELT1": 0.6, "CUNIT1": "arcsec", "CRPIX2": 26.0, "CRVAL2": -5.0,
+                     "CDELT2": 0.6, "CUNIT2": "arcsec"})
+    f = header_facts(h, (51, 101))
+    assert f["instrument"] == "SDO/AIA_3" and f["wavelength"] == 171 and f["wavelength_unit"] == "angstrom"
+    assert f["date_obs"] == "2013-01-01T00:00:11" and f["exptime"] == 2.0
+    assert f["xcen"] == pytest.approx(10.0 + 0.6 * 50) and f["ycen"] == pytest.approx(-5.0)
