@@ -39,6 +39,15 @@ def test_training_and_classification_paths_preprocess_identically(dataset_file):
         np.testing.assert_array_equal(data.images[i], preprocess(data.paths[i], data.preprocessing))
 
 
+def test_parallel_build_writes_the_same_contents_as_one_process(dataset_file, fits_tree, tmp_path):
+    # dataset_file was built with workers=1; the 60 files exceed the 32 that start a process pool
+    parallel = load_dataset(build_dataset(fits_tree, tmp_path / "p.h5", PreprocessConfig(size=32), workers=2, progress=False).path)
+    serial = load_dataset(dataset_file)
+    np.testing.assert_array_equal(parallel.images, serial.images)
+    for name in ("labels", "paths", "times", "groups", "synthetic"):
+        np.testing.assert_array_equal(getattr(parallel, name), getattr(serial, name))
+
+
 def test_bad_frames_are_skipped_and_listed(tmp_path):
     from conftest import make_tree, write_fits
 
