@@ -1,6 +1,5 @@
 """The slic command: help everywhere, the catalogue, and one sentence for a user's bad input."""
 
-import csv
 import subprocess
 import sys
 
@@ -45,36 +44,6 @@ def test_train_then_evaluate(trained, dataset_file, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "confusion matrix" in out and "classified" in out
     assert '"accuracy"' in (tmp_path / "m.json").read_text()
-
-
-def test_classify_writes_a_catalogue_with_error_rows(trained, fits_tree, tmp_path):
-    broken = tmp_path / "broken.fits"
-    broken.write_bytes(b"no FITS here")
-    out = tmp_path / "cat.csv"
-    files = sorted((fits_tree / "sunspots").glob("*.fits"))[:3] + [broken, tmp_path / "missing.fits"]
-    assert main(["classify", *map(str, files), "--model", str(trained), "--out", str(out), "--no-progress"]) == 0
-    rows = list(csv.DictReader(out.open()))
-    assert [r["path"] for r in rows] == list(map(str, files))
-    assert list(rows[0]) == ["path", "label", "status", "error", "p_filaments", "p_flares", "p_prominences", "p_quiet", "p_sunspots"]
-    ok = [r for r in rows if r["status"] == "ok"]
-    assert len(ok) == 3 and all(r["error"] == "" for r in ok)
-    assert all(abs(sum(float(r[f"p_{c}"]) for c in ("filaments", "flares", "prominences", "quiet", "sunspots")) - 1) < 1e-4 for r in ok)
-    assert sum(r["label"] == "sunspots" for r in ok) >= 2
-    errors = {r["path"].rsplit("/", 1)[-1]: r for r in rows if r["status"] == "error"}
-    assert "not a readable FITS" in errors["broken.fits"]["error"] and "does not exist" in errors["missing.fits"]["error"]
-    assert all(r["label"] == "" for r in errors.values())
-
-
-def test_classify_folder_and_resume_keeps_finished_rows(trained, fits_tree, tmp_path):
-    out = tmp_path / "cat.csv"
-    first = sorted((fits_tree / "quiet").glob("*.fits"))[:4]
-    main(["classify", *map(str, first), "--model", str(trained), "--out", str(out), "--no-progress"])
-    before = out.read_text()
-    main(["classify", str(fits_tree / "quiet"), "--model", str(trained), "--out", str(out), "--no-progress"])
-    after = out.read_text()
-    assert after.startswith(before)  # finished rows kept as they were
-    rows = list(csv.DictReader(out.open()))
-    assert len(rows) == 12 and len({r["path"] for r in rows}) == 12
 
 
 @pytest.mark.parametrize(
