@@ -199,12 +199,16 @@ def calibrate_outputs(logits: Any, labels: Any, features: Any, train_features: A
 
 
 def calibrate(model, images: Any, labels: Any, train_images: Any, train_labels: Any,
-              quantile: float = DEFAULT_QUANTILE, batch_size: int = 64, device: str | None = None) -> Calibration:
+              quantile: float = DEFAULT_QUANTILE, batch_size: int = 64, device: str | None = None,
+              max_train: int = 4000, seed: int = 0) -> Calibration:
     """Calibrate a model: validation images ``(N, S, S)`` and labels, and its training images.
 
-    The training images only give the feature statistics; the temperature and the threshold
-    come from the validation images.
+    The training images only give the feature statistics (at most ``max_train`` of them, drawn
+    with ``seed``); the temperature and the threshold come from the validation images.
     """
+    if len(train_images) > max_train:
+        idx = np.sort(np.random.default_rng(seed).choice(len(train_images), max_train, replace=False))
+        train_images, train_labels = train_images[idx], np.asarray(train_labels)[idx]
     z, f = logits_and_features(model, images, batch_size, device)
     _, f_train = logits_and_features(model, train_images, batch_size, device)
     return calibrate_outputs(z, labels, f, f_train, train_labels, quantile)

@@ -7,7 +7,7 @@ import shutil
 import numpy as np
 import torch
 
-from .. import results, summary
+from .. import ood, results, summary
 from ..dataset import SolarData, load_dataset
 from ..splits import split
 from ..inference import cpu_threads, predict_proba
@@ -50,7 +50,12 @@ def train_sweep(run: Run, progress: bool = True):
     with cpu_threads(run.profile.threads):
         result = sweep(data, model_config(run, data), config, run.profile.learning_rates, folder, resume=resume, progress=progress)
     shutil.copyfile(result.best_path, run.best_model)
-    _, val = split(data, config.split, config.val_fraction, config.seed)
+    train_idx, val = split(data, config.split, config.val_fraction, config.seed)
+    # calibrate the selected model on its own validation split, so 'slic classify' gives calibrated
+    # confidences and flags images unlike its training data (slic_lib.ood)
+    with cpu_threads(run.profile.threads):
+        ood.store(run.best_model, ood.calibrate(load_checkpoint(run.best_model), data.images[val], data.labels[val],
+                                                data.images[train_idx], data.labels[train_idx]))
     with torch.random.fork_rng():  # leave the global random state as training left it
         torch.manual_seed(config.seed)
         untrained = SlicNet(read_checkpoint(run.best_model).model_config)
