@@ -216,7 +216,7 @@ def fit(
     model: SlicNet, config: TrainConfig, train_set: tuple[Any, Any], val_set: tuple[Any, Any] | None = None, *,
     groups: Sequence[dict] | None = None, batches: str = "full", out_dir: str | os.PathLike | None = None, resume: bool = True,
     keep_best: bool = False, metrics: dict | None = None, stop_after: int | None = None,
-    on_epoch: Callable[[dict], None] | None = None, progress: bool = True, desc: str = "",
+    on_epoch: Callable[[dict], None] | None = None, progress: bool = True, desc: str = "", compile: bool = False,
 ) -> TrainResult:
     """Train ``model`` in place for ``config.epochs`` epochs, validating after each.
 
@@ -255,6 +255,11 @@ def fit(
         Called with each epoch's history row (e.g. to update a live plot).
     progress, desc : bool, str
         Show progress bars, labelled ``desc``.
+    compile : bool
+        Run the training steps through ``torch.compile`` (the first epoch pays minutes of
+        compilation). Worth it on a GPU for long runs (``benchmarks/bench_gpu.py``); on this
+        project's 2-core CPU it measured slower than eager, so it is off by default. The
+        weights, checkpoints and validation are those of the uncompiled model.
 
     Returns
     -------
@@ -296,6 +301,8 @@ def fit(
     net: nn.Module = model
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
+    if compile:
+        net = torch.compile(net)
 
     precision = resolve_precision("auto" if config.amp else "float32", device)
     local_batch = max(1, config.batch_size // world)

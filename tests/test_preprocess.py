@@ -88,3 +88,43 @@ def test_unreadable_file_is_a_bad_frame(tmp_path):
     empty.touch()
     with pytest.raises(BadFrameError, match="empty file"):
         preprocess(empty)
+
+
+def test_fits_pixels_are_read_without_a_sunpy_map(tmp_path, monkeypatch):
+    import sunpy.map
+
+    from conftest import pattern, write_fits
+
+    path = tmp_path / "x.fits"
+    write_fits(path, pattern(1, np.random.default_rng(5), 64), "2012-01-01T00:00:00")
+    expected = preprocess(sunpy.map.Map(path), PreprocessConfig(size=32))
+
+    def no_map(*args, **kwargs):
+        raise AssertionError("preprocess(path) built a sunpy Map")
+
+    monkeypatch.setattr(sunpy.map, "Map", no_map)
+    np.testing.assert_array_equal(preprocess(path, PreprocessConfig(size=32)), expected)
+
+
+def test_a_multi_frame_fits_cube_is_a_bad_frame(tmp_path):
+    from astropy.io import fits
+
+    fits.writeto(tmp_path / "cube.fits", np.ones((3, 32, 32), np.float32))
+    with pytest.raises(BadFrameError, match="cube"):
+        preprocess(tmp_path / "cube.fits")
+    fits.writeto(tmp_path / "single.fits", np.arange(32 * 32, dtype=np.float32).reshape(1, 32, 32))
+    assert preprocess(tmp_path / "single.fits", PreprocessConfig(size=16)).shape == (16, 16)
+
+
+@pytest.mark.parametrize("mode", ["standard", "slic-npz"])
+def test_float32_arithmetic_matches_float64_input(mode):
+    img = np.random.default_rng(6).normal(3000, 400, (300, 300))
+    cfg = PreprocessConfig(size=64, mode=mode)
+    a, b = preprocess(img, cfg), preprocess(img.astype(np.float32), cfg)
+    assert a.dtype == b.dtype == np.float32
+    np.testing.assert_array_equal(a, b)  # a float64 input is cast once, then the same float32 arithmetic
+    if mode == "standard":  # and the float32 result is that of float64 arithmetic to ~1e-5
+        from skimage.transform import resize
+
+        ref = resize(img, (64, 64), order=1, anti_aliasing=True, preserve_range=True, mode="reflect")
+        np.testing.assert_allclose(a, (ref - ref.mean()) / ref.std(), atol=1e-4)

@@ -163,3 +163,26 @@ def test_resume_is_exact_with_domain_randomisation(dataset_file, tmp_path):
     assert all(torch.equal(a[k], b[k]) for k in a)
     plain = train(dataset_file, ModelConfig(**TINY), TrainConfig(lr=5e-3, epochs=2, batch_size=16, augment=True), tmp_path / "plain", progress=False)
     assert not all(torch.equal(a[k], read_checkpoint(plain.last_path).state_dict[k]) for k in a)  # it does change training
+
+
+@pytest.mark.parametrize("amp", [True, False])
+def test_engine_trains_in_bfloat16_where_the_cpu_has_it_and_channels_last(amp, monkeypatch):
+    from slic_lib import inference
+
+    monkeypatch.setattr(inference, "_cpu_flags", lambda: {"avx512_bf16"})
+    seen = []
+    real = torch.nn.Conv2d.forward
+
+    def spy(self, x):
+        seen.append((x.dtype, x.is_contiguous(memory_format=torch.channels_last)))
+        return real(self, x)
+
+    monkeypatch.setattr(torch.nn.Conv2d, "forward", spy)
+    torch.manual_seed(0)
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(32, 32, 32)).astype(np.float32), rng.integers(0, 5, 32)
+    result = fit(SlicNet(**TINY), TrainConfig(epochs=1, batch_size=16, amp=amp, device="cpu"), (x, y), progress=False)
+    assert result.history[0]["precision"] == ("bfloat16" if amp else "float32")
+    assert all(cl for _, cl in seen)  # every convolution ran channels-last
+    # under autocast the first convolution receives float32, the later ones bfloat16 activations
+    assert any(dt == torch.bfloat16 for dt, _ in seen) == amp
