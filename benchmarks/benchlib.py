@@ -10,7 +10,6 @@ ratios and the fraction of the peak are what count, not the seconds.
 from __future__ import annotations
 
 import os
-import platform
 import statistics
 import time
 from dataclasses import dataclass, field
@@ -22,20 +21,9 @@ import torch
 from torch import nn
 
 
-def cpu_name() -> str:
-    """The processor's model name (from ``/proc/cpuinfo`` on Linux, else :mod:`platform`)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def machine() -> str:
     """One line: processor, cores, torch threads, bfloat16 support, torch version and the load average."""
-    from slic_lib.inference import cpu_has_bf16
+    from slic_lib.inference import cpu_has_bf16, cpu_name
 
     load = " ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
     gpu = f"; GPU {torch.cuda.get_device_name()}" if torch.cuda.is_available() else ""

@@ -97,6 +97,20 @@ def _cpu_flags() -> set[str] | None:
     return None
 
 
+def cpu_name() -> str:
+    """The processor's model name (``/proc/cpuinfo`` on Linux, else :mod:`platform`), e.g. ``AMD EPYC``."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    import platform
+
+    return platform.processor() or platform.machine() or "CPU"
+
+
 def resolve_precision(precision: str = "auto", device: str | torch.device = "cpu") -> str:
     """The precision to run at: ``auto`` becomes ``bfloat16`` where the device computes it natively.
 
@@ -278,6 +292,7 @@ def time_inference(
         once()
         times.append(time.perf_counter() - t0)
     seconds = float(np.median(times))
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{cpu_name()} ({threads} thread{'s' if threads > 1 else ''})"
     return {"device": name, "precision": resolve_precision(precision, dev), "n_images": len(x), "seconds": seconds,
             "seconds_per_image": seconds / max(len(x), 1), "batch_size": batch_size}

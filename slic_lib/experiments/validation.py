@@ -15,8 +15,9 @@ from ..dataset import SolarData, load_dataset
 from ..errors import SlicError
 from ..splits import split
 from ..evaluate import Evaluation, evaluate
-from ..inference import cpu_threads, time_inference
-from ..model import ModelConfig, load_checkpoint, read_checkpoint
+from ..inference import cpu_threads, resolve_precision, time_inference
+from ..model import ModelConfig, SlicNet, load_checkpoint, read_checkpoint
+from ..profiles import get_profile
 from ..plots.validation import plot_confusion, plot_examples, plot_inference_times, plot_misclassified, plot_split_comparison
 from ..train import train
 from .curation import release_weights
@@ -79,19 +80,57 @@ def published_validation(run: Run, progress: bool = True) -> Evaluation | None:
     return ev
 
 
+FULL_SIZE_IMAGES_PER_REPEAT = 4
+"""Images the full-size network is timed on per timing repeat of the profile (its time per image is what counts)."""
+
+
+def _model_label(model: SlicNet, note: str = "") -> str:
+    c = model.config
+    return f"{c.arch} {c.input_size}px width {c.width:g}" + (f" ({note})" if note else "")
+
+
+def full_size_network(run: Run) -> tuple[SlicNet, str]:
+    """The paper's full-size network (256x256, width 1) to time: the published weights when the run has them, else He-initialised.
+
+    Timing does not depend on the weights, so a run that trains a smaller network (the ``cpu``
+    and ``smoke`` profiles) still reports what the paper's layout costs on this machine.
+    """
+    path = published_checkpoint(run)
+    if path is not None and Path(path).exists():
+        model = load_checkpoint(path)
+        return model, _model_label(model, "published weights")
+    p = get_profile("paper")
+    torch.manual_seed(0)
+    model = SlicNet(arch=p.arch, input_size=p.input_size, width=p.width, hidden=p.hidden)
+    return model, _model_label(model, "paper layout, untrained")
+
+
 def inference_timing(run: Run, model_path: str | Path | None = None) -> pd.DataFrame:
-    """Seconds to classify the validation set per device and precision, beside the paper's rows."""
+    """Seconds to classify the validation set per network, device and precision, beside the paper's rows.
+
+    Timed: this run's model on its validation images, and the paper's full-size network
+    (:func:`full_size_network`) on ``FULL_SIZE_IMAGES_PER_REPEAT x timing_repeats`` random
+    256x256 images (scaled per image), each in float32 and in the precision ``auto`` picks
+    (bfloat16 on a CPU with AVX-512 BF16 or a recent GPU), on the CPU and on a GPU when
+    present; all through :func:`slic_lib.inference.time_inference` (channels-last, batch 16
+    for the full-size network: larger batches of 256x256 images fall out of a CPU's cache).
+    """
     model = load_checkpoint(model_path or run.require_model())
     stored = results.read_arrays(run.name, "validation")
     images = load_dataset(run.dataset_path).images[stored["indices"]]
-    settings = [("cpu", "float32")]
-    if torch.cuda.is_available():
-        settings += [("cuda", "float32"), ("cuda", "bfloat16")]
-    label = f"{model.config.arch} {model.config.input_size}px width {model.config.width:g}"
+    devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+    full, full_label = full_size_network(run)
+    n_full = FULL_SIZE_IMAGES_PER_REPEAT * max(1, run.profile.timing_repeats)
+    full_images = np.random.default_rng(0).normal(size=(n_full, full.config.input_size, full.config.input_size)).astype(np.float32)
+    jobs = [(model, images, _model_label(model), 64)]
+    if model.config != full.config:
+        jobs.append((full, full_images, full_label, 16))
     rows = []
-    for device, precision in settings:
-        t = time_inference(model, images, device=device, precision=precision, repeats=run.profile.timing_repeats)
-        rows.append({**t, "source": "this run", "model": label})
+    for net, imgs, label, batch in jobs:
+        for device in devices:
+            for precision in dict.fromkeys(["float32", resolve_precision("auto", device)]):
+                t = time_inference(net, imgs, device=device, precision=precision, batch_size=batch, repeats=run.profile.timing_repeats)
+                rows.append({**t, "source": "this run", "model": label})
     for p in paper.TIMINGS:
         rows.append({**p, "precision": "float32", "seconds_per_image": p["seconds"] / p["n_images"], "batch_size": None,
                      "source": "paper", "model": "slic 256px width 1"})
