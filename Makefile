@@ -1,7 +1,7 @@
 # Two commands on a fresh machine (see README.md):
 #   make paper   set up .venv and regenerate every figure and table (profile: cpu, ~30 min on 2 cores)
 #   make test    set up .venv and run the unit tests and the notebooks (smoke profile)
-# Other targets: setup, scrub (strip notebook outputs), bench, clean.
+# Other targets: setup, demo (the student demos in Voilà), scrub (strip notebook outputs), bench, clean.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -12,7 +12,7 @@ PROFILE ?= cpu
 TORCH  ?= torch==2.13.0
 export MPLBACKEND := agg
 
-.PHONY: setup paper test unit notebooks scrub bench clean
+.PHONY: setup paper test unit notebooks demo scrub bench clean
 
 setup: $(VENV)/.installed
 
@@ -37,6 +37,15 @@ unit: setup
 
 notebooks: setup
 	SLIC_PROFILE=smoke $(BIN)/python -m pytest --nbval-lax notebooks/
+
+# Student demos: Voilà serves notebooks/demo_*.ipynb as web apps (code hidden) until Ctrl-C.
+DEMO_PORT ?= 8866
+DEMO_IP   ?= 127.0.0.1
+demo: setup
+	@echo "Student demos, open one in a browser (Ctrl-C stops the server):"
+	@for nb in notebooks/demo_*.ipynb; do echo "  http://$(DEMO_IP):$(DEMO_PORT)/voila/render/$$(basename $$nb)"; done
+	@echo "The full notebooks, code included: $(BIN)/jupyter lab notebooks/"
+	$(BIN)/python -m voila notebooks --no-browser --port=$(DEMO_PORT) --Voila.ip=$(DEMO_IP)
 
 scrub:
 	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb

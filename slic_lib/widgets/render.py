@@ -30,9 +30,9 @@ OVERLAY_CMAP = colormaps["viridis"]
 
 
 def to_png(fig: Figure) -> bytes:
-    """The figure as PNG bytes (Agg, :data:`DPI`)."""
+    """The figure as PNG bytes (Agg, :data:`DPI`), lightly compressed: zlib's default level took a third of an update."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
+    fig.savefig(buf, format="png", dpi=DPI, pil_kwargs={"compress_level": 1})
     return buf.getvalue()
 
 
