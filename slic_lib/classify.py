@@ -33,7 +33,7 @@ from . import __version__
 from . import catalogue as cat
 from .errors import SlicError
 from .preprocess import BadFrameError, PreprocessConfig, is_fits_path, preprocess_array
-from .reader import FACTS, ReadError, read_image
+from .reader import ReadError, read_image
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_NONE_CLASSIFIED = 0, 3, 4
 PRECISION_CHOICES = ("auto", "bfloat16", "float32")
@@ -179,21 +179,11 @@ def classify_batch(paths: list[str], model_path: str, sha: str, batch_size: int,
 
 
 def resolve_precision(precision: str, device: str = "auto") -> str:
-    """``auto``: bfloat16 where the device computes it natively (CUDA with bf16, or a CPU whose
-    oneDNN supports bf16), float32 otherwise."""
-    import torch
+    """``auto``: bfloat16 where the device computes it natively, float32 otherwise (the detection
+    is :func:`slic_lib.inference.resolve_precision`'s)."""
+    from .inference import resolve_precision as resolve
 
-    if precision != "auto":
-        return precision
-    from .inference import resolve_device
-
-    dev = resolve_device(device)
-    if dev.type == "cuda":
-        return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
-    try:
-        return "bfloat16" if torch.ops.mkldnn._is_mkldnn_bf16_supported() else "float32"
-    except (AttributeError, RuntimeError):
-        return "float32"
+    return resolve(precision, device)
 
 
 @dataclass
@@ -278,6 +268,25 @@ def default_workers() -> int:
     return max(1, min(8, (os.cpu_count() or 2) - 1))
 
 
+def _warm() -> int:
+    """A no-op task: a worker that runs it has imported this module (astropy, sunpy, skimage)."""
+    return os.getpid()
+
+
+def decode_pool(workers: int | None) -> tuple[cf.Executor, int]:
+    """The decoding pool (processes, or one thread for ``workers=0``), started at once so that
+    the workers' start-up overlaps loading the model; also the number of processes."""
+    workers = default_workers() if workers is None else workers
+    if workers < 0:
+        raise SlicError(f"--workers must be 0 or more, not {workers}.")
+    if workers == 0:
+        return cf.ThreadPoolExecutor(1), 0
+    pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    for _ in range(workers):
+        pool.submit(_warm)
+    return pool, workers
+
+
 def _batches(items: list, n: int) -> list[list]:
     return [items[i : i + n] for i in range(0, len(items), n)]
 
@@ -347,10 +356,22 @@ def classify_files(
     -------
     Result
     """
+    say = warn or (lambda msg: print(f"slic classify: warning: {msg}", file=sys.stderr))
+    pool = decode_pool(workers) if dask is None else None
+    try:
+        return _classify_files(paths, model, out, pool, from_list=from_list, batch_size=batch_size, device=device,
+                               precision=precision, dask=dask, overwrite=overwrite, features=features,
+                               use_sunpy=use_sunpy, progress=progress, say=say)
+    finally:
+        if pool is not None:
+            pool[0].shutdown(wait=True, cancel_futures=True)
+
+
+def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, precision, dask, overwrite, features,
+                    use_sunpy, progress, say) -> Result:
     from .model import model_from_checkpoint, read_checkpoint
     from .ood import from_checkpoint
 
-    say = warn or (lambda msg: print(f"slic classify: warning: {msg}", file=sys.stderr))
     model_path = Path(model)
     ckpt = read_checkpoint(model_path)
     net = model_from_checkpoint(ckpt)
@@ -380,7 +401,7 @@ def classify_files(
     result = Result(rows=[], out=None, precision=precision, calibrated=calibration is not None, class_names=names)
     if out is None:
         rows, result.network_seconds, result.seconds = _classify(files, net, calibration, model_path, sha, batch_size, device,
-                                                                 precision, workers, dask, use_sunpy, progress, None)
+                                                                 precision, pool, dask, use_sunpy, progress, None)
         result.rows, result.new = rows, len(rows)
         return result
 
@@ -401,7 +422,7 @@ def classify_files(
         done = {r["path"] for r in existing} | {r["path"] for r in journaled}
         todo = [f for f in files if f not in done]
         new, result.network_seconds, result.seconds = _classify(todo, net, calibration, model_path, sha, batch_size, device,
-                                                                precision, workers, dask, use_sunpy, progress, journal)
+                                                                precision, pool, dask, use_sunpy, progress, journal)
         result.new = len(todo)
         merged: dict[str, dict] = {}
         for r in existing + journaled + new:
@@ -422,7 +443,7 @@ def classify_files(
 
 
 def _classify(files: list[str], net, calibration, model_path: Path, sha: str, batch_size: int, device: str,
-              precision: str, workers: int | None, dask, use_sunpy: bool, progress: bool,
+              precision: str, pool: tuple[cf.Executor, int] | None, dask, use_sunpy: bool, progress: bool,
               journal: cat.Journal | None) -> tuple[list[dict], float, float]:
     """Classify ``files``, committing each batch to the journal; (rows, network s, wall s)."""
     from tqdm.auto import tqdm
@@ -446,14 +467,10 @@ def _classify(files: list[str], net, calibration, model_path: Path, sha: str, ba
         else:
             from .inference import cpu_threads
 
-            workers = default_workers() if workers is None else workers
-            if workers > 0:
-                pool: cf.Executor = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-            else:
-                pool = cf.ThreadPoolExecutor(1)
+            executor, workers = pool
             threads = max(1, (os.cpu_count() or 1) - workers) if workers > 0 else None
-            with pool, cpu_threads(threads):
-                decoded = _prefetch(pool, decode, files, max(2 * batch_size, 4 * max(workers, 1)), net.preprocessing, use_sunpy)
+            with cpu_threads(threads):
+                decoded = _prefetch(executor, decode, files, max(2 * batch_size, 4 * max(workers, 1)), net.preprocessing, use_sunpy)
                 for batch in _batches(files, batch_size):
                     part = [next(decoded) for _ in batch]
                     batch_rows, s = finish(net, [r for r, _ in part], [im for _, im in part], calibration, batch_size,
