@@ -112,13 +112,16 @@ def decode(path: str, preprocessing: PreprocessConfig, use_sunpy: bool = True) -
     try:
         img = read_image(path, use_sunpy=use_sunpy)
         row.update(hdu=img.hdu, hdu_name=img.hdu_name, reader=img.reader, **img.facts)
-        return row, preprocess_array(img.data.astype(np.float64), preprocessing)
+        return row, preprocess_array(img.data, preprocessing)
     except ReadError as exc:
         row.update(status="error", error=str(exc), error_kind=exc.kind)
     except BadFrameError as exc:
         row.update(status="error", error=str(exc), error_kind="unusable")
     except MemoryError:
         row.update(status="error", error="the image does not fit in memory", error_kind="too-large")
+    except Exception as exc:  # noqa: BLE001 - one odd file must not stop an archive's run
+        msg = str(exc).splitlines()[0][:120] if str(exc) else ""
+        row.update(status="error", error=f"unreadable ({type(exc).__name__}: {msg})", error_kind="unreadable")
     return row, None
 
 
@@ -212,6 +215,7 @@ class Result:
     network_seconds: float = 0.0
     precision: str = "float32"
     calibrated: bool = False
+    synthetic_data: bool = False
     class_names: tuple[str, ...] = field(default_factory=tuple)
 
     @property
@@ -398,7 +402,8 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
         "columns": cat.columns(names),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    result = Result(rows=[], out=None, precision=precision, calibrated=calibration is not None, class_names=names)
+    result = Result(rows=[], out=None, precision=precision, calibrated=calibration is not None, class_names=names,
+                    synthetic_data=bool(ckpt.metrics.get("synthetic_data")))
     if out is None:
         rows, result.network_seconds, result.seconds = _classify(files, net, calibration, model_path, sha, batch_size, device,
                                                                  precision, pool, dask, use_sunpy, progress, None)
@@ -485,7 +490,8 @@ def _classify(files: list[str], net, calibration, model_path: Path, sha: str, ba
 def _run_dask(files, dask, model_path, sha, batch_size, device, precision, use_sunpy, commit) -> None:
     from dask.distributed import Client, as_completed
 
-    client, cluster = (dask, None) if isinstance(dask, Client) else _dask_client(str(dask))
+    own = not isinstance(dask, Client)
+    client, cluster = _dask_client(str(dask)) if own else (dask, None)
     try:
         batches = _batches(files, batch_size)
         n_ahead = 2 * max(1, len(client.scheduler_info().get("workers", {})) or 1)
@@ -499,8 +505,9 @@ def _run_dask(files, dask, model_path, sha, batch_size, device, precision, use_s
             if nxt is not None:
                 futures.add(submit(nxt))
     finally:
-        if cluster is not None:
+        if own:
             client.close()
+        if cluster is not None:
             cluster.close()
 
 
@@ -545,8 +552,6 @@ def run(args: argparse.Namespace) -> int:
                             progress=not args.no_progress)
     print(f"wrote {args.out}")
     print(result.summary())
-    from .model import read_checkpoint
-
-    if read_checkpoint(args.model).metrics.get("synthetic_data"):
+    if result.synthetic_data:
         print("note: this model was trained on simulated images (slic_lib.synthetic); treat its labels of real data with care.")
     return result.exit_code
