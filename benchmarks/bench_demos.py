@@ -49,7 +49,7 @@ def timed(setter, values) -> list[tuple[float, float]]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2: the 2-core target)")
+    parser.add_argument("--threads", type=int, default=2, help="torch CPU threads of the process (default 2: the 2-core target); the handlers themselves use 1")
     parser.add_argument("--repeats", type=int, default=7, help="updates timed per handler (default 7)")
     parser.add_argument("--profile", default="cpu", help="profile whose network shape is timed (default cpu)")
     args = parser.parse_args()
@@ -58,7 +58,8 @@ def main() -> None:
     n = args.repeats
     cfg = model.model.config
     print(f"# demo handlers, {args.profile}-profile network ({cfg.input_size}px input, width {cfg.width}), "
-          f"torch {torch.get_num_threads()} threads, {os.cpu_count()} CPUs visible, median of {n} updates")
+          f"torch {torch.get_num_threads()} threads outside the handlers (they run on 1: slic_lib.widgets.demos.one_thread), "
+          f"{os.cpu_count()} CPUs visible, median of {n} updates")
 
     classify = ClassifyDemo(model)
     classify.source.value = "real"
@@ -90,7 +91,7 @@ def main() -> None:
     saliency.method.value = "occlusion"
     rows.append(("4 saliency", "seed slider, occlusion overlay", timed(lambda v: setattr(saliency.seed, "value", v), seeds(1 + 2 * n))))
     rows.append(("2 resolution", "seed slider (new image + curve of 11 factors)", timed(lambda v: setattr(resolution.seed, "value", v), seeds(1 + 3 * n))))
-    rows.append(("3 fool", "seed slider (new scene + sweep of 21 values)", timed(lambda v: setattr(plage.seed, "value", v), seeds(1 + 4 * n))))
+    rows.append(("3 fool", "seed slider (new scene + sweep of 11 values)", timed(lambda v: setattr(plage.seed, "value", v), seeds(1 + 4 * n))))
 
     print(f"{'demo':<13} {'handler':<46} {'median s':>9} {'max s':>7} {'median CPU s':>13} {'median / 1 s budget':>20}")
     for demo, handler, times in rows:

@@ -3,7 +3,8 @@
 Voilà (``python -m voila notebooks --no-browser``) runs on a free localhost port with
 ``SLIC_DATA`` pointing at a temporary folder that holds one model; Playwright drives Debian's
 ``chromium`` through its executable path. The test opens every demo, saves a screenshot of
-each (``figures/demos/<demo>.png``: the README's pictures), and on demo 3 moves the plage
+each (``figures/demos/<demo>.png``, trimmed and in 128 colours: the README's pictures, copied to
+``docs/demos/``), and on demo 3 moves the plage
 slider with the keyboard and waits for the prediction line to change.
 
 The model is the selected one of this checkout (:func:`slic_lib.widgets.find_model`) when
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
+import io
 import os
 import shutil
 import socket
@@ -117,6 +119,19 @@ def voila_server(data: Path):
         log.close()
 
 
+def _save_screenshot(png: bytes, path: Path) -> None:
+    """Save a page's screenshot trimmed to its content, in 128 colours (the README shows these, ~100 kB each)."""
+    from PIL import Image, ImageChops
+
+    image = Image.open(io.BytesIO(png)).convert("RGB")
+    box = ImageChops.difference(image, Image.new("RGB", image.size, (255, 255, 255))).getbbox()
+    assert box is not None, f"{path.name}: the page is blank"
+    left, top, right, bottom = box
+    image = image.crop((max(0, left - 10), max(0, top - 10), min(image.width, right + 10), min(image.height, bottom + 10)))
+    image.quantize(colors=128, method=Image.Quantize.MEDIANCUT).save(path, optimize=True)
+    assert path.stat().st_size > 10_000
+
+
 def _prediction(page, index: int = 0) -> str:
     return page.locator(".slic-prediction").nth(index).inner_text().strip()
 
@@ -155,7 +170,6 @@ def test_demos_in_chromium(tmp_path):
                     assert after != before and "Prediction" in after
                     assert page.locator(".slic-knob-plage .widget-readout").first.inner_text().strip() == "5.0"
                 page.wait_for_timeout(300)  # let the browser paint the last images
-                page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-                assert (shots / f"{name}.png").stat().st_size > 10_000
+                _save_screenshot(page.screenshot(full_page=True), shots / f"{name}.png")
         finally:
             browser.close()

@@ -58,7 +58,7 @@ def test_without_a_model_the_demo_trains_one_with_progress_and_keeps_it(trained)
     assert done == list(range(1, steps[0][1] + 1)), "the progress bar moves once per step up to its total"
     assert "validation accuracy" in steps[-1][2]
     # the second demo finds the kept model instead of training again, and says where it is
-    assert not again.trained_here and again.path == demo.path and str(demo.path) in again.note
+    assert not again.trained_here and again.path == demo.path and "$SLIC_DATA/models/demo/best.pt" in again.note
     # it learned: better than chance (20 %) on held-out simulated images
     assert float(demo.note.split("validation accuracy ")[1].split("%")[0]) > 50
 
@@ -175,8 +175,9 @@ def test_resolution_button_jumps_to_the_aia_factor(model):
 
 
 def test_strong_plage_takes_sunspots_off_the_top(model):
-    """Measured: at seed 0 this network calls the AIA 1600 sunspot 'filaments' without plage (p_sunspots 0.44)
-    and 'flares' from plage 0.5 on (p_sunspots 0.01) -- the paper's AIA 1600 failure (sunspots taken for flares)."""
+    """Measured at seed 0 with two versions of the simulator: without plage this network calls the AIA 1600
+    sunspot 'filaments' (p_sunspots 0.44-0.46); from plage 0.5 on p_sunspots is 0.00-0.02 and the answer
+    changes ('flares', as the paper's AIA 1600 sunspots were taken for flares; 'quiet' with the newer one)."""
     demo = FoolDemo(model).plage
     demo.knob.value = 0.0
     p_none, class_none = demo.probabilities[CLASSES.index("sunspots")], demo.predicted
@@ -192,7 +193,8 @@ def test_strong_plage_takes_sunspots_off_the_top(model):
 
 
 def test_strong_corona_takes_prominences_off_the_top(model):
-    """Measured at seed 0: p_prominences 0.74 without corona, 0.72 at the realistic value, 0.40 at 4 (flares on top)."""
+    """Measured at seed 0 (two versions of the simulator): p_prominences 0.7-0.85 without corona and at the
+    realistic value, 0.3-0.4 at five times the realistic corona, where another class is on top."""
     demo = KnobDemo(model, "corona", seed=0)
     p = {}
     for v in (0.0, 1.0, 5.0):
@@ -200,7 +202,7 @@ def test_strong_corona_takes_prominences_off_the_top(model):
         p[v] = demo.probabilities[CLASSES.index("prominences")]
         if v < 5:
             assert demo.predicted == "prominences", f"corona {v}: {demo.prediction.value}"
-    assert p[0.0] >= p[1.0] > p[5.0] + 0.2, p
+    assert min(p[0.0], p[1.0]) > p[5.0] + 0.2, p
     assert demo.predicted != "prominences" and "(wrong)" in demo.prediction.value
 
 

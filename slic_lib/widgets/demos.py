@@ -25,6 +25,7 @@ exposes:
 
 from __future__ import annotations
 
+import functools
 import html
 from functools import lru_cache
 
@@ -33,11 +34,11 @@ import numpy as np
 from IPython.display import display
 
 from ..classes import CLASSES
-from ..degrade import AIA_RESOLUTION, SOT_RESOLUTION, degrade_map_by, equivalent_factor
+from ..degrade import AIA_RESOLUTION, SOT_RESOLUTION, degrade, degrade_map_by, equivalent_factor
 from ..errors import SlicError
 from ..experiments.hypotheses import SWEEPS, sweep
-from ..inference import predict_proba
-from ..preprocess import image_array, preprocess_array
+from ..inference import cpu_threads, predict_proba
+from ..preprocess import clean, image_array, preprocess_array
 from . import images
 from .models import DemoModel, find_model, load_demo_model
 from .render import draw_curve, draw_input, draw_map
@@ -50,12 +51,27 @@ FACTORS = (1.0, 1.5, 2.0, 2.5, 3.0, AIA_FACTOR, 4.0, 5.0, 6.0, 7.0, 8.0)
 KNOB_MAX = 5.0
 """Largest knob value (five times the realistic plage or corona).
 
-Measured with the small demo network (seed 0): the corona flips it from prominences to
-flares at about 4, the plage from filaments to flares by 0.5, so a range to 3 would hide one of them."""
-KNOB_VALUES = tuple(np.round(np.linspace(0.0, KNOB_MAX, 21), 2))
+Measured with the small demo network (seed 0): the corona takes prominences off the top only
+between 3 and 5, the plage changes its answer by 0.5, so a range to 3 would hide the corona's effect."""
+KNOB_VALUES = tuple(np.round(np.linspace(0.0, KNOB_MAX, 11), 2))
 """Knob values of the fool-the-network curves (1 = the realistic scene)."""
 SEED_MAX = 99
 SLIDER_STYLE = {"description_width": "initial"}
+
+
+def one_thread(handler):
+    """Run a handler with torch on one CPU thread (see :func:`slic_lib.inference.cpu_threads`).
+
+    Measured with ``benchmarks/bench_demos.py`` on a shared 2-core machine: two threads made the
+    saliency updates 1.5-2.5 s, one thread 0.2-0.35 s; a single image gains nothing from a second.
+    """
+
+    @functools.wraps(handler)
+    def wrapper(*args, **kwargs):
+        with cpu_threads(1):
+            return handler(*args, **kwargs)
+
+    return wrapper
 
 
 def _hidden(widget: widgets.Widget, hide: bool) -> None:
@@ -215,6 +231,7 @@ class ClassifyDemo(_Demo):
             raise SlicError("upload a FITS file with the button above.")
         return self.uploaded, None, f"{self.uploaded_name}: {self.uploaded.latex_name}"
 
+    @one_thread
     def update(self) -> None:
         """Show the selected image, its probabilities and (if asked) the saliency of the predicted class."""
         source = self.source.value
@@ -283,13 +300,17 @@ class ResolutionDemo(_Demo):
         """The full-resolution simulated map."""
         return _simulated(self.class_name.value, int(self.seed.value))
 
+    @one_thread
     def new_image(self) -> None:
         """A new class or seed: recompute the curve over :data:`FACTORS`, then :meth:`update`."""
         smap = self.original
-        batch = np.stack([preprocess_array(image_array(degrade_map_by(smap, f)), self.model.preprocessing) for f in FACTORS])
+        # the curve degrades the array (what degrade_map_by does to the map's data, without rebuilding a WCS per factor)
+        data, scale = clean(image_array(smap)), float(smap.scale.axis1.to_value("arcsec / pix"))
+        batch = np.stack([preprocess_array(degrade(data, f, scale), self.model.preprocessing) for f in FACTORS])
         self.curve_probabilities = predict_proba(self.model, batch)
         self.update()
 
+    @one_thread
     def update(self) -> None:
         """Degrade by the slider's factor, classify, redraw the image and the curve's marker."""
         factor = float(self.factor.value)
@@ -342,6 +363,7 @@ class KnobDemo(_Demo):
     def true_class(self) -> str:
         return self.spec["true"]
 
+    @one_thread
     def new_scene(self) -> None:
         """A new seed: recompute the sweep curve, then :meth:`update`."""
         self.sweep_frame, _ = sweep(self.model, self.name, KNOB_VALUES, [int(self.seed.value)], self.size)
@@ -352,6 +374,7 @@ class KnobDemo(_Demo):
         value = float(self.knob.value)
         return images.aia_map(self.spec["kind"], int(self.seed.value), self.size, **{self.name: value})
 
+    @one_thread
     def update(self) -> None:
         """Render the scene at the knob's value, classify it, redraw image and curve."""
         value = float(self.knob.value)

@@ -22,7 +22,7 @@ from ..classes import CLASSES
 from ..errors import SlicError
 from ..inference import cpu_threads
 from ..model import ModelConfig, SlicNet, model_from_checkpoint, read_checkpoint
-from ..paths import models_dir
+from ..paths import ROOT, data_root, models_dir
 from ..preprocess import PreprocessConfig, preprocess_array
 from ..profiles import PROFILES, get_profile
 from ..synthetic import render_sot
@@ -68,6 +68,15 @@ class DemoModel:
     @property
     def class_names(self) -> tuple[str, ...]:
         return tuple(self.model.class_names)
+
+
+def _shown(path: Path) -> str:
+    """A checkpoint's path as a student reads it: ``data/models/...`` or ``$SLIC_DATA/models/...``."""
+    try:
+        inside = path.resolve().relative_to(data_root())
+    except ValueError:
+        return str(path)
+    return f"{'data' if data_root() == (ROOT / 'data').resolve() else '$SLIC_DATA'}/{inside}"
 
 
 def candidates(profile: str | None = None) -> list[Path]:
@@ -177,7 +186,7 @@ def load_demo_model(profile: str | None = None, train_if_missing: bool = True,
     acc = checkpoint.metrics.get("best_val_accuracy") if isinstance(checkpoint.metrics, dict) else None
     acc_text = f", validation accuracy {acc:.0%}" if isinstance(acc, (int, float)) else ""
     synthetic = " on simulated images" if checkpoint.metrics.get("synthetic_data") else ""
-    note = f"Model: {path} (profile {where!r}{synthetic}{acc_text})."
+    note = f"Model: {_shown(path)} (profile {where!r}{synthetic}{acc_text})."
     if where != wanted:
         note += f" The {wanted!r} profile has no trained model yet, so this one is used."
     return DemoModel(model, path, note)
