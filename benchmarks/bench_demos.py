@@ -84,14 +84,14 @@ def main() -> None:
                                                               [real_names[(i + 1) % len(real_names)] for i in range(n)])))
     rows += [
         ("2 resolution", "degradation factor slider", timed(lambda v: setattr(resolution.factor, "value", v), np.linspace(1.5, 8, n))),
-        ("3 fool", "plage slider", timed(lambda v: setattr(plage.knob, "value", v), np.linspace(0.1, 4.9, n))),
-        ("3 fool", "corona slider", timed(lambda v: setattr(corona.knob, "value", v), np.linspace(0.1, 4.9, n))),
+        ("3 fool", "plage slider", timed(lambda v: setattr(plage.knob, "value", v), np.linspace(0.1, 7.9, n))),
+        ("3 fool", "corona slider", timed(lambda v: setattr(corona.knob, "value", v), np.linspace(0.1, 7.9, n))),
         ("4 saliency", "seed slider, Grad-CAM overlay", timed(lambda v: setattr(saliency.seed, "value", v), seeds(1 + n))),
     ]
     saliency.method.value = "occlusion"
     rows.append(("4 saliency", "seed slider, occlusion overlay", timed(lambda v: setattr(saliency.seed, "value", v), seeds(1 + 2 * n))))
     rows.append(("2 resolution", "seed slider (new image + curve of 11 factors)", timed(lambda v: setattr(resolution.seed, "value", v), seeds(1 + 3 * n))))
-    rows.append(("3 fool", "seed slider (new scene + sweep of 11 values)", timed(lambda v: setattr(plage.seed, "value", v), seeds(1 + 4 * n))))
+    rows.append(("3 fool", "seed slider (new scene + sweep of 17 values)", timed(lambda v: setattr(plage.seed, "value", v), seeds(1 + 4 * n))))
 
     print(f"{'demo':<13} {'handler':<46} {'median s':>9} {'max s':>7} {'median CPU s':>13} {'median / 1 s budget':>20}")
     for demo, handler, times in rows:

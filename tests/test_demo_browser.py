@@ -161,14 +161,14 @@ def test_demos_in_chromium(tmp_path):
                     before = _prediction(page)
                     handle = page.locator(".slic-knob-plage .noUi-handle").first
                     handle.focus()
-                    handle.press("End")  # the knob to its maximum (5): strong plage around the sunspot
+                    handle.press("End")  # the knob to its maximum (8): strong plage around the sunspot
                     page.wait_for_function(
                         "before => document.querySelector('.slic-prediction').innerText.trim() !== before", arg=before,
                         timeout=PAGE_TIMEOUT_MS,
                     )
                     after = _prediction(page)
                     assert after != before and "Prediction" in after
-                    assert page.locator(".slic-knob-plage .widget-readout").first.inner_text().strip() == "5.0"
+                    assert page.locator(".slic-knob-plage .widget-readout").first.inner_text().strip() == "8.0"
                 page.wait_for_timeout(300)  # let the browser paint the last images
                 _save_screenshot(page.screenshot(full_page=True), shots / f"{name}.png")
         finally:

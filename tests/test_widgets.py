@@ -174,35 +174,36 @@ def test_resolution_button_jumps_to_the_aia_factor(model):
     assert demo.degraded.data.shape == (70, 70)
 
 
-def test_strong_plage_takes_sunspots_off_the_top(model):
-    """Measured at seed 0 with two versions of the simulator: without plage this network calls the AIA 1600
-    sunspot 'filaments' (p_sunspots 0.44-0.46); from plage 0.5 on p_sunspots is 0.00-0.02 and the answer
-    changes ('flares', as the paper's AIA 1600 sunspots were taken for flares; 'quiet' with the newer one)."""
+def test_realistic_plage_takes_sunspots_off_the_top(model):
+    """Measured at seed 0 with three versions of the simulator and this recipe: p_sunspots 0.44-0.61 without
+    plage (on top with the latest), 0.00-0.04 with the realistic plage, where flares or quiet Sun win --
+    the paper's AIA 1600 failure (sunspots taken for flares)."""
     demo = FoolDemo(model).plage
     demo.knob.value = 0.0
-    p_none, class_none = demo.probabilities[CLASSES.index("sunspots")], demo.predicted
-    demo.knob.value = 5.0
-    p_strong = demo.probabilities[CLASSES.index("sunspots")]
+    p_none = demo.probabilities[CLASSES.index("sunspots")]
+    demo.knob.value = 1.0
+    p_real = demo.probabilities[CLASSES.index("sunspots")]
     assert demo.predicted != "sunspots" and "(wrong)" in demo.prediction.value
-    assert p_strong < p_none - 0.1, (p_none, p_strong)
-    assert demo.predicted != class_none, "the plage changes the network's answer"
+    assert p_real < p_none - 0.3, (p_none, p_real)
+    demo.knob.value = 8.0
+    assert demo.predicted != "sunspots"
     # the curve is notebook 07's sweep for this seed, and it agrees with the live prediction
-    row = demo.sweep_frame[np.isclose(demo.sweep_frame["value"], 5.0)]
-    assert float(row["p_true"].iloc[0]) == pytest.approx(p_strong, abs=0.02)
+    row = demo.sweep_frame[np.isclose(demo.sweep_frame["value"], 1.0)]
+    assert float(row["p_true"].iloc[0]) == pytest.approx(p_real, abs=0.02)
     assert list(demo.sweep_frame["value"]) == list(KNOB_VALUES)
 
 
 def test_strong_corona_takes_prominences_off_the_top(model):
-    """Measured at seed 0 (two versions of the simulator): p_prominences 0.7-0.85 without corona and at the
-    realistic value, 0.3-0.4 at five times the realistic corona, where another class is on top."""
+    """Measured at seed 0 (three simulator versions): p_prominences 0.7-1.0 without corona and at the realistic
+    value, 0.06-0.3 at eight times the realistic corona, where another class is on top."""
     demo = KnobDemo(model, "corona", seed=0)
     p = {}
-    for v in (0.0, 1.0, 5.0):
+    for v in (0.0, 1.0, 8.0):
         demo.knob.value = v
         p[v] = demo.probabilities[CLASSES.index("prominences")]
-        if v < 5:
+        if v < 8:
             assert demo.predicted == "prominences", f"corona {v}: {demo.prediction.value}"
-    assert min(p[0.0], p[1.0]) > p[5.0] + 0.2, p
+    assert min(p[0.0], p[1.0]) > p[8.0] + 0.3, p
     assert demo.predicted != "prominences" and "(wrong)" in demo.prediction.value
 
 

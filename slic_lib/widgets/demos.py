@@ -48,12 +48,13 @@ AIA_FACTOR = equivalent_factor()
 """SOT -> AIA degradation factor (1.2" / 0.33" = 3.64), marked on the resolution demo."""
 FACTORS = (1.0, 1.5, 2.0, 2.5, 3.0, AIA_FACTOR, 4.0, 5.0, 6.0, 7.0, 8.0)
 """Factors of the resolution demo's curve."""
-KNOB_MAX = 5.0
-"""Largest knob value (five times the realistic plage or corona).
+KNOB_MAX = 8.0
+"""Largest knob value (eight times the realistic plage or corona).
 
-Measured with the small demo network (seed 0): the corona takes prominences off the top only
-between 3 and 5, the plage changes its answer by 0.5, so a range to 3 would hide the corona's effect."""
-KNOB_VALUES = tuple(np.round(np.linspace(0.0, KNOB_MAX, 11), 2))
+Measured with the small demo network (seed 0): the realistic plage already takes sunspots off the
+top, but the corona does so only between 6 and 8 times its realistic value, so a shorter range
+would hide that it can fool the network at all."""
+KNOB_VALUES = tuple(np.round(np.linspace(0.0, KNOB_MAX, 17), 2))
 """Knob values of the fool-the-network curves (1 = the realistic scene)."""
 SEED_MAX = 99
 SLIDER_STYLE = {"description_width": "initial"}
@@ -334,7 +335,7 @@ class KnobDemo(_Demo):
     """One physical knob of an AIA scene: ``"plage"`` (1600 A sunspot) or ``"corona"`` (304 A prominence).
 
     The scene is :func:`slic_lib.synthetic.aia.aia_scene` with everything but the knob fixed
-    by the seed (0: the feature removed, 1: realistic, 5: five times as strong); the curve is
+    by the seed (0: the feature removed, 1: realistic, 8: eight times as strong); the curve is
     :func:`slic_lib.experiments.hypotheses.sweep` over :data:`KNOB_VALUES` for the same seed
     (notebook 07's causal test, one seed at a time).
     """

@@ -34,7 +34,10 @@ DEMO_PROFILE = "demo"
 
 @dataclass(frozen=True)
 class DemoTraining:
-    """How the fallback demo model is trained (seconds on one CPU core).
+    """How the fallback demo model is trained (about 15 s on one CPU core).
+
+    Measured on the simulator of 2026-11-25 (one seed each): 40 images per class gave 61 %
+    validation accuracy, 60 per class 91 %.
 
     Parameters
     ----------
@@ -48,7 +51,7 @@ class DemoTraining:
         Seeds the images and the training, so the model is the same every time.
     """
 
-    per_class: int = 40
+    per_class: int = 60
     image_size: int = 128
     epochs: int = 12
     lr: float = 1e-2
