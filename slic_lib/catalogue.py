@@ -30,7 +30,9 @@ import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import SlicError
@@ -166,17 +168,47 @@ def read_provenance(out: Path) -> dict | None:
 # --------------------------------------------------------------------------------------------
 
 
-def to_table(rows: list[dict], class_names: Sequence[str], provenance: dict | None = None) -> pa.Table:
+def to_table(rows: list[dict], class_names: Sequence[str]) -> pa.Table:
+    """Row dicts as a table of the catalogue's schema."""
     sch = schema(class_names)
-    table = pa.Table.from_pylist([{c: r.get(c) for c in sch.names} for r in rows], schema=sch)
-    if provenance is None:
-        return table
+    return pa.Table.from_pylist([{c: r.get(c) for c in sch.names} for r in rows], schema=sch)
+
+
+def conform(table: pa.Table, class_names: Sequence[str]) -> pa.Table:
+    """A table read back from a file, with the catalogue's columns and types and no metadata."""
+    sch = schema(class_names)
+    missing = [c for c in sch.names if c not in table.column_names]
+    if missing:
+        raise SlicError(f"a catalogue file lacks the columns {', '.join(missing)}; pass --overwrite or choose another --out.")
+    return table.select(sch.names).replace_schema_metadata(None).cast(sch)
+
+
+def with_provenance(table: pa.Table, provenance: dict) -> pa.Table:
+    """The table with its provenance, and the string widths astropy.table reads (else it warns)."""
     meta = {META_KEY: json.dumps(provenance).encode()}
-    for name in sch.names:  # astropy.table reads string widths from these keys (else it warns)
-        if pa.types.is_string(sch.field(name).type):
-            width = max((len(v) for v in table.column(name).to_pylist() if v is not None), default=1)
-            meta[f"table::len::{name}".encode()] = str(max(width, 1)).encode()
+    for name in table.column_names:
+        if pa.types.is_string(table.schema.field(name).type):
+            width = pc.max(pc.utf8_length(table[name])).as_py() if table.num_rows else None
+            meta[f"table::len::{name}".encode()] = str(max(width or 1, 1)).encode()
     return table.replace_schema_metadata(meta)
+
+
+def merge(tables: list[pa.Table], files: Sequence[str]) -> tuple[pa.Table, pa.Table]:
+    """One row per path (the first found), ordered: other paths first as found, then ``files`` in order.
+
+    Returns the whole catalogue and the rows of ``files`` (in the order of ``files``). Done in
+    Arrow, so an archive of millions of rows is never held as Python objects.
+    """
+    table = pa.concat_tables(tables)
+    table = table.append_column("__i", pa.array(np.arange(table.num_rows, dtype=np.int64)))
+    first = table.group_by("path", use_threads=False).aggregate([("__i", "min")])["__i_min"].combine_chunks()
+    table = table.take(pc.take(first, pc.sort_indices(first)))  # each path's first row, in the order found
+    pos = pc.fill_null(pc.index_in(table["path"], value_set=pa.array(list(files), pa.string())), -1)
+    keyed = pa.table({"pos": pos, "i": table["__i"]})
+    table = table.take(pc.sort_indices(keyed, sort_keys=[("pos", "ascending"), ("i", "ascending")]))
+    table = table.drop_columns(["__i"])
+    n_other = table.num_rows - pc.sum(pc.greater_equal(pos, 0)).as_py() if table.num_rows else 0
+    return table, table.slice(n_other)
 
 
 def _csv_text(value: Any) -> str:
@@ -187,20 +219,34 @@ def _csv_text(value: Any) -> str:
     return str(value)
 
 
-def write_catalogue(out: Path, rows: list[dict], class_names: Sequence[str], provenance: dict) -> None:
+def _atomic_file(path: Path, write, mode: str = "wb") -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(tmp, mode, **({} if "b" in mode else {"newline": ""})) as fh:
+            write(fh)
+            fh.flush()
+            os.fsync(fh.fileno())
+        _fsync_replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_catalogue(out: Path, table: pa.Table, class_names: Sequence[str], provenance: dict) -> None:
     """Write the whole catalogue atomically (CSV: the provenance sidecar first)."""
     if file_format(out) == "parquet":
-        buf = io.BytesIO()
-        pq.write_table(to_table(rows, class_names, provenance), buf)
-        _atomic_bytes(out, buf.getvalue())
+        _atomic_file(out, lambda fh: pq.write_table(with_provenance(table, provenance), fh))
         return
     _atomic_bytes(sidecar(out), json.dumps(provenance, indent=2).encode())
     cols = columns(class_names)
-    text = io.StringIO()
-    w = csv.writer(text, lineterminator="\n")
-    w.writerow(cols)
-    w.writerows([[_csv_text(r.get(c)) for c in cols] for r in rows])
-    _atomic_bytes(out, text.getvalue().encode())
+
+    def write(fh) -> None:
+        w = csv.writer(fh, lineterminator="\n")
+        w.writerow(cols)
+        for batch in table.to_batches(max_chunksize=10_000):
+            w.writerows([[_csv_text(r.get(c)) for c in cols] for r in batch.to_pylist()])
+
+    _atomic_file(out, write, "w")
 
 
 def _parse_csv_row(values: list[str], cols: list[str], class_names: Sequence[str]) -> dict | None:
@@ -236,14 +282,14 @@ def _parse_csv_row(values: list[str], cols: list[str], class_names: Sequence[str
     return row
 
 
-def read_rows(out: Path, class_names: Sequence[str]) -> tuple[list[dict], int]:
+def read_rows(out: Path, class_names: Sequence[str]) -> tuple[pa.Table, int]:
     """The valid rows of an existing catalogue and the number of damaged rows dropped."""
     if file_format(out) == "parquet":
         try:
             table = pq.read_table(out)
         except Exception as exc:
             raise SlicError(f"cannot read the existing catalogue {out} ({type(exc).__name__}); pass --overwrite or choose another --out.") from None
-        return table.to_pylist(), 0
+        return conform(table, class_names), 0
     cols = columns(class_names)
     text = out.read_text(errors="replace")
     lines = text.split("\n")
@@ -258,7 +304,7 @@ def read_rows(out: Path, class_names: Sequence[str]) -> tuple[list[dict], int]:
             bad += 1
         else:
             rows.append(row)
-    return rows, bad + int(cut)
+    return to_table(rows, class_names), bad + int(cut)
 
 
 class Journal:
@@ -273,7 +319,7 @@ class Journal:
     def parts(self) -> list[Path]:
         return sorted(self.dir.glob("part-*.parquet")) if self.dir.is_dir() else []
 
-    def open(self) -> list[dict]:
+    def open(self) -> pa.Table:
         """Check the journal's provenance and return the rows it holds (leftover temporaries removed)."""
         if not self.dir.is_dir():
             self.dir.mkdir(parents=True)
@@ -284,26 +330,27 @@ class Journal:
             check_provenance(json.loads(prov.read_text()), self.provenance, f"the unfinished run in {self.dir}")
         else:
             _atomic_bytes(prov, json.dumps(self.provenance, indent=2).encode())
-        rows: list[dict] = []
         parts = self.parts()
-        for part in parts:
-            rows += pq.read_table(part).to_pylist()
         self._next = 1 + max((int(p.stem.split("-")[1]) for p in parts), default=0)
-        return rows
+        return self.read()
 
-    def commit(self, rows: list[dict]) -> Path:
+    def read(self) -> pa.Table:
+        """Every committed row, in commit order."""
+        tables = [conform(pq.read_table(part), self.class_names) for part in self.parts()]
+        return pa.concat_tables(tables) if tables else to_table([], self.class_names)
+
+    def commit(self, rows: list[dict] | pa.Table) -> Path:
         """Write one batch of rows as a part file, atomically."""
-        buf = io.BytesIO()
-        pq.write_table(to_table(rows, self.class_names), buf)
+        table = rows if isinstance(rows, pa.Table) else to_table(rows, self.class_names)
         path = self.dir / f"part-{self._next:08d}.parquet"
-        _atomic_bytes(path, buf.getvalue())
+        _atomic_file(path, lambda fh: pq.write_table(table, fh))
         self._next += 1
         return path
 
-    def compact(self, rows: list[dict]) -> None:
-        """Replace every part by one holding ``rows`` (kept when the catalogue is filtered)."""
+    def compact(self, table: pa.Table) -> None:
+        """Replace every part by one holding ``table`` (kept when the catalogue is filtered)."""
         old = self.parts()
-        self.commit(rows)
+        self.commit(table)
         for p in old:
             p.unlink(missing_ok=True)
 

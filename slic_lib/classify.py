@@ -195,8 +195,9 @@ class Result:
 
     Attributes
     ----------
-    rows : list of dict
-        The catalogue rows of this call's inputs, in input order (before ``features`` filtering).
+    table : pyarrow.Table
+        The catalogue rows of this call's inputs, in input order (before ``features`` filtering);
+        ``rows`` gives them as dicts.
     out : Path or None
         The catalogue written.
     new : int
@@ -207,7 +208,7 @@ class Result:
         Wall time of the classification and the part of it the network's forward passes took.
     """
 
-    rows: list[dict]
+    table: Any
     out: Path | None = None
     new: int = 0
     repaired: int = 0
@@ -219,28 +220,36 @@ class Result:
     class_names: tuple[str, ...] = field(default_factory=tuple)
 
     @property
+    def rows(self) -> list[dict]:
+        """The rows of this call's inputs as dicts, in input order (before ``features`` filtering)."""
+        return self.table.to_pylist()
+
+    def _column(self, name: str) -> list:
+        return self.table.column(name).to_pylist()
+
+    @property
     def n_ok(self) -> int:
-        return sum(r["status"] == "ok" for r in self.rows)
+        return sum(s == "ok" for s in self._column("status"))
 
     @property
     def exit_code(self) -> int:
-        if self.n_ok == len(self.rows):
+        if self.n_ok == self.table.num_rows:
             return EXIT_OK
         return EXIT_NONE_CLASSIFIED if self.n_ok == 0 else EXIT_SOME_FAILED
 
     def summary(self) -> str:
         """Counts per class, errors by cause, OOD flags, and the speed."""
-        n_err = len(self.rows) - self.n_ok
-        lines = [f"{len(self.rows)} files: {self.n_ok} classified, {n_err} errors"
-                 + (f" ({self.new} new this run)" if self.new != len(self.rows) else "")]
-        labels = collections.Counter(r["label"] for r in self.rows if r["status"] == "ok")
+        n, n_ok = self.table.num_rows, self.n_ok
+        lines = [f"{n} files: {n_ok} classified, {n - n_ok} errors" + (f" ({self.new} new this run)" if self.new != n else "")]
+        status = self._column("status")
+        labels = collections.Counter(x for x, s in zip(self._column("label"), status) if s == "ok")
         if labels:
             lines.append("  classes: " + ", ".join(f"{c} {labels[c]}" for c in self.class_names if labels[c]))
-        kinds = collections.Counter(r.get("error_kind") or "error" for r in self.rows if r["status"] == "error")
+        kinds = collections.Counter(k or "error" for k, s in zip(self._column("error_kind"), status) if s == "error")
         if kinds:
             lines.append("  errors: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
         if self.calibrated:
-            n_ood = sum(bool(r.get("ood_flag")) for r in self.rows)
+            n_ood = sum(bool(f) for f in self._column("ood_flag"))
             lines.append(f"  out of distribution (ood_flag): {n_ood}")
         else:
             lines.append("  model uncalibrated: no ood_flag (calibrate it with 'slic calibrate MODEL DATASET')")
@@ -402,12 +411,12 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
         "columns": cat.columns(names),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
-    result = Result(rows=[], out=None, precision=precision, calibrated=calibration is not None, class_names=names,
+    result = Result(table=cat.to_table([], names), out=None, precision=precision, calibrated=calibration is not None, class_names=names,
                     synthetic_data=bool(ckpt.metrics.get("synthetic_data")))
     if out is None:
         rows, result.network_seconds, result.seconds = _classify(files, net, calibration, model_path, sha, batch_size, device,
                                                                  precision, pool, dask, use_sunpy, progress, None)
-        result.rows, result.new = rows, len(rows)
+        result.table, result.new = cat.to_table(rows, names), len(rows)
         return result
 
     out = Path(out)
@@ -419,30 +428,29 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
             journal.remove()
             out.unlink(missing_ok=True)
             cat.sidecar(out).unlink(missing_ok=True)
-        existing: list[dict] = []
+        existing = cat.to_table([], names)
         if out.exists():
             cat.check_provenance(cat.read_provenance(out), provenance, f"the existing catalogue {out}")
             existing, result.repaired = cat.read_rows(out, names)
         journaled = journal.open()
-        done = {r["path"] for r in existing} | {r["path"] for r in journaled}
+        done = set(existing.column("path").to_pylist()) | set(journaled.column("path").to_pylist())
         todo = [f for f in files if f not in done]
-        new, result.network_seconds, result.seconds = _classify(todo, net, calibration, model_path, sha, batch_size, device,
-                                                                precision, pool, dask, use_sunpy, progress, journal)
+        del done, journaled
+        _, result.network_seconds, result.seconds = _classify(todo, net, calibration, model_path, sha, batch_size, device,
+                                                              precision, pool, dask, use_sunpy, progress, journal)
         result.new = len(todo)
-        merged: dict[str, dict] = {}
-        for r in existing + journaled + new:
-            merged.setdefault(r["path"], r)
         # rows of earlier runs' other inputs first, as they were; then this run's inputs in order
-        order = {f: i for i, f in enumerate(files)}
-        rows = [r for p, r in merged.items() if p not in order]
-        rows += [merged[f] for f in files]
-        written = [r for r in rows if r["status"] == "ok" and r["label"] in features] if features else rows
-        cat.write_catalogue(out, written, names, provenance)
+        everything, result.table = cat.merge([existing, journal.read()], files)
         if features:
-            journal.compact(rows)
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            keep = pc.and_(pc.equal(everything["status"], "ok"), pc.is_in(everything["label"], pa.array(list(features))))
+            cat.write_catalogue(out, everything.filter(pc.fill_null(keep, False)), names, provenance)
+            journal.compact(everything)
         else:
+            cat.write_catalogue(out, everything, names, provenance)
             journal.remove()
-        result.rows = [merged[f] for f in files]
         result.out = out
     return result
 
@@ -450,7 +458,8 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
 def _classify(files: list[str], net, calibration, model_path: Path, sha: str, batch_size: int, device: str,
               precision: str, pool: tuple[cf.Executor, int] | None, dask, use_sunpy: bool, progress: bool,
               journal: cat.Journal | None) -> tuple[list[dict], float, float]:
-    """Classify ``files``, committing each batch to the journal; (rows, network s, wall s)."""
+    """Classify ``files``, committing each batch to the journal; (rows when there is no journal,
+    network s, wall s)."""
     from tqdm.auto import tqdm
 
     rows: list[dict] = []
@@ -460,8 +469,9 @@ def _classify(files: list[str], net, calibration, model_path: Path, sha: str, ba
 
     def commit(batch_rows: list[dict]) -> None:
         if journal is not None:
-            journal.commit(batch_rows)
-        rows.extend(batch_rows)
+            journal.commit(batch_rows)  # the rows live on disk; merged in Arrow at the end
+        else:
+            rows.extend(batch_rows)
         bar.update(len(batch_rows))
 
     try:

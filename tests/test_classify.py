@@ -210,3 +210,13 @@ def test_dask_local_cluster_gives_the_same_rows(model, fits_tree, tmp_path):
                                 progress=False)
     assert spread.rows == single.rows
     assert pd.read_parquet(tmp_path / "dask.parquet").equals(pd.read_parquet(tmp_path / "single.parquet"))
+
+
+def test_merge_keeps_each_paths_first_row_and_orders_inputs_last():
+    names = ("a", "b")
+    first = cat.to_table([{"path": p, "status": "ok"} for p in ["x", "y", "z"]], names)
+    later = cat.to_table([{"path": p, "status": "error"} for p in ["z", "w", "y", "v"]], names)
+    everything, inputs = cat.merge([first, later], ["v", "y"])
+    assert everything.column("path").to_pylist() == ["x", "z", "w", "v", "y"]
+    assert everything.column("status").to_pylist() == ["ok", "ok", "error", "error", "ok"]
+    assert inputs.column("path").to_pylist() == ["v", "y"]
