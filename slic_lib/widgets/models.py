@@ -86,7 +86,7 @@ def candidates(profile: str | None = None) -> list[Path]:
     """Checkpoints a demo may use, best first: the profile's, the other profiles', the demo's."""
     first = get_profile(profile).name
     names = [first, *(p for p in ("cpu", "paper", "smoke") if p != first and p in PROFILES), DEMO_PROFILE]
-    return [models_dir(n) / "best.pt" for n in names]
+    return [data_root() / "models" / n / "best.pt" for n in names]  # not models_dir: looking creates no folders
 
 
 def find_model(profile: str | None = None) -> Path | None:
