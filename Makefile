@@ -50,9 +50,16 @@ demo: setup
 scrub:
 	$(BIN)/jupyter nbconvert --clear-output --inplace notebooks/*.ipynb
 
+# speed tables (issue 13): ratios measured in one run with the machine's matrix-product peak;
+# results and how to read them: benchmarks/README.md. bench_gpu.py runs where a GPU is present.
 bench: setup
 	$(BIN)/python benchmarks/bench_synth.py
-	$(BIN)/python benchmarks/bench_inference.py
+	$(BIN)/python benchmarks/bench_inference.py --compile
+	$(BIN)/python benchmarks/bench_classify.py
+	$(BIN)/python benchmarks/bench_build.py
+	$(BIN)/python benchmarks/bench_train.py
+	@if $(BIN)/python -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then \
+		$(BIN)/python benchmarks/bench_gpu.py; else echo "no GPU: benchmarks/bench_gpu.py skipped"; fi
 
 clean:
 	rm -rf $(VENV) data/smoke data/cpu figures/smoke figures/cpu notebooks/executed

@@ -293,6 +293,6 @@ def time_inference(
         times.append(time.perf_counter() - t0)
     seconds = float(np.median(times))
     threads = torch.get_num_threads()
-    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"{cpu_name()} ({threads} thread{'s' if threads > 1 else ''})"
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else f"CPU {cpu_name()} ({threads} thread{'s' if threads > 1 else ''})"
     return {"device": name, "precision": resolve_precision(precision, dev), "n_images": len(x), "seconds": seconds,
             "seconds_per_image": seconds / max(len(x), 1), "batch_size": batch_size}
