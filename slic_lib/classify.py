@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import collections
 import concurrent.futures as cf
+import contextlib
 import glob
 import multiprocessing
 import os
@@ -300,6 +301,16 @@ def decode_pool(workers: int | None) -> tuple[cf.Executor, int]:
     return pool, workers
 
 
+@contextlib.contextmanager
+def _explain_broken_pool() -> Iterator[None]:
+    try:
+        yield
+    except cf.process.BrokenProcessPool:
+        raise SlicError("a decoding worker process died (out of memory, or a script that calls classify_files "
+                        "without `if __name__ == '__main__':`); committed rows are kept: fix that or pass "
+                        "--workers 0 / workers=0, and run again to resume.") from None
+
+
 def _batches(items: list, n: int) -> list[list]:
     return [items[i : i + n] for i in range(0, len(items), n)]
 
@@ -354,6 +365,8 @@ def classify_files(
         :func:`resolve_precision`).
     workers
         Decoding processes (None: :func:`default_workers`; 0: one thread of this process).
+        They are started with ``spawn``: a script that calls this function with processes
+        must do so under ``if __name__ == "__main__":``.
     dask
         ``"local"`` (a LocalCluster of two one-thread workers), a scheduler address, or a
         ``dask.distributed.Client``: batches run on the cluster's workers.
@@ -484,7 +497,7 @@ def _classify(files: list[str], net, calibration, model_path: Path, sha: str, ba
 
             executor, workers = pool
             threads = max(1, (os.cpu_count() or 1) - workers) if workers > 0 else None
-            with cpu_threads(threads):
+            with cpu_threads(threads), _explain_broken_pool():
                 decoded = _prefetch(executor, decode, files, max(2 * batch_size, 4 * max(workers, 1)), net.preprocessing, use_sunpy)
                 for batch in _batches(files, batch_size):
                     part = [next(decoded) for _ in batch]
