@@ -6,9 +6,10 @@ a numpy array and copied into a tensor batch by batch. The engine is
 :func:`slic_lib.train.fit` with the ``cpu`` profile's settings (batch 32, flips, domain
 randomisation ``full``), which on a CPU with AVX-512 BF16 trains in bfloat16 autocast,
 channels-last, from float32 tensors in memory. Both do the same augmentation and
-randomisation, at the same batch size, on the same images, in one process, alternately;
-the same comparison without randomisation gives the network's share, and the randomisation
-alone is timed to show its share of an engine step.
+randomisation, at the same batch size, on the same images, in one process, one step of each
+in turn (load on a shared machine changes from second to second, so alternating whole epochs
+was too coarse); the same comparison without randomisation gives the network's share, and the
+randomisation alone is timed to show its share of an engine step.
 
 Second part, accuracy: both are trained for ``--epochs`` on the same images (the smoke
 profile's simulated FITS files in ``data/smoke/sim``, preprocessed to the cpu profile's 64x64;
@@ -17,7 +18,7 @@ initialisation and the same batches, and their validation accuracies are printed
 labels of float32 and bfloat16 inference are compared on every trained model at hand (this
 run's and ``data/models/smoke``'s) over their datasets' images.
 
-    python benchmarks/bench_train.py [--n 640] [--repeats 3] [--epochs 15]
+    python benchmarks/bench_train.py [--repeats 20] [--epochs 12] [--seeds 3]
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import Row, Table, interleaved, network_flops, peak_variants, peaks  # noqa: E402
 
 from slic_lib.augment import augment_batch, preset, randomise_batch  # noqa: E402
-from slic_lib.inference import logits, resolve_precision  # noqa: E402
+from slic_lib.inference import logits, resolve_precision, to_channels_last  # noqa: E402
 from slic_lib.model import SlicNet  # noqa: E402
 from slic_lib.profiles import get_profile  # noqa: E402
 from slic_lib.train import TrainConfig, _batches, _epoch_seed, _validate, fit  # noqa: E402
@@ -66,6 +67,32 @@ def plain_float32_fit(model: SlicNet, config: TrainConfig, images: np.ndarray, l
             loss.backward()
             opt.step()
     return model
+
+
+def _stepper(kind, net, opt, images, labels, x_t, y_t, bs, randomise, precision):
+    """One training step of the plain loop or of the engine, on a fresh random batch each call."""
+    from slic_lib.train import sgd_step
+
+    gen = torch.Generator().manual_seed(1)
+
+    def step() -> None:
+        idx = torch.randint(0, len(labels), (bs,), generator=gen)
+        if kind == "plain":
+            xb = torch.from_numpy(np.ascontiguousarray(images[idx.numpy()][:, None], dtype=np.float32))
+            yb = torch.from_numpy(labels[idx.numpy()].astype(np.int64))
+        else:
+            xb, yb = x_t[idx], y_t[idx]
+        xb = augment_batch(xb, gen)
+        if randomise is not None:
+            xb = randomise_batch(xb, gen, randomise)
+        if kind == "plain":
+            loss = F.cross_entropy(net(xb), yb)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        else:
+            sgd_step(net, opt, xb, yb, precision)
+    return step
 
 
 def cpu_profile_config(**overrides) -> TrainConfig:
@@ -108,9 +135,10 @@ def label_agreement(model: torch.nn.Module, images: np.ndarray) -> tuple[int, in
 
 def main(argv: list[str] | None = None) -> Table:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=640, help="training images per timed epoch")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--epochs", type=int, default=15, help="epochs of the accuracy comparison")
+    parser.add_argument("--n", type=int, default=640, help="random training images the timed steps draw from")
+    parser.add_argument("--repeats", type=int, default=20, help="timed steps per variant")
+    parser.add_argument("--epochs", type=int, default=12, help="epochs of the accuracy comparison (the cpu profile's 12)")
+    parser.add_argument("--seeds", type=int, default=3, help="seeds of the accuracy comparison")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     if args.threads:
@@ -122,37 +150,45 @@ def main(argv: list[str] | None = None) -> Table:
     labels = rng.integers(0, 5, args.n)
     engine_prec = resolve_precision("auto", "cpu")
 
-    # ---- speed: one epoch each, alternately
+    # ---- speed: single training steps, alternated step by step (load on a shared machine changes by the second)
     base = cpu_profile_net()
     flops = 3 * network_flops(base, size)  # forward + backward (about twice the forward)
-    nets = {k: copy.deepcopy(base) for k in ("plain", "engine", "plain_off", "engine_off")}
-    cfg, cfg_off = cpu_profile_config(), cpu_profile_config(randomise="off")
-    gen = torch.Generator().manual_seed(0)
-    batch = torch.from_numpy(images[:bs, None])
     settings = preset(p.randomise)
+    x_t, y_t = torch.from_numpy(images).unsqueeze(1), torch.from_numpy(labels.astype(np.int64))
+    steppers = {}
+    for kind in ("plain", "engine"):
+        for randomise in (settings, None):
+            net = copy.deepcopy(base).train()
+            if kind == "engine":
+                to_channels_last(net)
+            opt = torch.optim.SGD(net.parameters(), lr=1e-3, momentum=0.9, nesterov=True)
+            steppers[(kind, randomise is not None)] = _stepper(kind, net, opt, images, labels, x_t, y_t, bs, randomise, engine_prec)
+    gen = torch.Generator().manual_seed(0)
+    batch = x_t[:bs].clone()
     variants = {
-        "plain float32, randomise full": lambda: plain_float32_fit(nets["plain"], cfg, images, labels),
-        f"engine ({engine_prec}), randomise full": lambda: fit(nets["engine"], cfg, (images, labels), progress=False),
-        "plain float32, randomise off": lambda: plain_float32_fit(nets["plain_off"], cfg_off, images, labels),
-        f"engine ({engine_prec}), randomise off": lambda: fit(nets["engine_off"], cfg_off, (images, labels), progress=False),
+        "plain float32, randomise full": steppers[("plain", True)],
+        f"engine ({engine_prec}), randomise full": steppers[("engine", True)],
+        "plain float32, randomise off": steppers[("plain", False)],
+        f"engine ({engine_prec}), randomise off": steppers[("engine", False)],
         "randomise full, one batch": lambda: randomise_batch(batch, gen, settings),
     }
-    seconds = interleaved({**variants, **peak_variants()}, repeats=args.repeats)
+    seconds = interleaved({**variants, **peak_variants()}, repeats=args.repeats, warmup=2)
     peak = peaks(seconds)
-    steps = args.n // bs
-    table = Table(f"Training the cpu profile's network ({size}x{size}, width {p.width}), batch {bs}, one epoch of {args.n} images, "
-                  f"median of {args.repeats} alternating runs")
+    table = Table(f"Training the cpu profile's network ({size}x{size}, width {p.width}), batch {bs}: one step at a time, "
+                  f"median of {args.repeats} alternating steps each")
     table.peaks = peak
     pk = "bfloat16" if engine_prec == "bfloat16" else "float32"
     for mode in ("full", "off"):
         plain_s, engine_s = seconds[f"plain float32, randomise {mode}"], seconds[f"engine ({engine_prec}), randomise {mode}"]
         table.add(Row(f"training images/s, randomise {mode}", "plain float32 loop", f"engine, {engine_prec} channels-last",
-                      args.n / plain_s, args.n / engine_s, unit="images/s", higher_is_better=True,
-                      gflops=flops * args.n / engine_s / 1e9, peak_name=pk))
-    rand_share = seconds["randomise full, one batch"] * steps / seconds[f"engine ({engine_prec}), randomise full"]
+                      bs / plain_s, bs / engine_s, unit="images/s", higher_is_better=True,
+                      gflops=flops * bs / engine_s / 1e9, peak_name=pk))
+    rand_share = seconds["randomise full, one batch"] / seconds[f"engine ({engine_prec}), randomise full"]
     table.notes.append(f"domain randomisation ('full') takes {seconds['randomise full, one batch'] * 1e3:.0f} ms per batch of {bs}: "
-                       f"{rand_share * 100:.0f} % of the engine's epoch")
+                       f"{rand_share * 100:.0f} % of the engine's step")
     table.notes.append(f"GFLOP/s counts forward and backward as 3 forward passes ({flops / 3 / 1e6:.0f} MFLOP per forward)")
+    table.notes.append("plain step: numpy batch copied into a tensor, float32, default layout; engine step: rows of a float32 tensor "
+                       "in memory, slic_lib.train.sgd_step (autocast, channels-last); both flip and randomise alike")
 
     # ---- accuracy: same images, same initialisation and batches, both ways
     found = smoke_images(size)
@@ -161,20 +197,23 @@ def main(argv: list[str] | None = None) -> Table:
     else:
         x, y, what = found
     val = np.arange(len(y)) % 4 == 3
-    acc_cfg = cpu_profile_config(epochs=args.epochs)
-    t0 = time.perf_counter()
-    plain_net = plain_float32_fit(cpu_profile_net(), acc_cfg, x[~val], y[~val])
-    t_plain = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    engine_net = fit(cpu_profile_net(), acc_cfg, (x[~val], y[~val]), progress=False).model
-    t_engine = time.perf_counter() - t0
     xv, yv = torch.from_numpy(x[val]), torch.from_numpy(y[val].astype(np.int64))
-    acc_plain = _validate(plain_net, xv, yv, 64, "float32")[1]
-    acc_engine = _validate(engine_net, xv, yv, 64, engine_prec)[1]
-    table.add(Row(f"validation accuracy after {args.epochs} epochs ({int((~val).sum())} train / {int(val.sum())} val images)",
-                  f"plain float32 ({t_plain:.0f} s)", f"engine {engine_prec} ({t_engine:.0f} s)", acc_plain * 100, acc_engine * 100,
-                  unit="%", higher_is_better=True))
-    table.notes.append(f"accuracy data: {what}; cpu profile settings (lr {acc_cfg.lr:g}, flips, randomise {acc_cfg.randomise})")
+    acc_plain, acc_engine, t_plain, t_engine = [], [], 0.0, 0.0
+    for seed in range(args.seeds):  # same initialisation and batches for both within a seed
+        acc_cfg = cpu_profile_config(epochs=args.epochs, seed=seed)
+        t0 = time.perf_counter()
+        plain_net = plain_float32_fit(cpu_profile_net(seed=seed), acc_cfg, x[~val], y[~val])
+        t_plain += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        engine_net = fit(cpu_profile_net(seed=seed), acc_cfg, (x[~val], y[~val]), progress=False).model
+        t_engine += time.perf_counter() - t0
+        acc_plain.append(_validate(plain_net, xv, yv, 64, "float32")[1] * 100)
+        acc_engine.append(_validate(engine_net, xv, yv, 64, engine_prec)[1] * 100)
+    table.add(Row(f"validation accuracy after {args.epochs} epochs, mean of {args.seeds} seeds ({int((~val).sum())} train / {int(val.sum())} val images)",
+                  f"plain float32 ({t_plain:.0f} s)", f"engine {engine_prec} ({t_engine:.0f} s)", float(np.mean(acc_plain)),
+                  float(np.mean(acc_engine)), unit="%", higher_is_better=True))
+    table.notes.append(f"accuracy data: {what}; cpu profile settings (lr {acc_cfg.lr:g}, flips, randomise {acc_cfg.randomise}); "
+                       f"per seed, plain: {', '.join(f'{a:.0f}' for a in acc_plain)} %, engine: {', '.join(f'{a:.0f}' for a in acc_engine)} %")
 
     # ---- bfloat16 against float32 labels on trained models
     agree, total, names, margins = 0, 0, [], []
