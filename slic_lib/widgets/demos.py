@@ -252,6 +252,9 @@ class ClassifyDemo(_Demo):
         self.saliency_map = None
         if method != "none":
             self.saliency_map = saliency(self.model, self.network_input, top, method)
+            if not self.saliency_map.any():
+                self.message.value = (f"{method} finds no region that raises the score of '{self.class_names[top]}' "
+                                      "(all its evidence there is negative); try the other method.")
         self.image.value = draw_map(smap, title, overlay=self.saliency_map,
                                     overlay_label=f"{method} for '{self.class_names[top]}'" if method != "none" else "")
         self.show_prediction(probabilities, truth)  # last: the page's prediction line changes when all is drawn
