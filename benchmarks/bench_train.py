@@ -28,6 +28,7 @@ import copy
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -97,7 +98,8 @@ def _stepper(kind, net, opt, images, labels, x_t, y_t, bs, randomise, precision)
 
 def cpu_profile_config(**overrides) -> TrainConfig:
     p = get_profile("cpu")
-    kw = dict(lr=p.learning_rates[0], epochs=1, batch_size=p.batch_size, augment=p.augment, randomise=p.randomise, device="cpu")
+    kw = dict(lr=p.learning_rates[0], epochs=1, batch_size=p.batch_size, augment=p.augment, randomise=p.randomise, device="cpu",
+              cpu_amp=True)
     kw.update(overrides)
     return TrainConfig(**kw)
 
@@ -198,7 +200,7 @@ def main(argv: list[str] | None = None) -> Table:
         x, y, what = found
     val = np.arange(len(y)) % 4 == 3
     xv, yv = torch.from_numpy(x[val]), torch.from_numpy(y[val].astype(np.int64))
-    acc_plain, acc_engine, t_plain, t_engine = [], [], 0.0, 0.0
+    acc_plain, acc_engine, acc_engine32, t_plain, t_engine = [], [], [], 0.0, 0.0
     for seed in range(args.seeds):  # same initialisation and batches for both within a seed
         acc_cfg = cpu_profile_config(epochs=args.epochs, seed=seed)
         t0 = time.perf_counter()
@@ -207,13 +209,16 @@ def main(argv: list[str] | None = None) -> Table:
         t0 = time.perf_counter()
         engine_net = fit(cpu_profile_net(seed=seed), acc_cfg, (x[~val], y[~val]), progress=False).model
         t_engine += time.perf_counter() - t0
+        engine32 = fit(cpu_profile_net(seed=seed), replace(acc_cfg, cpu_amp=False), (x[~val], y[~val]), progress=False).model
+        acc_engine32.append(_validate(engine32, xv, yv, 64, "float32")[1] * 100)
         acc_plain.append(_validate(plain_net, xv, yv, 64, "float32")[1] * 100)
         acc_engine.append(_validate(engine_net, xv, yv, 64, engine_prec)[1] * 100)
     table.add(Row(f"validation accuracy after {args.epochs} epochs, mean of {args.seeds} seeds ({int((~val).sum())} train / {int(val.sum())} val images)",
                   f"plain float32 ({t_plain:.0f} s)", f"engine {engine_prec} ({t_engine:.0f} s)", float(np.mean(acc_plain)),
                   float(np.mean(acc_engine)), unit="%", higher_is_better=True))
     table.notes.append(f"accuracy data: {what}; cpu profile settings (lr {acc_cfg.lr:g}, flips, randomise {acc_cfg.randomise}); "
-                       f"per seed, plain: {', '.join(f'{a:.0f}' for a in acc_plain)} %, engine: {', '.join(f'{a:.0f}' for a in acc_engine)} %")
+                       f"per seed, plain float32: {', '.join(f'{a:.0f}' for a in acc_plain)} %, engine {engine_prec}: "
+                       f"{', '.join(f'{a:.0f}' for a in acc_engine)} %, engine float32 (channels-last): {', '.join(f'{a:.0f}' for a in acc_engine32)} %")
 
     # ---- bfloat16 against float32 labels on trained models
     agree, total, names, margins = 0, 0, [], []

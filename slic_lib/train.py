@@ -76,11 +76,14 @@ class TrainConfig:
         (resolution, pixel scale, contrast, limb darkening, exposure, noise, JPEG; see
         :mod:`slic_lib.augment`), after the flips; off in the paper.
     amp, device : bool, str
-        bfloat16 autocast where the device computes bfloat16 natively (a CUDA GPU from Ampere
-        on, a CPU with AVX-512 BF16 or AMX: :func:`slic_lib.inference.resolve_precision`),
-        float32 elsewhere or when False; ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``. Until
-        issue 13 ``amp`` was ignored on a CPU: CPU runs with bfloat16 now give (slightly)
-        different weights than before, at about twice the speed.
+        bfloat16 autocast on a CUDA GPU that computes it natively (Ampere on), float32
+        elsewhere or when False; ``"auto"``, ``"cpu"`` or ``"cuda[:N]"``.
+    cpu_amp : bool
+        bfloat16 autocast on a CPU that computes it natively (AVX-512 BF16 or AMX:
+        :func:`slic_lib.inference.resolve_precision`). About twice the images per second
+        for the cpu profile (``benchmarks/bench_train.py``), but off by default: in short runs
+        (12-24 epochs on 150 images) its validation accuracy was lower than float32's in 4
+        of 5 seeds, so it waits for a full-length comparison before it becomes a default.
     """
 
     lr: float = 5e-4
@@ -96,6 +99,7 @@ class TrainConfig:
     randomise: str = "off"
     amp: bool = True
     device: str = "auto"
+    cpu_amp: bool = False
 
     def __post_init__(self) -> None:
         if self.lr <= 0 or self.epochs < 1 or self.batch_size < 1:
@@ -199,7 +203,8 @@ def _resume(result: TrainResult, model: SlicNet, optimizer: torch.optim.Optimize
     """Load ``last.pt`` into the model, optimizer and result; returns the epoch it ended."""
     ckpt = read_checkpoint(result.last_path, map_location=device)
     may_differ = ("epochs", "device")  # a resumed run may run longer or on another device
-    saved = {"randomise": "off", **{k: v for k, v in ckpt.train_config.items() if k not in may_differ}}  # older runs had none
+    # older runs had no randomise and no cpu_amp
+    saved = {"randomise": "off", "cpu_amp": False, **{k: v for k, v in ckpt.train_config.items() if k not in may_differ}}
     wanted = {k: v for k, v in asdict(config).items() if k not in may_differ}
     if saved != wanted or ckpt.model_config != model.config:
         raise SlicError(f"{result.last_path} was written with other settings; use another --out folder or --no-resume.")
@@ -304,7 +309,8 @@ def fit(
     if compile:
         net = torch.compile(net)
 
-    precision = resolve_precision("auto" if config.amp else "float32", device)
+    wants_bf16 = config.cpu_amp if device.type == "cpu" else config.amp
+    precision = resolve_precision("auto" if wants_bf16 else "float32", device)
     local_batch = max(1, config.batch_size // world)
     best_state = None
     randomisation = preset(config.randomise)

@@ -166,7 +166,7 @@ def test_resume_is_exact_with_domain_randomisation(dataset_file, tmp_path):
 
 
 @pytest.mark.parametrize("amp", [True, False])
-def test_engine_trains_in_bfloat16_where_the_cpu_has_it_and_channels_last(amp, monkeypatch):
+def test_engine_trains_in_bfloat16_on_a_cpu_that_has_it_when_asked_and_channels_last(amp, monkeypatch):
     from slic_lib import inference
 
     monkeypatch.setattr(inference, "_cpu_flags", lambda: {"avx512_bf16"})
@@ -181,8 +181,9 @@ def test_engine_trains_in_bfloat16_where_the_cpu_has_it_and_channels_last(amp, m
     torch.manual_seed(0)
     rng = np.random.default_rng(0)
     x, y = rng.normal(size=(32, 32, 32)).astype(np.float32), rng.integers(0, 5, 32)
-    result = fit(SlicNet(**TINY), TrainConfig(epochs=1, batch_size=16, amp=amp, device="cpu"), (x, y), progress=False)
+    result = fit(SlicNet(**TINY), TrainConfig(epochs=1, batch_size=16, cpu_amp=amp, device="cpu"), (x, y), progress=False)
     assert result.history[0]["precision"] == ("bfloat16" if amp else "float32")
     assert all(cl for _, cl in seen)  # every convolution ran channels-last
     # under autocast the first convolution receives float32, the later ones bfloat16 activations
     assert any(dt == torch.bfloat16 for dt, _ in seen) == amp
+    assert TrainConfig().cpu_amp is False  # float32 on a CPU unless asked (see TrainConfig)
