@@ -282,3 +282,26 @@ def test_uploaded_bytes_that_are_not_fits_are_refused():
     with pytest.raises(SlicError, match="not a FITS file"):
         images.map_from_fits_bytes(b"abc", "picture.png")
     assert images.real_label("bbso_quiet_2") == "BBSO H-alpha quiet crop 2 (2015)"
+
+
+def test_notebooks_show_a_progress_bar_while_the_fallback_model_trains(model, trained, monkeypatch):
+    import slic_lib.widgets.demos as demos
+
+    shown = []
+    monkeypatch.setattr(demos, "display", shown.append)
+    monkeypatch.setattr(demos, "find_model", lambda profile=None: None)
+
+    def fake_training(profile=None, on_step=None):
+        for done in (1, 2, 3):
+            on_step(done, 3, f"epoch {done}")
+        return model
+
+    monkeypatch.setattr(demos, "load_demo_model", fake_training)
+    assert demos.model_with_progress() is model
+    label, bar = shown[0].children
+    assert (bar.value, bar.max, bar.bar_style) == (3, 3, "success") and label.value == model.note.replace("'", "&#x27;")
+    # with a model present, it is loaded and nothing is displayed
+    monkeypatch.undo()
+    monkeypatch.setenv("SLIC_DATA", str(trained[3]))
+    monkeypatch.setattr(demos, "display", shown.append)
+    assert demos.model_with_progress().path == model.path and len(shown) == 1
