@@ -5,7 +5,8 @@ Voilà (``python -m voila notebooks --no-browser``) runs on a free localhost por
 ``chromium`` through its executable path. The test opens every demo, saves a screenshot of
 each (``figures/demos/<demo>.png``, trimmed and in 128 colours: the README's pictures, copied to
 ``docs/demos/``), and on demo 3 moves the plage
-slider with the keyboard and waits for the prediction line to change.
+slider with the keyboard and waits for the prediction line to change, and on demo 2 presses the
+SOT -> AIA button and waits for the degraded image.
 
 The model is the selected one of this checkout (:func:`slic_lib.widgets.find_model`) when
 there is one, so the screenshots show a trained network, else a randomly initialised network
@@ -169,6 +170,13 @@ def test_demos_in_chromium(tmp_path):
                     after = _prediction(page)
                     assert after != before and "Prediction" in after
                     assert page.locator(".slic-knob-plage .widget-readout").first.inner_text().strip() == "8.0"
+                if name == "demo_2_resolution":
+                    image = page.locator(".widget-image").first
+                    before = image.get_attribute("src")
+                    page.get_by_role("button", name="SOT \u2192 AIA").click()  # the factor jumps to 3.64
+                    page.wait_for_function("([el, before]) => el.getAttribute('src') !== before",
+                                           arg=[image.element_handle(), before], timeout=PAGE_TIMEOUT_MS)
+                    assert page.locator(".widget-readout").nth(1).inner_text().strip() == "3.64"
                 page.wait_for_timeout(300)  # let the browser paint the last images
                 _save_screenshot(page.screenshot(full_page=True), shots / f"{name}.png")
         finally:
