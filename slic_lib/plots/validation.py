@@ -191,6 +191,15 @@ def timing_rows(timings: pd.DataFrame, with_paper: bool = True) -> pd.DataFrame:
     return rows.sort_values("source", key=lambda s: s.eq("paper"), kind="stable").reset_index(drop=True)
 
 
+def _duration(seconds: float) -> str:
+    """A duration for a label: ``3.54 ms``, ``4.66 s``, ``895 s``, ``3,849 s`` (no exponents)."""
+    if seconds >= 100:
+        return f"{seconds:,.0f} s"
+    if seconds >= 1:
+        return f"{seconds:.3g} s"
+    return f"{seconds * 1e3:.3g} ms"
+
+
 def plot_inference_times(
     timings: pd.DataFrame,
     synthetic: bool = False,
@@ -231,7 +240,7 @@ def plot_inference_times(
     y = np.arange(len(rows))
     bars = ax.barh(y, values, color=colours, edgecolor="k", lw=0.6, height=0.6)
     for bar, v in zip(bars, values):
-        text = f"{v * 1e3:.3g} ms per image\n{v * n_reference:.3g} s per {n_reference}"
+        text = f"{_duration(v)} per image\n{_duration(v * n_reference)} per {n_reference}"
         ax.text(v * 1.15, bar.get_y() + bar.get_height() / 2, text, va="center", ha="left", fontsize=8)
     ax.set_yticks(y, [wrap(t, 2.6, 8) for t in rows["label"]], fontsize=8)
     ax.set_ylim(len(rows) - 0.5, -0.5)
