@@ -209,14 +209,15 @@ def test_plage_lowers_the_sunspot_probability_and_strong_plage_never_lets_it_win
 
 
 def test_strong_corona_takes_prominences_off_the_top(model):
-    """Measured (seeds 0-3, same simulator): mean p_prominences 0.95 without corona, 0.94 at the realistic value,
-    0.39 at eight times, where prominences lose the top place in 3 of the 4 seeds."""
+    """Measured (seeds 0-3, the simulator of main at 1b60a1f): p_prominences 0.99-1.00 without corona and at the
+    realistic value, still 0.88-1.00 at four times; at eight times the mean falls to 0.77 and prominences lose the
+    top place in 1 of the 4 seeds (p 0.12). The realistic corona does not fool this network; only a strong one does."""
     demo = KnobDemo(model, "corona")
     p, top = _knob_sweep(demo, (0.0, 1.0, 8.0), "prominences")
     mean = {v: np.mean([p[s, v] for s in SEEDS]) for v in (0.0, 1.0, 8.0)}
-    assert min(mean[0.0], mean[1.0]) > mean[8.0] + 0.3, mean
-    assert sum(top[s, 1.0] for s in SEEDS) > sum(top[s, 8.0] for s in SEEDS), top
-    assert not all(top[s, 8.0] for s in SEEDS)
+    assert min(mean[0.0], mean[1.0]) > mean[8.0] + 0.1, mean
+    assert all(top[s, 0.0] and top[s, 1.0] for s in SEEDS), top
+    assert not all(top[s, 8.0] for s in SEEDS), top
 
 
 def test_an_unknown_knob_is_a_user_error(model):
