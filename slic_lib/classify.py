@@ -129,7 +129,7 @@ def decode(path: str, preprocessing: PreprocessConfig, use_sunpy: bool = True) -
 def finish(model, rows: list[dict], images: list[np.ndarray | None], calibration, batch_size: int,
            device: str, precision: str) -> tuple[list[dict], float]:
     """Run the network on a batch's decoded images and fill in the rows; also the seconds it took."""
-    from .ood import logits_and_features, scores
+    from .ood import logits_and_features, outside_band, scores
 
     names = model.class_names
     full = [empty_row(r["path"], names) | r for r in rows]
@@ -148,6 +148,9 @@ def finish(model, rows: list[dict], images: list[np.ndarray | None], calibration
         if s["ood_score"] is not None:
             full[i]["ood_score"] = float(s["ood_score"][j])
             full[i]["ood_flag"] = bool(s["ood_flag"][j])
+        # a frame taken outside H-alpha is out of distribution whatever the features say
+        if outside_band(full[i].get("wavelength"), full[i].get("wavelength_unit")):
+            full[i]["ood_flag"] = True
     return full, seconds
 
 

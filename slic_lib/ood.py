@@ -17,6 +17,10 @@ Mahalanobis distance (Lee et al. 2018)
     in-distribution images are flagged, and anything above is flagged out of distribution
     (``ood_flag``). The energy score ``-T logsumexp(z / T)`` (Liu et al. 2020) is kept as a
     function for comparison; on the simulated data it did not separate AIA frames.
+The band of the header (:func:`outside_band`)
+    Neither score separates the simulator's AIA frames from its H-alpha ones (the paper's
+    very finding: the features of an AIA 304 prominence look like an H-alpha one's), so a
+    frame whose ``WAVELNTH`` lies outside H-alpha is flagged as well, calibrated or not.
 
 The result, a :class:`Calibration`, is stored in the checkpoint's ``metrics["calibration"]``
 (``slic paper`` does it for the selected model; ``slic calibrate`` for any checkpoint and
@@ -227,6 +231,33 @@ def scores(logits: Any, features: Any, calibration: Calibration | None) -> dict[
         return {"probs": probs, "confidence": conf, "ood_score": None, "ood_flag": None}
     d = calibration.distance(features)
     return {"probs": probs, "confidence": conf, "ood_score": d, "ood_flag": d > calibration.threshold}
+
+
+TRAINED_BAND_ANGSTROM = (6540.0, 6590.0)
+"""The band every slic model is trained for: H-alpha (6562.8 A) with room for the line's wings
+and a tunable filter's offsets. A frame whose header puts it elsewhere is out of distribution
+whatever the network's features say."""
+
+
+def outside_band(wavelength: float | None, unit: str | None, band: tuple[float, float] = TRAINED_BAND_ANGSTROM) -> bool | None:
+    """Whether a header's wavelength lies outside ``band`` (angstrom); None when the header is silent.
+
+    The simulator's AIA frames are classified like its SOT frames by the Mahalanobis score of
+    the cpu-profile model (median score 550 for AIA 1600/1700/304, 420 for SOT, none above the
+    threshold), as the paper's network was fooled by them: the features alone cannot tell an
+    AIA 304 prominence from an H-alpha one. The header can. ``unit`` is parsed by astropy
+    (``Angstrom``, ``nm``, ...); without one the FITS convention for ``WAVELNTH``, angstrom,
+    is assumed.
+    """
+    if wavelength is None or not np.isfinite(wavelength):
+        return None
+    import astropy.units as u
+
+    try:
+        value = (float(wavelength) * u.Unit(unit or "Angstrom")).to_value(u.AA, equivalencies=u.spectral())
+    except (ValueError, TypeError, u.UnitsError):
+        return None
+    return not band[0] <= value <= band[1]
 
 
 def from_checkpoint(checkpoint) -> Calibration | None:

@@ -220,3 +220,18 @@ def test_merge_keeps_each_paths_first_row_and_orders_inputs_last():
     assert everything.column("path").to_pylist() == ["x", "z", "w", "v", "y"]
     assert everything.column("status").to_pylist() == ["ok", "ok", "error", "error", "ok"]
     assert inputs.column("path").to_pylist() == ["v", "y"]
+
+
+def test_a_real_aia_171_frame_is_flagged_by_its_header_even_by_an_uncalibrated_model(uncalibrated, tmp_path):
+    """The features of the simulator's AIA frames look like its H-alpha frames' to a network trained on
+    H-alpha (the paper's finding, and the reason the score alone does not flag them), so the catalogue
+    also flags a frame whose header puts it outside H-alpha: here sunpy's real AIA 171 test image."""
+    from sunpy.data.test import get_test_filepath
+
+    from slic_lib.classify import classify_files
+
+    aia = get_test_filepath("aia_171_level1.fits")
+    result = classify_files([aia], uncalibrated, tmp_path / "cat.csv", progress=False, workers=0, precision="float32")
+    row = result.rows[0]
+    assert row["status"] == "ok" and row["wavelength"] == pytest.approx(171.0)
+    assert row["ood_flag"] is True

@@ -93,3 +93,13 @@ def test_aia_frames_are_flagged_by_a_model_of_other_images(dataset_file, tmp_pat
     for kind in ("304_prominence", "1600_sunspot"):
         assert flags([render_aia(kind, rng, size=96).data for _ in range(6)]).mean() >= 5 / 6, kind
     assert flags([full_disk_171_like(rng) for _ in range(6)]).mean() >= 5 / 6
+
+
+@pytest.mark.parametrize(("wavelength", "unit", "outside"), [
+    (6563.0, "Angstrom", False), (656.28, "nm", False), (6563.0, None, False),  # H-alpha in any unit
+    (304.0, "angstrom", True), (17.1, "nm", True), (1600.0, None, True), (5.0e-7, "m", True),
+    (None, "Angstrom", None), (float("nan"), None, None), (6563.0, "furlongs per pixel", None),
+])
+def test_the_header_band_check(wavelength, unit, outside):
+    assert ood.outside_band(wavelength, unit) is outside
+
