@@ -281,8 +281,14 @@ def _prefetch(pool: cf.Executor, fn, items: Sequence, ahead: int, *args) -> Iter
 
 
 def default_workers() -> int:
-    """Decoding processes: all CPUs but one for the network, at most 8."""
-    return max(1, min(8, (os.cpu_count() or 2) - 1))
+    """Decoding processes: all CPUs but two, at most 8; on two CPUs none (a reader thread).
+
+    On 2 cores a decoding process takes one of the network's two torch threads' cores: over 96
+    full-size files with the published layout in bfloat16, the network ran at 5.3 files/s beside
+    one decoding process and 8.9 files/s beside a reader thread, and the whole run took 27.4 s
+    against 18.6 s (`benchmarks/bench_classify.py`'s files, a quiet machine).
+    """
+    return max(0, min(8, (os.cpu_count() or 2) - 2))
 
 
 def _warm() -> int:
@@ -554,7 +560,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", help="keep only rows predicted as these classes, comma-separated (e.g. sunspots,flares)")
     parser.add_argument("--batch-size", type=int, default=32, help="files per network batch and per commit (default 32)")
     parser.add_argument("--workers", type=int, default=None,
-                        help=f"decoding processes (default {default_workers()} here: all CPUs but one; 0: a thread of this process)")
+                        help=f"decoding processes (default {default_workers()} here: all CPUs but two, none on two CPUs; 0: a reader thread of this process)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
                         help="network arithmetic; auto: bfloat16 where the CPU/GPU supports it natively, else float32")
