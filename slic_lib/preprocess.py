@@ -75,13 +75,19 @@ def is_fits_path(path: str | os.PathLike) -> bool:
     return str(path).lower().endswith(FITS_SUFFIXES)
 
 
-def load_map(path: str | os.PathLike):
-    """Read a FITS file as a sunpy Map, raising :class:`BadFrameError` with a reason on failure."""
+def _existing_file(path: str | os.PathLike) -> Path:
+    """The path of a file that exists and is not empty, else :class:`BadFrameError` with the reason."""
     path = Path(path)
     if not path.is_file():
         raise BadFrameError(f"{path} does not exist")
     if path.stat().st_size == 0:
         raise BadFrameError("empty file")
+    return path
+
+
+def load_map(path: str | os.PathLike):
+    """Read a FITS file as a sunpy Map, raising :class:`BadFrameError` with a reason on failure."""
+    path = _existing_file(path)
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
@@ -120,11 +126,7 @@ def read_fits_array(path: str | os.PathLike) -> np.ndarray:
     BadFrameError
         For a missing, empty, unreadable or multi-frame file, with the reason.
     """
-    path = Path(path)
-    if not path.is_file():
-        raise BadFrameError(f"{path} does not exist")
-    if path.stat().st_size == 0:
-        raise BadFrameError("empty file")
+    path = _existing_file(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # header quirks of real archives are not the user's problem
