@@ -63,16 +63,19 @@ def matmul_flops(n: int) -> float:
 
 
 def peak_variants(dtypes: tuple[torch.dtype, ...] = (torch.float32, torch.bfloat16), n: int = 2048,
-                  device: str = "cpu") -> dict[str, Callable[[], None]]:
-    """One ``n x n`` matrix product per dtype, as calls for :func:`interleaved` (named ``peak <dtype>``).
+                  device: str = "cpu", reps: int = 1) -> dict[str, Callable[[], None]]:
+    """``reps`` ``n x n`` matrix products per dtype, as calls for :func:`interleaved` (named ``peak <dtype>``).
 
     Timed in the same rounds as the compared variants, they give the practical peak of the
     machine's arithmetic as torch reaches it (oneDNN/MKL on a CPU, cuBLAS on a GPU) under the
-    same load; :func:`peaks` turns their seconds into GFLOP/s.
+    same load; :func:`peaks` turns their seconds into GFLOP/s. On a GPU use a large ``n``
+    (8192) and several ``reps`` per call: one 2048-product takes tens of microseconds there,
+    so launch and synchronisation would halve the "peak" (an H200 read 219 TFLOP/s so).
     """
     def call(a: torch.Tensor, b: torch.Tensor) -> Callable[[], None]:
         def fn() -> None:
-            a @ b
+            for _ in range(reps):
+                a @ b
             if device != "cpu":
                 torch.cuda.synchronize()
         return fn
@@ -84,10 +87,10 @@ def peak_variants(dtypes: tuple[torch.dtype, ...] = (torch.float32, torch.bfloat
     return out
 
 
-def peaks(seconds: dict[str, float], n: int = 2048) -> dict[str, float]:
+def peaks(seconds: dict[str, float], n: int = 2048, reps: int = 1) -> dict[str, float]:
     """GFLOP/s per dtype from the ``peak <dtype>`` entries of :func:`interleaved`'s result (removed from it)."""
     names = [k for k in seconds if k.startswith("peak ")]
-    return {k[len("peak "):]: matmul_flops(n) / seconds.pop(k) / 1e9 for k in names}
+    return {k[len("peak "):]: reps * matmul_flops(n) / seconds.pop(k) / 1e9 for k in names}
 
 
 def matmul_peak(dtypes: tuple[torch.dtype, ...] = (torch.float32, torch.bfloat16), n: int = 2048, repeats: int = 5,

@@ -37,7 +37,6 @@ from typing import Any
 import astropy.units as u
 import numpy as np
 import pandas as pd
-import sunpy.map
 from astropy.convolution import AiryDisk2DKernel, Gaussian2DKernel, convolve_fft
 from astropy.stats import gaussian_fwhm_to_sigma
 from skimage.transform import resize_local_mean
@@ -311,6 +310,8 @@ def degrade_map(
     history = str(meta.get("history", "")).strip()
     meta["history"] = f"{history}\n{note}" if history else note
     log.debug("degraded map %s -> %s: %s", arr.shape, shape, note)
+    import sunpy.map  # here, not at the top: importing sunpy costs ~3 s that training and augmentation never need
+
     return sunpy.map.Map(data, meta)
 
 
@@ -323,6 +324,8 @@ def degrade_map_by(smap: Any, factor: float, *, source_resolution_arcsec: float 
     """
     if not np.isfinite(factor) or factor < 1:
         raise SlicError(f"the degradation factor must be a number >= 1, got {factor}.")
+    import sunpy.map  # see degrade_map
+
     cleaned = sunpy.map.Map(clean(image_array(smap)), smap.meta)
     if factor == 1 and not noise:
         return cleaned

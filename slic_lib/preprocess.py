@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
-import sunpy.map
 from astropy.io import fits
 from skimage.transform import resize
 
@@ -87,6 +86,8 @@ def _existing_file(path: str | os.PathLike) -> Path:
 
 def load_map(path: str | os.PathLike):
     """Read a FITS file as a sunpy Map, raising :class:`BadFrameError` with a reason on failure."""
+    import sunpy.map  # here, not at the top: importing sunpy costs ~3 s that reading pixels with astropy never needs
+
     path = _existing_file(path)
     try:
         with warnings.catch_warnings(record=True) as caught:

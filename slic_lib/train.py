@@ -143,11 +143,14 @@ def _epoch_seed(seed: int, epoch: int) -> int:
     return int(np.random.SeedSequence([seed, epoch]).generate_state(1)[0])
 
 
-def sgd_step(net: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor, precision: str = "float32") -> tuple[float, int]:
+def sgd_step(net: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor, yb: torch.Tensor,
+             precision: str = "float32") -> tuple[torch.Tensor, torch.Tensor]:
     """One cross-entropy optimisation step; returns the batch's summed loss and correct count.
 
     The batch is made channels-last here (a no-op when it already is), the layout :func:`fit`
     keeps the weights in; the loss is computed in float32 whatever the autocast precision.
+    Both results are 0-d tensors on the batch's device, so that a GPU is never made to wait
+    for the host between steps (``float()`` of them would synchronise every step).
     """
     xb = xb.contiguous(memory_format=torch.channels_last)
     with autocast(xb.device, precision):
@@ -156,7 +159,7 @@ def sgd_step(net: nn.Module, optimizer: torch.optim.Optimizer, xb: torch.Tensor,
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
-    return float(loss.detach()) * len(yb), int((out.detach().argmax(1) == yb).sum())
+    return loss.detach() * len(yb), (out.detach().argmax(1) == yb).sum()
 
 
 def _batches(n: int, batch_size: int, generator: torch.Generator, rank: int, world: int, policy: str) -> list[torch.Tensor]:
@@ -194,7 +197,9 @@ def _validate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: in
 
 
 def _tensors(images: Any, labels: Any, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
-    x, y = as_batch(images), torch.as_tensor(np.asarray(labels, dtype=np.int64))
+    # labels may already be a tensor on the GPU (np.asarray would copy it to the host, or fail)
+    y = labels.long() if isinstance(labels, torch.Tensor) else torch.as_tensor(np.asarray(labels, dtype=np.int64))
+    x = as_batch(images)
     if device.type == "cuda":  # the whole set fits on one GPU for this problem's sizes
         x, y = x.to(device), y.to(device)
     return x, y
@@ -326,9 +331,11 @@ def fit(
         net.train()
         for module in frozen:
             module.eval()
-        loss_sum, correct, seen = 0.0, 0, 0
+        # running sums stay on the device (float64 where it has it): read once per epoch, and by the bar now and then
+        acc_dtype = torch.float32 if device.type == "mps" else torch.float64
+        loss_sum, correct, seen = torch.zeros((), dtype=acc_dtype, device=device), torch.zeros((), dtype=torch.int64, device=device), 0
         bar = tqdm(epoch_batches, desc=f"{desc} epoch {epoch}/{config.epochs}".strip(), leave=False, disable=not (progress and rank == 0))
-        for idx in bar:
+        for step, idx in enumerate(bar):
             xb = x[idx.to(x.device)].to(device, non_blocking=True)
             yb = y[idx.to(y.device)].to(device, non_blocking=True)
             if config.augment:
@@ -339,8 +346,10 @@ def fit(
             loss_sum += batch_loss
             correct += batch_correct
             seen += len(yb)
-            bar.set_postfix(loss=f"{loss_sum / seen:.3f}")
-        row: dict[str, Any] = {"lr": groups[0]["lr"], "epoch": epoch, "train_loss": loss_sum / max(seen, 1), "train_accuracy": correct / max(seen, 1)}
+            if not bar.disable and step % 10 == 0:
+                bar.set_postfix(loss=f"{float(loss_sum) / seen:.3f}")
+        row: dict[str, Any] = {"lr": groups[0]["lr"], "epoch": epoch, "train_loss": float(loss_sum) / max(seen, 1),
+                               "train_accuracy": int(correct) / max(seen, 1)}
         improved = True
         if xv is not None:
             row["val_loss"], row["val_accuracy"] = _validate(model, xv, yv, 2 * local_batch, precision)
