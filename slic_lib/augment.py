@@ -16,9 +16,12 @@ pixel cannot be simulated (they need none: the preprocessing removes them anyway
 
 The chain and its ranges (the defaults of :class:`DomainRandomisation`)
 ------------------------------------------------------------------------
-1. **Contrast**: the standardised image becomes an intensity ``1 + c * x`` with RMS contrast
+1. **Contrast**: a standardised image becomes an intensity ``1 + c * x`` with RMS contrast
    ``c`` in 0.06-0.35: quiet-Sun H-alpha line-centre RMS contrast is about 0.1-0.2, an
    active region or a filament field up to about 0.3 (filaments at 0.6-0.8 of the quiet Sun).
+   An image preprocessed ``"relative"`` to its disc level is an intensity already
+   (``1 + RELATIVE_SCALE * x``) and keeps its own contrast: that contrast is what tells a
+   filament from the quiet Sun, so only stage 5's response curve varies it.
 2. **Limb darkening**: a smooth large-scale gradient ``1 + g * (unit ramp) + q * r^2`` with
    ``|g|`` up to 0.15 across the field and ``|q|`` up to 0.05: H-alpha limb darkening falls
    by about 30 % from disc centre to mu = 0.3, so a 100-250" field near the limb carries a
@@ -40,7 +43,8 @@ The chain and its ranges (the defaults of :class:`DomainRandomisation`)
    the standard luminance quantisation table at quality 30-95), as the BBSO images are
    JPEGs; the blocks are 8 pixels of an image at twice the input size, i.e. 4 input pixels,
    as a 2048-pixel BBSO JPEG's blocks are after a 128-pixel crop is shrunk to 64.
-8. The result is standardised per image again, as :mod:`slic_lib.preprocess` does.
+8. The result is standardised per image again, or expressed relative to its disc level again
+   (:func:`slic_lib.preprocess.disc_level`), as :mod:`slic_lib.preprocess` does.
 
 Each stage is applied to an image with probability ``p_stage``, and the whole chain to a
 share ``p_image`` of the images, so the network also keeps seeing the clean simulated images
@@ -58,6 +62,7 @@ import torch.nn.functional as F
 
 from .degrade import SOT_RESOLUTION, added_fwhm, psf_kernel
 from .errors import SlicError
+from .preprocess import RELATIVE_SCALE
 
 # The standard JPEG luminance quantisation table (ITU-T T.81, Annex K, Table K.1).
 _JPEG_TABLE = torch.tensor([
@@ -193,12 +198,28 @@ def jpeg(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     return (out.permute(0, 1, 3, 2, 4).reshape(n, 1, h, w) + 128.0).clamp(0.0, 255.0)
 
 
-def randomise_batch(x: torch.Tensor, generator: torch.Generator, settings: DomainRandomisation) -> torch.Tensor:
-    """Re-observe a batch of standardised images ``(N, 1, S, S)`` with random instruments.
+def _disc_level(x: torch.Tensor) -> torch.Tensor:
+    """Per image ``(N, 1, 1, 1)``: :func:`slic_lib.preprocess.disc_level` on tensors."""
+    flat = x.reshape(x.shape[0], -1)
+    k = max(1, math.ceil(0.99 * flat.shape[1]))
+    top = flat.kthvalue(k, dim=1).values.clamp_min(1e-6)
+    masked = torch.where(flat > 0.3 * top[:, None], flat, torch.full_like(flat, float("nan")))
+    return masked.nanmedian(dim=1).values.reshape(-1, 1, 1, 1)
+
+
+def randomise_batch(x: torch.Tensor, generator: torch.Generator, settings: DomainRandomisation, units: str = "standard") -> torch.Tensor:
+    """Re-observe a batch of preprocessed images ``(N, 1, S, S)`` with random instruments.
 
     All randomness comes from ``generator`` (CPU), in a fixed order, so a given generator
-    state gives the same images. Returns standardised images of the same shape.
+    state gives the same images. Returns images of the same shape in the same ``units``: the
+    preprocessing mode (:class:`slic_lib.preprocess.PreprocessConfig`) they were made with.
+    ``"standard"`` images carry no contrast, so stage 1 draws one; ``"relative"`` images are
+    intensities relative to the disc already (``1 + RELATIVE_SCALE * x``), so their contrast is
+    kept and varied only by the response (stage 5's gamma), and the result is expressed
+    relative to its disc level again instead of standardised.
     """
+    if units not in ("standard", "relative"):
+        raise SlicError(f"domain randomisation works on 'standard' or 'relative' images, not {units!r}.")
     s = settings
     n, size = x.shape[0], x.shape[-1]
     chosen = torch.rand(n, generator=generator) < s.p_image
@@ -206,8 +227,9 @@ def randomise_batch(x: torch.Tensor, generator: torch.Generator, settings: Domai
     dev = x.device
     out = x.to(torch.float32)
 
-    # 1. contrast: an intensity image around 1
+    # 1. contrast: an intensity image around 1 (drawn for standardised images; kept for relative ones)
     c = _uniform(n, *s.contrast, generator).to(out)
+    c = c if units == "standard" else torch.full_like(c, RELATIVE_SCALE)
     out = (1.0 + c[:, None, None, None] * out).clamp_min(0.02)
     # 2. limb darkening: a ramp in a random direction and a radial curvature
     theta = _uniform(n, 0.0, 2 * math.pi, generator)
@@ -249,5 +271,9 @@ def randomise_batch(x: torch.Tensor, generator: torch.Generator, settings: Domai
     compressed = F.interpolate(torch.round(jpeg(up, quality)), size=(size, size), mode="area")
     out = torch.where(stage[:, 6, None, None, None].to(dev), compressed, byte)
 
-    out = _standardise(out)
+    if units == "standard":
+        out = _standardise(out)
+    else:  # 8. back to the disc level (the byte scaling's offset is 0 for a frame with sky, small otherwise: kept)
+        out = (out + lo / (hi - lo).clamp_min(1e-6) * 255.0).clamp_min(0.0)
+        out = (out / _disc_level(out).clamp_min(1e-6) - 1.0) / RELATIVE_SCALE
     return torch.where(chosen[:, None, None, None].to(dev), out.to(x.dtype), x)

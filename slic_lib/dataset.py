@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 
 from .classes import CLASSES
 from .errors import SlicError
-from .preprocess import BadFrameError, PreprocessConfig, is_fits_path, load_map, preprocess_array, image_array
+from .preprocess import MODES, BadFrameError, PreprocessConfig, is_fits_path, load_map, preprocess_array, image_array
 
 log = logging.getLogger(__name__)
 
@@ -456,7 +456,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("root", type=Path, help="folder with one sub-folder of FITS files per class")
     parser.add_argument("--out", type=Path, required=True, help="dataset file to write (.h5)")
     parser.add_argument("--size", type=int, default=64, help="side of the preprocessed images (default 64)")
-    parser.add_argument("--mode", choices=("standard", "slic-npz"), default="standard", help="preprocessing mode")
+    parser.add_argument("--mode", choices=MODES, default="standard", help="preprocessing mode (relative: intensity relative to the disc level, which keeps the contrast)")
     parser.add_argument("--workers", type=int, default=None, help="processes reading files")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

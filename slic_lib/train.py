@@ -185,6 +185,16 @@ def _frozen_modules(model: nn.Module) -> list[nn.Module]:
     return frozen
 
 
+def _selection_key(row: dict) -> tuple[float, float]:
+    """What makes an epoch better: the validation accuracy, then the lower validation loss.
+
+    On simulated data many epochs reach the same accuracy (often 100 %); the loss tells the
+    confidently right from the barely right, where the first epoch to reach the accuracy was
+    kept before (issue 12: such early models transferred worst to real images).
+    """
+    return float(row["val_accuracy"]), -float(row.get("val_loss", 0.0))
+
+
 def _validate(model: nn.Module, x: torch.Tensor, y: torch.Tensor, batch_size: int, precision: str) -> tuple[float, float]:
     """Validation loss and accuracy of the whole set, through the project's prediction loop."""
     out = logits(model, x, batch_size, precision=precision)
@@ -212,7 +222,7 @@ def _resume(result: TrainResult, model: SlicNet, optimizer: torch.optim.Optimize
     # older runs had no randomise and no cpu_amp
     saved = {"randomise": "off", "cpu_amp": False, **{k: v for k, v in ckpt.train_config.items() if k not in may_differ}}
     wanted = {k: v for k, v in asdict(config).items() if k not in may_differ}
-    if saved != wanted or ckpt.model_config != model.config:
+    if saved != wanted or ckpt.model_config != model.config or ckpt.preprocessing != getattr(model, "preprocessing", ckpt.preprocessing):
         raise SlicError(f"{result.last_path} was written with other settings; use another --out folder or --no-resume.")
     model.load_state_dict(ckpt.state_dict)
     optimizer.load_state_dict(ckpt.optimizer)
@@ -320,6 +330,7 @@ def fit(
     local_batch = max(1, config.batch_size // world)
     best_state = None
     randomisation = preset(config.randomise)
+    units = "relative" if getattr(model, "preprocessing", None) is not None and model.preprocessing.mode == "relative" else "standard"
     for epoch in range(start_epoch + 1, config.epochs + 1):
         if stop_after is not None and epoch - start_epoch > stop_after:
             break
@@ -341,7 +352,7 @@ def fit(
             if config.augment:
                 xb = augment_batch(xb, gen)
             if randomisation is not None:
-                xb = randomise_batch(xb, gen, randomisation)
+                xb = randomise_batch(xb, gen, randomisation, units)
             batch_loss, batch_correct = sgd_step(net, optimizer, xb, yb, precision)
             loss_sum += batch_loss
             correct += batch_correct
@@ -353,7 +364,8 @@ def fit(
         improved = True
         if xv is not None:
             row["val_loss"], row["val_accuracy"] = _validate(model, xv, yv, 2 * local_batch, precision)
-            improved = row["val_accuracy"] > result.best_val_accuracy or result.best_epoch == 0
+            best = next((r for r in result.history if r["epoch"] == result.best_epoch), None)
+            improved = best is None or _selection_key(row) > _selection_key(best)
         row.update(seconds=time.perf_counter() - t0, n_train=len(y), n_val=0 if yv is None else len(yv), world_size=world, precision=precision)
         result.history.append(row)
         if improved:

@@ -64,3 +64,24 @@ def test_unknown_settings_are_refused_in_one_sentence():
         TrainConfig(randomise="sometimes")
     with pytest.raises(SlicError):
         DomainRandomisation(p_image=1.5)
+
+
+def test_relative_images_keep_their_contrast_and_units():
+    # four disc frames at 1 with a filament at 0.8 (relative units: -2), four limb frames with sky (intensity 0)
+    x = torch.zeros((8, 1, 32, 32))
+    x[:4, :, 12:16, :] = -2.0
+    x[4:, :, :16, :] = -10.0
+    out = randomise_batch(x, torch.Generator().manual_seed(0), replace(preset("full"), p_image=1.0), units="relative")
+    assert torch.isfinite(out).all() and out.shape == x.shape
+    # limb darkening (up to 15 % across the field) moves parts of the disc by up to ~1.5 units
+    for img in out[:4, 0]:  # the disc stays near 0 and the filament well below it: the contrast is kept
+        assert abs(float(img[20:, :].median())) < 2
+        assert float(img[12:16, :].mean()) < float(img[20:, :].median()) - 0.8
+    for img in out[4:, 0]:  # the sky stays far below the disc; standardised, it would sit near -1
+        assert abs(float(img[20:, :].median())) < 2
+        assert float(img[:10, :].mean()) < -6
+
+
+def test_unknown_units_are_refused():
+    with pytest.raises(SlicError, match="relative"):
+        randomise_batch(_images(), torch.Generator().manual_seed(0), preset("full"), units="slic-npz")

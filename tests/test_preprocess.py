@@ -128,3 +128,24 @@ def test_float32_arithmetic_matches_float64_input(mode):
 
         ref = resize(img, (64, 64), order=1, anti_aliasing=True, preserve_range=True, mode="reflect")
         np.testing.assert_allclose(a, (ref - ref.mean()) / ref.std(), atol=1e-4)
+
+
+def test_relative_mode_keeps_the_contrast_to_the_disc():
+    cfg = PreprocessConfig(size=64, mode="relative")
+    disc = np.full((256, 256), 1000.0)
+    disc[100:140, :] = 800.0  # a filament band at 0.8 of the disc
+    out = preprocess(disc, cfg)
+    assert out.dtype == np.float32 and out.shape == (64, 64)
+    assert np.median(out) == pytest.approx(0.0, abs=1e-5)
+    assert out[30:32].mean() == pytest.approx(-2.0, abs=1e-4)  # (0.8 - 1) / RELATIVE_SCALE
+    assert np.allclose(preprocess(disc * 7.5, cfg), out, atol=1e-5)  # exposure does not matter, contrast does
+    low = 1000 + (disc - 1000) * 0.5
+    assert preprocess(low, cfg)[30:32].mean() == pytest.approx(-1.0, abs=1e-4)  # standardisation would give the same as `disc`
+    limb = disc.copy()
+    limb[:160, :] = 5.0  # mostly sky: the level is the disc's, not the sky's
+    assert preprocess(limb, cfg)[-5:].mean() == pytest.approx(0.0, abs=1e-4)
+
+
+def test_relative_mode_needs_positive_intensities():
+    with pytest.raises(BadFrameError, match="dark level"):
+        preprocess(-np.abs(np.random.default_rng(0).normal(5, 1, (64, 64))), PreprocessConfig(size=32, mode="relative"))

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -62,6 +64,17 @@ def test_resume_with_other_settings_is_refused(dataset_file, tmp_path):
     train(dataset_file, ModelConfig(**TINY), TrainConfig(lr=5e-3, epochs=1, batch_size=16), tmp_path, progress=False)
     with pytest.raises(SlicError, match="other settings"):
         train(dataset_file, ModelConfig(**TINY), TrainConfig(lr=1e-3, epochs=2, batch_size=16), tmp_path, progress=False)
+
+
+def test_resume_onto_another_preprocessing_is_refused(dataset_file, fits_tree, tmp_path):
+    from slic_lib.dataset import build_dataset
+    from slic_lib.preprocess import PreprocessConfig
+
+    build_dataset(fits_tree, tmp_path / "relative.h5", PreprocessConfig(size=32, mode="relative"), workers=1, progress=False)
+    cfg = TrainConfig(lr=5e-3, epochs=1, batch_size=16)
+    train(dataset_file, ModelConfig(**TINY), cfg, tmp_path / "run", progress=False)
+    with pytest.raises(SlicError, match="other settings"):  # weights of standardised inputs must not go on with relative ones
+        train(tmp_path / "relative.h5", ModelConfig(**TINY), replace(cfg, epochs=2), tmp_path / "run", progress=False)
 
 
 def test_model_and_dataset_sizes_must_agree(dataset_file, tmp_path):
@@ -145,13 +158,26 @@ def test_batch_policies():
         fit(SlicNet(ModelConfig(**TINY)), TrainConfig(epochs=1), _tiny_set(), batches="some", progress=False)
 
 
-def test_select_best_prefers_accuracy_then_earlier_epoch_then_larger_rate():
+def test_select_best_prefers_accuracy_then_lower_loss_then_earlier_epoch_then_larger_rate():
     rows = [{"lr": 1e-3, "epoch": 1, "val_accuracy": 0.5}, {"lr": 1e-3, "epoch": 3, "val_accuracy": 0.9},
             {"lr": 1e-2, "epoch": 3, "val_accuracy": 0.9}, {"lr": 1e-4, "epoch": 2, "val_accuracy": 0.9}]
     assert select_best(rows) == (1e-4, 2, 0.9)
     assert select_best(rows[:3]) == (1e-2, 3, 0.9)
+    with_loss = [dict(r, val_loss=0.3) for r in rows] + [{"lr": 1e-3, "epoch": 7, "val_accuracy": 0.9, "val_loss": 0.1}]
+    assert select_best(with_loss) == (1e-3, 7, 0.9)  # equally accurate, more confidently right
+    assert select_best(with_loss + [{"lr": 1e-3, "epoch": 8, "val_accuracy": 0.95, "val_loss": 0.9}])[1] == 8  # accuracy first
     with pytest.raises(SlicError):
         select_best([])
+
+
+def test_fit_keeps_the_lower_loss_epoch_among_equally_accurate_ones(monkeypatch):
+    from slic_lib import train as engine
+
+    scores = iter([(0.5, 1.0), (0.4, 1.0), (0.2, 1.0), (0.3, 0.9)])  # (loss, accuracy) of epochs 1-4
+    monkeypatch.setattr(engine, "_validate", lambda *a, **k: next(scores))
+    x, y = _tiny_set()
+    result = fit(SlicNet(ModelConfig(**TINY)), TrainConfig(epochs=4, batch_size=8), (x, y), (x, y), progress=False)
+    assert (result.best_epoch, result.best_val_accuracy) == (3, 1.0)
 
 
 def test_resume_is_exact_with_domain_randomisation(dataset_file, tmp_path):

@@ -58,7 +58,7 @@ def curate(run: Run, progress: bool = True) -> Curation:
         convert_slic_npz(files["solar_train_data.npz"], run.dataset_path, val_npz=files["solar_test_data.npz"])
     else:
         image_dir = simulate_training_data(run, progress) if run.synthetic else Path(run.data_source)
-        report = build_dataset(image_dir, run.dataset_path, PreprocessConfig(size=p.input_size), progress=progress, source=run.data_source)
+        report = build_dataset(image_dir, run.dataset_path, PreprocessConfig(size=p.input_size, mode=p.preprocessing), progress=progress, source=run.data_source)
     data = load_dataset(run.dataset_path)
     names = list(data.class_names)
     counts = pd.DataFrame(

@@ -43,16 +43,20 @@ class SpotSpec:
     fibril_seed: int = 0
 
 
-def random_spot_group(rng: np.random.Generator, fov: float, n_max: int = 4, pore_only: bool = False) -> list[SpotSpec]:
-    """A random single spot, group of spots, or pores inside a field of view of ``fov`` arcsec."""
-    n = 1 if rng.random() < 0.45 else int(rng.integers(2, n_max + 1))
+def random_spot_group(rng: np.random.Generator, fov: float, n_max: int = 4, pore_only: bool = False,
+                      pore_radius: tuple[float, float] = (1.0, 3.5), n_min: int = 1) -> list[SpotSpec]:
+    """A random single spot, group of spots, or pores inside a field of view of ``fov`` arcsec.
+
+    ``n_min`` spots at least; pores have a radius in ``pore_radius`` arcsec.
+    """
+    n = 1 if (n_min <= 1 and rng.random() < 0.45) else int(rng.integers(max(n_min, 2), n_max + 1))
     spots = []
     lead_r = float(rng.uniform(0.06, 0.2) * fov) if not pore_only else 0.0
     axis = rng.uniform(0, np.pi)
     for i in range(n):
         pore = pore_only or (i > 0 and rng.random() < 0.45)
         if pore:
-            r = float(rng.uniform(1.0, 3.5))
+            r = float(rng.uniform(*pore_radius))
         else:
             r = lead_r * (1.0 if i == 0 else rng.uniform(0.35, 0.8))
         dist = 0.0 if i == 0 else rng.uniform(0.15, 0.4) * fov

@@ -178,7 +178,13 @@ def sot_scene(class_name: str, rng: np.random.Generator, size: int = 512, date: 
             image += _ribbons(rng, size, cdelt)
         elif class_name == "sunspots":
             if spots is None:
-                spots = ft.random_spot_group(rng, size * cdelt, pore_only=rng.random() < 0.12)
+                if rng.random() < 0.12:
+                    # a group of pores, as SOT pointed at one would see it: at least two, 3-7" across.
+                    # A lone pore of 2" in a 100" field is under one pixel of the network's input, so
+                    # such an image is no sunspot image to it (the network called them filaments)
+                    spots = ft.random_spot_group(rng, size * cdelt, pore_only=True, pore_radius=(1.5, 3.5), n_min=2)
+                else:
+                    spots = ft.random_spot_group(rng, size * cdelt)
             factor, umap = ft.spot_factor(
                 size, cdelt, spots, umbra=rng.uniform(0.1, 0.35), penumbra=rng.uniform(0.45, 0.75),
                 filament_contrast=rng.uniform(0.12, 0.3), superpenumbra=rng.uniform(0.15, 0.4),
