@@ -97,6 +97,8 @@ class Profile:
         the default ``cpu`` model, which users meet first and which must recognise real
         images; ``"cheap"`` for ``smoke`` (the same chain on fewer images, so CI runs it);
         ``"off"`` for ``paper``, which reproduces the paper's training.
+    label_smoothing
+        Label smoothing of the training loss (:class:`slic_lib.train.TrainConfig`).
     aia_frames
         Frames simulated per AIA sequence of the adversarial tests (the real hour has 150).
     degradation_factors
@@ -132,6 +134,7 @@ class Profile:
     augment: bool = True
     preprocessing: str = "standard"
     randomise: str = "off"
+    label_smoothing: float = 0.0
     split: str = "grouped"
     aia_frames: int = 12
     degradation_factors: tuple[float, ...] = (1, 1.5, 2, 3, 3.6, 4, 6, 8)

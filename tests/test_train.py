@@ -213,3 +213,14 @@ def test_engine_trains_in_bfloat16_on_a_cpu_that_has_it_when_asked_and_channels_
     # under autocast the first convolution receives float32, the later ones bfloat16 activations
     assert any(dt == torch.bfloat16 for dt, _ in seen) == amp
     assert TrainConfig().cpu_amp is False  # float32 on a CPU unless asked (see TrainConfig)
+
+
+def test_label_smoothing_is_checked_and_changes_the_loss():
+    with pytest.raises(SlicError, match="label smoothing"):
+        TrainConfig(label_smoothing=1.0)
+    x, y = _tiny_set()
+    torch.manual_seed(0)
+    plain = fit(SlicNet(ModelConfig(**TINY)), TrainConfig(epochs=1, batch_size=8, seed=3), (x, y), progress=False)
+    torch.manual_seed(0)  # the same initialisation and batches: only the targets differ
+    smooth = fit(SlicNet(ModelConfig(**TINY)), TrainConfig(epochs=1, batch_size=8, seed=3, label_smoothing=0.1), (x, y), progress=False)
+    assert plain.history[0]["train_loss"] != smooth.history[0]["train_loss"]

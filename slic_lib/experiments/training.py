@@ -32,7 +32,8 @@ def train_config(run: Run, data: SolarData) -> TrainConfig:
     """The profile's optimisation settings; the split that came with the data, if any."""
     p = run.profile
     split_kind = "fixed" if data.fixed_val is not None else p.split
-    return TrainConfig(epochs=p.epochs, batch_size=p.batch_size, seed=p.seed, split=split_kind, augment=p.augment, randomise=p.randomise)
+    return TrainConfig(epochs=p.epochs, batch_size=p.batch_size, seed=p.seed, split=split_kind, augment=p.augment, randomise=p.randomise,
+                       label_smoothing=p.label_smoothing)
 
 
 def train_sweep(run: Run, progress: bool = True):
