@@ -22,6 +22,7 @@ import glob
 import multiprocessing
 import os
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -155,17 +156,27 @@ def finish(model, rows: list[dict], images: list[np.ndarray | None], calibration
 
 
 _MODELS: dict[str, Any] = {}
+_MODELS_LOCK = threading.Lock()
 
 
 def _worker_model(model_path: str, sha: str):
-    """The model on a Dask worker, loaded once per worker process."""
-    if sha not in _MODELS:
-        from .model import read_checkpoint, model_from_checkpoint
-        from .ood import from_checkpoint
+    """The model on a Dask worker, loaded once per worker process and shared by its threads.
 
-        ckpt = read_checkpoint(model_path)
-        _MODELS[sha] = (model_from_checkpoint(ckpt), from_checkpoint(ckpt))
-    return _MODELS[sha]
+    It is left in eval mode for good: :func:`slic_lib.inference.eval_mode` restores the mode a
+    model had, so with a model in train mode one thread finishing a batch would switch
+    BatchNorm and dropout back on under another thread's batch (seen in CI: another label and
+    an out-of-distribution score of 2824 instead of 42 for the same file).
+    """
+    with _MODELS_LOCK:
+        if sha not in _MODELS:
+            from .inference import to_channels_last
+            from .model import read_checkpoint, model_from_checkpoint
+            from .ood import from_checkpoint
+
+            ckpt = read_checkpoint(model_path)
+            # channels-last now, not by the first batch of each thread
+            _MODELS[sha] = (to_channels_last(model_from_checkpoint(ckpt)).eval(), from_checkpoint(ckpt))
+        return _MODELS[sha]
 
 
 def classify_batch(paths: list[str], model_path: str, sha: str, batch_size: int, device: str, precision: str,

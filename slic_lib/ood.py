@@ -335,6 +335,9 @@ class WithFeatures(torch.nn.Module):
         self.model = model
         self.n_classes = model.config.n_classes
         self.config = model.config
+        # a new Module is in train mode: take the network's own, or leaving eval_mode would put
+        # a shared network (one per Dask worker, used by its threads) back in train mode
+        self.train(model.training)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         pooled = []

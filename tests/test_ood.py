@@ -103,3 +103,20 @@ def test_aia_frames_are_flagged_by_a_model_of_other_images(dataset_file, tmp_pat
 def test_the_header_band_check(wavelength, unit, outside):
     assert ood.outside_band(wavelength, unit) is outside
 
+
+
+def test_features_leave_the_networks_mode_as_it_was():
+    # a Dask worker's threads share one network in eval mode: computing features must not put it
+    # back in train mode under another thread's batch (BatchNorm and dropout would switch on)
+    import torch
+
+    from slic_lib.model import SlicNet
+    from slic_lib.ood import logits_and_features
+
+    net = SlicNet(arch="slic", input_size=32, width=0.125, hidden=32).eval()
+    x = torch.randn(4, 32, 32)
+    logits_and_features(net, x)
+    assert not net.training and not any(m.training for m in net.modules())
+    net.train()
+    logits_and_features(net, x)
+    assert net.training  # and a network in training stays so
