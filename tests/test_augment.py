@@ -85,3 +85,15 @@ def test_relative_images_keep_their_contrast_and_units():
 def test_unknown_units_are_refused():
     with pytest.raises(SlicError, match="relative"):
         randomise_batch(_images(), torch.Generator().manual_seed(0), preset("full"), units="slic-npz")
+
+
+def test_the_tensor_disc_level_is_the_preprocessings():
+    from slic_lib.augment import _disc_level
+    from slic_lib.preprocess import disc_level
+
+    rng = np.random.default_rng(2)
+    imgs = rng.gamma(4.0, 0.25, (5, 32, 32)).astype(np.float32)
+    imgs[1, :20] = 0.01  # mostly sky
+    ours = _disc_level(torch.from_numpy(imgs)[:, None]).flatten().numpy()
+    # torch.nanmedian takes the lower of the two middle values where numpy averages them
+    np.testing.assert_allclose(ours, [disc_level(im) for im in imgs], rtol=0.02)
