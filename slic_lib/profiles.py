@@ -97,8 +97,9 @@ class Profile:
         the default ``cpu`` model, which users meet first and which must recognise real
         images; ``"cheap"`` for ``smoke`` (the same chain on fewer images, so CI runs it);
         ``"off"`` for ``paper``, which reproduces the paper's training.
-    label_smoothing
-        Label smoothing of the training loss (:class:`slic_lib.train.TrainConfig`).
+    label_smoothing, cpu_amp
+        Label smoothing of the training loss, and bfloat16 training on a CPU that computes it
+        natively (:class:`slic_lib.train.TrainConfig`; both off by default).
     aia_frames
         Frames simulated per AIA sequence of the adversarial tests (the real hour has 150).
     degradation_factors
@@ -135,6 +136,7 @@ class Profile:
     preprocessing: str = "standard"
     randomise: str = "off"
     label_smoothing: float = 0.0
+    cpu_amp: bool = False
     split: str = "grouped"
     aia_frames: int = 12
     degradation_factors: tuple[float, ...] = (1, 1.5, 2, 3, 3.6, 4, 6, 8)

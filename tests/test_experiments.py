@@ -136,3 +136,17 @@ def test_published_network_on_simulated_images_skips_without_the_release(fake_re
     (fake_release.curation.release_weights()).unlink()
     assert fake_release.curation.published_on_simulated(run) is None
     assert "Skipped" in fake_release.curation.published_sentence(None)
+
+
+def test_the_profiles_training_settings_reach_the_engine(tmp_path, monkeypatch):
+    from slic_lib.experiments.run import Run
+    from slic_lib.experiments.training import train_config
+    from slic_lib.profiles import get_profile
+
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path))
+    data = SolarData.from_arrays(np.zeros((5, 8, 8), np.float32), np.arange(5), CLASSES, PreprocessConfig(size=8, mode="relative"))
+    cpu = train_config(Run(get_profile("cpu"), "simulator"), data)
+    assert (cpu.randomise, cpu.label_smoothing, cpu.cpu_amp) == ("full", 0.0, False)
+    tuned = train_config(Run(get_profile("cpu", cpu_amp=True, label_smoothing=0.1), "simulator"), data)
+    assert (tuned.cpu_amp, tuned.label_smoothing) == (True, 0.1)
+    assert get_profile("cpu").preprocessing == "relative" and get_profile("paper").preprocessing == "standard"
