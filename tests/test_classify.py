@@ -235,3 +235,15 @@ def test_a_real_aia_171_frame_is_flagged_by_its_header_even_by_an_uncalibrated_m
     row = result.rows[0]
     assert row["status"] == "ok" and row["wavelength"] == pytest.approx(171.0)
     assert row["ood_flag"] is True
+
+
+def test_a_frame_without_positive_pixels_is_one_error_row_for_a_relative_model(tmp_path):
+    from astropy.io import fits
+
+    from slic_lib.classify import decode
+    from slic_lib.preprocess import PreprocessConfig
+
+    fits.writeto(tmp_path / "dark.fits", -np.abs(np.random.default_rng(0).normal(5, 1, (64, 64))).astype(np.float32))
+    row, image = decode(str(tmp_path / "dark.fits"), PreprocessConfig(size=32, mode="relative"))
+    assert image is None and row["status"] == "error" and row["error_kind"] == "unusable"
+    assert "dark level" in row["error"]
