@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import label_agreement  # noqa: E402
-from benchlib import Row, Table  # noqa: E402
+from bench_train import agreement_row, label_agreement, margins_note  # noqa: E402
+from benchlib import Table  # noqa: E402
 
 from slic_lib.dataset import load_dataset  # noqa: E402
 from slic_lib.inference import resolve_precision  # noqa: E402
@@ -50,10 +50,9 @@ def main(argv: list[str] | None = None) -> Table:
     table = Table(f"bfloat16 against float32 labels: {model_path} on the validation split of {data_path}")
     for name, idx in (("validation split", val), ("whole dataset", np.arange(len(data)))):
         agree, total, margins = label_agreement(model, data.images[idx])
-        table.add(Row(f"labels on the {name} ({total} images; goal >= 99.5 %)", "float32", "bfloat16 (agreeing %)", 100.0,
-                      100.0 * agree / total, unit="%", higher_is_better=True))
+        table.add(agreement_row(f"labels on the {name} ({total} images; goal >= 99.5 %)", agree, total))
         if margins:
-            table.notes.append(f"{name}: {total - agree} disagreements, float32 top-two margins {', '.join(f'{m:.4f}' for m in sorted(margins))}")
+            table.notes.append(f"{name}: {total - agree} disagreements, {margins_note(margins)}")
     print(table.render())
     return table
 

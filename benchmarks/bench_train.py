@@ -135,6 +135,16 @@ def label_agreement(model: torch.nn.Module, images: np.ndarray) -> tuple[int, in
     return int((a == b).sum()), len(a), margins
 
 
+def agreement_row(compared: str, agree: int, total: int) -> Row:
+    """The table row of :func:`label_agreement`'s counts: float32 against bfloat16, in per cent agreeing."""
+    return Row(compared, "float32", "bfloat16 (agreeing %)", 100.0, 100.0 * agree / total, unit="%", higher_is_better=True)
+
+
+def margins_note(margins: list[float]) -> str:
+    """The float32 top-two probability margins of the disagreements, smallest first."""
+    return "float32 top-two probability margins " + ", ".join(f"{m:.4f}" for m in sorted(margins))
+
+
 def main(argv: list[str] | None = None) -> Table:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=640, help="random training images the timed steps draw from")
@@ -242,11 +252,10 @@ def main(argv: list[str] | None = None) -> Table:
             a, n, m = label_agreement(model, sd.images)
             agree, total, margins = agree + a, total + n, margins + m
             names.append(f"{path.relative_to(ROOT)}: {a}/{n}")
-    table.add(Row("labels of float32 and bfloat16 inference on trained models", "float32", "bfloat16 (agreeing %)",
-                  100.0, 100.0 * agree / total, unit="%", higher_is_better=True))
+    table.add(agreement_row("labels of float32 and bfloat16 inference on trained models", agree, total))
     table.notes.append("label agreement per model: " + "; ".join(names))
     if margins:
-        table.notes.append(f"every disagreement is a near-tie: float32 top-two probability margins {', '.join(f'{m:.4f}' for m in sorted(margins))}")
+        table.notes.append(f"every disagreement is a near-tie: {margins_note(margins)}")
     print(table.render())
     return table
 
