@@ -44,6 +44,7 @@ from .errors import SlicError
 from .inference import as_batch, autocast, logits, resolve_device, resolve_precision, to_channels_last
 from .model import Checkpoint, ModelConfig, SlicNet, read_checkpoint, save_checkpoint
 from .paper import MOMENTUM
+from .preprocess import PreprocessConfig
 
 log = logging.getLogger(__name__)
 
@@ -221,14 +222,29 @@ def _tensors(images: Any, labels: Any, device: torch.device) -> tuple[torch.Tens
     return x, y
 
 
-def _resume(result: TrainResult, model: SlicNet, optimizer: torch.optim.Optimizer, config: TrainConfig, device: torch.device) -> int:
-    """Load ``last.pt`` into the model, optimizer and result; returns the epoch it ended."""
-    ckpt = read_checkpoint(result.last_path, map_location=device)
+def _same_settings(ckpt: Checkpoint, model_config: ModelConfig, config: TrainConfig, preprocessing: PreprocessConfig) -> bool:
     may_differ = ("epochs", "device")  # a resumed run may run longer or on another device
     # older runs had no randomise, cpu_amp or label_smoothing
     saved = {"randomise": "off", "cpu_amp": False, "label_smoothing": 0.0, **{k: v for k, v in ckpt.train_config.items() if k not in may_differ}}
     wanted = {k: v for k, v in asdict(config).items() if k not in may_differ}
-    if saved != wanted or ckpt.model_config != model.config or ckpt.preprocessing != getattr(model, "preprocessing", ckpt.preprocessing):
+    return saved == wanted and ckpt.model_config == model_config and ckpt.preprocessing == preprocessing
+
+
+def resumable(out_dir: str | os.PathLike, model_config: ModelConfig, config: TrainConfig, preprocessing: PreprocessConfig) -> bool:
+    """Whether ``out_dir/last.pt`` exists and continues this training (same settings but the epochs).
+
+    Pipelines resume an interrupted training only then, and otherwise start afresh, so that
+    changed settings (a profile switched to bfloat16, say) retrain instead of stopping with
+    :func:`fit`'s error.
+    """
+    last = Path(out_dir) / "last.pt"
+    return last.exists() and _same_settings(read_checkpoint(last), model_config, config, preprocessing)
+
+
+def _resume(result: TrainResult, model: SlicNet, optimizer: torch.optim.Optimizer, config: TrainConfig, device: torch.device) -> int:
+    """Load ``last.pt`` into the model, optimizer and result; returns the epoch it ended."""
+    ckpt = read_checkpoint(result.last_path, map_location=device)
+    if not _same_settings(ckpt, model.config, config, getattr(model, "preprocessing", ckpt.preprocessing)):
         raise SlicError(f"{result.last_path} was written with other settings; use another --out folder or --no-resume.")
     model.load_state_dict(ckpt.state_dict)
     optimizer.load_state_dict(ckpt.optimizer)

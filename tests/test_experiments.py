@@ -146,7 +146,7 @@ def test_the_profiles_training_settings_reach_the_engine(tmp_path, monkeypatch):
     monkeypatch.setenv("SLIC_DATA", str(tmp_path))
     data = SolarData.from_arrays(np.zeros((5, 8, 8), np.float32), np.arange(5), CLASSES, PreprocessConfig(size=8, mode="relative"))
     cpu = train_config(Run(get_profile("cpu"), "simulator"), data)
-    assert (cpu.randomise, cpu.label_smoothing, cpu.cpu_amp) == ("full", 0.0, False)
-    tuned = train_config(Run(get_profile("cpu", cpu_amp=True, label_smoothing=0.1), "simulator"), data)
-    assert (tuned.cpu_amp, tuned.label_smoothing) == (True, 0.1)
+    assert (cpu.randomise, cpu.label_smoothing, cpu.cpu_amp) == ("full", 0.0, True)
+    tuned = train_config(Run(get_profile("cpu", cpu_amp=False, label_smoothing=0.1), "simulator"), data)
+    assert (tuned.cpu_amp, tuned.label_smoothing) == (False, 0.1)
     assert get_profile("cpu").preprocessing == "relative" and get_profile("paper").preprocessing == "standard"

@@ -92,6 +92,44 @@ def test_sweep_selects_best_rate_and_writes_best(dataset_file, tmp_path):
     assert ckpt.metrics["synthetic_data"] is False  # the fixture is not marked synthetic
 
 
+def test_trainings_side_by_side_give_what_one_after_another_gives(dataset_file, tmp_path):
+    from slic_lib.dataset import load_dataset
+    from slic_lib.sweep import TrainJob, train_each
+
+    data = load_dataset(dataset_file)
+    cfg = TrainConfig(epochs=2, batch_size=16)
+    jobs = lambda root: [TrainJob(ModelConfig(**TINY), replace(cfg, lr=lr, seed=s), root / f"{lr}-{s}") for lr, s in ((5e-3, 0), (1e-3, 1), (5e-3, 2))]
+    one = train_each(data, jobs(tmp_path / "one"), workers=1, progress=False)
+    side = train_each(data, jobs(tmp_path / "side"), workers=3, progress=False)
+    assert [[r["epoch"] for r in res.history] for res in side] == [[1, 2]] * 3
+    # one thread per worker instead of the caller's: the same trainings up to the rounding of sums
+    for a, b in zip(one, side):
+        assert np.allclose([r["train_loss"] for r in a.history], [r["train_loss"] for r in b.history], rtol=0.05)
+    assert all((j.out_dir / "best.pt").exists() and (j.out_dir / "last.pt").exists() for j in jobs(tmp_path / "side"))
+
+
+def test_a_failing_training_in_a_worker_raises_in_the_caller(dataset_file, tmp_path):
+    from slic_lib.dataset import load_dataset
+    from slic_lib.sweep import TrainJob, train_each
+
+    data = load_dataset(dataset_file)
+    bad = TrainJob(ModelConfig(**{**TINY, "input_size": 64}), TrainConfig(epochs=1), tmp_path / "bad")
+    with pytest.raises(SlicError, match="64px"):
+        train_each(data, [TrainJob(ModelConfig(**TINY), TrainConfig(epochs=1, batch_size=16), tmp_path / "ok"), bad], workers=2, progress=False)
+
+
+def test_resumable_only_with_the_same_settings(dataset_file, tmp_path):
+    from slic_lib.dataset import load_dataset
+    from slic_lib.train import resumable
+
+    cfg, prep = TrainConfig(lr=5e-3, epochs=1, batch_size=16), load_dataset(dataset_file).preprocessing
+    assert not resumable(tmp_path, ModelConfig(**TINY), cfg, prep)  # nothing there yet
+    train(dataset_file, ModelConfig(**TINY), cfg, tmp_path, progress=False)
+    assert resumable(tmp_path, ModelConfig(**TINY), replace(cfg, epochs=5), prep)  # only longer
+    assert not resumable(tmp_path, ModelConfig(**TINY), replace(cfg, cpu_amp=True), prep)
+    assert not resumable(tmp_path, ModelConfig(**TINY), cfg, replace(prep, mode="relative"))
+
+
 def test_torchrun_two_processes_gloo(dataset_file, tmp_path):
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29533", "-m", "slic_lib.cli",

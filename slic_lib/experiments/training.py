@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -15,7 +16,7 @@ from ..model import ModelConfig, SlicNet, load_checkpoint, n_parameters, read_ch
 from ..plots.architecture import architecture_table, plot_architecture
 from ..plots.training import plot_lr_sweep
 from ..sweep import sweep
-from ..train import TrainConfig
+from ..train import TrainConfig, resumable
 from .run import Run
 
 
@@ -46,10 +47,14 @@ def train_sweep(run: Run, progress: bool = True):
     data = load_dataset(run.dataset_path)
     config = train_config(run, data)
     folder = run.models / "sweep"
-    # resume an interrupted sweep, never one trained on an older dataset file
-    resume = all(run.newer_than_dataset(last) for last in folder.glob("lr_*/last.pt"))
+    # resume an interrupted sweep, never one trained on an older dataset file or with other settings
+    mc = model_config(run, data)
+    started = [(folder / f"lr_{lr:g}", replace(config, lr=lr)) for lr in run.profile.learning_rates]
+    resume = all(run.newer_than_dataset(out / "last.pt") and resumable(out, mc, cfg, data.preprocessing)
+                 for out, cfg in started if (out / "last.pt").exists())
     with cpu_threads(run.profile.threads):
-        result = sweep(data, model_config(run, data), config, run.profile.learning_rates, folder, resume=resume, progress=progress)
+        result = sweep(data, mc, config, run.profile.learning_rates, folder, resume=resume, progress=progress,
+                       workers=run.profile.train_workers)
     shutil.copyfile(result.best_path, run.best_model)
     train_idx, val = split(data, config.split, config.val_fraction, config.seed)
     # calibrate the selected model on its own validation split, so 'slic classify' gives calibrated

@@ -19,7 +19,8 @@ from ..inference import cpu_threads, resolve_precision, time_inference
 from ..model import ModelConfig, SlicNet, load_checkpoint, read_checkpoint
 from ..profiles import get_profile
 from ..plots.validation import plot_confusion, plot_examples, plot_inference_times, plot_misclassified, plot_split_comparison
-from ..train import train
+from ..sweep import TrainJob, train_each
+from ..train import resumable
 from .curation import release_weights
 from .run import Run
 from .training import train_config
@@ -147,17 +148,10 @@ def split_seeds(run: Run, n_seeds: int = SPLIT_SEEDS) -> list[int]:
     return [run.profile.seed + k for k in range(n_seeds)]
 
 
-def _split_training(run: Run, data: SolarData, kind: str, seed: int, lr: float, epochs: int, model_config: ModelConfig, last_epochs: int,
-                    progress: bool) -> dict:
-    """Train one split with one seed; its validation accuracy and how its sides share runs."""
-    cfg = replace(train_config(run, data), lr=lr, epochs=epochs, split=kind, seed=seed)
-    out = run.models / f"split-{kind}-seed{seed}"
-    # resume an interrupted training, never one that was trained on an older dataset file
-    resume = run.newer_than_dataset(out / "last.pt")
-    with cpu_threads(run.profile.threads):
-        r = train(data, model_config, cfg, out, resume=resume, progress=progress)
-    acc = [h["val_accuracy"] for h in r.history[-last_epochs:]]
-    tr, va = split(data, kind, cfg.val_fraction, cfg.seed)
+def _split_row(data: SolarData, kind: str, seed: int, val_fraction: float, history: list[dict], last_epochs: int) -> dict:
+    """One training of the split comparison: its validation accuracy and how its sides share runs."""
+    acc = [h["val_accuracy"] for h in history[-last_epochs:]]
+    tr, va = split(data, kind, val_fraction, seed)
     return {
         "split": kind,
         "seed": seed,
@@ -173,8 +167,11 @@ def split_comparison(run: Run, progress: bool = True, last_epochs: int = 3, n_se
 
     For each seed (:func:`split_seeds`) the grouped and the every-nth split are trained the
     same way, from the same initialisation, with the selected learning rate for the selected
-    number of epochs; each reports the mean validation accuracy of its last ``last_epochs``
-    epochs (one epoch's accuracy is noisy at a constant learning rate). The seed sets the
+    number of epochs, as the paper trained: without flips or domain randomisation, which
+    would hide how much a network memorises of the frames it saw (the leak this measures);
+    each reports the mean validation accuracy of its last ``last_epochs`` epochs (one epoch's
+    accuracy is noisy at a constant learning rate). The trainings run ``train_workers`` at a
+    time (:func:`slic_lib.sweep.train_each`). The seed sets the
     initialisation, the shuffling and which runs the grouped split holds out (the every-nth
     split's validation files are the same for every seed). The sweep's best accuracy is not
     used here: it is the maximum over every epoch of every rate, and comparing it with one run
@@ -210,9 +207,19 @@ def split_comparison(run: Run, progress: bool = True, last_epochs: int = 3, n_se
         best = read_checkpoint(run.require_model())
         lr, epochs = best.metrics.get("selected_lr", best.train_config["lr"]), max(int(best.metrics["best_epoch"]), last_epochs)
         seeds = split_seeds(run, n_seeds)
-        rows = [_split_training(run, data, kind, seed, lr, epochs, best.model_config, last_epochs, progress)
-                for seed in seeds for kind in SPLIT_KINDS]
-        table = pd.DataFrame(rows)
+        paper_training = replace(train_config(run, data), lr=lr, epochs=epochs, augment=False, randomise="off")
+        jobs = []
+        for seed in seeds:
+            for kind in SPLIT_KINDS:
+                out = run.models / f"split-{kind}-seed{seed}"
+                cfg = replace(paper_training, split=kind, seed=seed)
+                # resume an interrupted training, never one trained on an older dataset file or with other settings
+                resume = run.newer_than_dataset(out / "last.pt") and resumable(out, best.model_config, cfg, data.preprocessing)
+                jobs.append(TrainJob(best.model_config, cfg, out, resume))
+        with cpu_threads(run.profile.threads):
+            trained = train_each(data, jobs, run.profile.train_workers, progress, desc="split comparison")
+        table = pd.DataFrame([_split_row(data, j.config.split, j.config.seed, j.config.val_fraction, r.history, last_epochs)
+                              for j, r in zip(jobs, trained)])
         results.write_table(run.name, "split_comparison", table)
         result = {"learning_rate": lr, "epochs": epochs, "averaged_over_last_epochs": last_epochs, "seeds": seeds}
         for kind, part in table.groupby("split"):
