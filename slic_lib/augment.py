@@ -81,6 +81,8 @@ def _dct_matrix(n: int = 8) -> torch.Tensor:
 
 
 _DCT = _dct_matrix()
+# the 64 DCT-II basis images: (frequency u*8+v, in the table's row-major order; pixel i*8+j of a block)
+_DCT_BASIS = torch.einsum("ui,vj->uvij", _DCT, _DCT).reshape(64, 64)
 
 
 @dataclass(frozen=True)
@@ -179,6 +181,10 @@ def jpeg(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     """JPEG-like compression of images in 0-255: 8x8 block DCT, quantisation by the standard
     luminance table scaled to ``quality`` (per image, 1-100, as libjpeg scales it), inverse DCT.
 
+    Not a codec (no chroma, no entropy coding: lossless steps), but the lossy part of one, on
+    tensors and batched, because it runs on every training batch; an image codec such as
+    Pillow's would mean a round trip through bytes per image.
+
     Parameters
     ----------
     x : Tensor
@@ -186,16 +192,14 @@ def jpeg(x: torch.Tensor, quality: torch.Tensor) -> torch.Tensor:
     quality : Tensor
         ``(N,)`` JPEG quality factors.
     """
-    n, _, h, w = x.shape
     q = quality.to(torch.float32)
     scale = torch.where(q < 50, 5000.0 / q, 200.0 - 2.0 * q) / 100.0
-    table = (_JPEG_TABLE[None] * scale[:, None, None]).clamp_min(1.0).to(x)  # (N, 8, 8)
-    d = _DCT.to(x)
-    blocks = (x - 128.0).reshape(n, h // 8, 8, w // 8, 8).permute(0, 1, 3, 2, 4)  # (N, by, bx, 8, 8)
-    coef = d @ blocks @ d.T
-    coef = torch.round(coef / table[:, None, None]) * table[:, None, None]
-    out = d.T @ coef @ d
-    return (out.permute(0, 1, 3, 2, 4).reshape(n, 1, h, w) + 128.0).clamp(0.0, 255.0)
+    table = (_JPEG_TABLE.reshape(1, 64, 1, 1) * scale[:, None, None, None]).clamp_min(1.0).to(x)  # (N, 64, 1, 1)
+    basis = _DCT_BASIS.to(x)  # (64 frequencies, 64 pixels of a block)
+    # blocks as 64 channels (pixel_unshuffle), the DCT as one product with the basis, and back
+    coef = torch.einsum("fp,nphw->nfhw", basis, F.pixel_unshuffle(x - 128.0, 8))  # (N, 64, H/8, W/8)
+    coef = torch.round(coef / table) * table
+    return (F.pixel_shuffle(torch.einsum("fp,nfhw->nphw", basis, coef), 8) + 128.0).clamp(0.0, 255.0)
 
 
 def _disc_level(x: torch.Tensor) -> torch.Tensor:
@@ -207,62 +211,91 @@ def _disc_level(x: torch.Tensor) -> torch.Tensor:
     return masked.nanmedian(dim=1).values.reshape(-1, 1, 1, 1)
 
 
+def _top_quantile(flat: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
+    """Per row of ``flat`` ``(N, M)``, its quantile ``q[i]`` (linear interpolation, as :func:`torch.quantile`).
+
+    Only the values above the lowest level are ordered (:func:`torch.topk`): saturation asks
+    for levels of 0.99 and up, and :func:`torch.quantile` with a vector of levels computes
+    every level for every row (an N x N table), a quarter of the randomisation's time.
+    """
+    m = flat.shape[1]
+    pos = q.to(torch.float64).clamp(0.0, 1.0) * (m - 1)
+    lo = pos.floor().long()
+    hi = (lo + 1).clamp(max=m - 1)
+    frac = (pos - lo).to(flat)
+    top = flat.topk(m - int(lo.min()), dim=1).values  # descending: top[:, j] is the (m-1-j)-th smallest
+    a = top.gather(1, (m - 1 - lo)[:, None].to(flat.device))[:, 0]
+    b = top.gather(1, (m - 1 - hi)[:, None].to(flat.device))[:, 0]
+    return a + frac.to(flat.device) * (b - a)
+
+
 def randomise_batch(x: torch.Tensor, generator: torch.Generator, settings: DomainRandomisation, units: str = "standard") -> torch.Tensor:
     """Re-observe a batch of preprocessed images ``(N, 1, S, S)`` with random instruments.
 
     All randomness comes from ``generator`` (CPU), in a fixed order, so a given generator
-    state gives the same images. Returns images of the same shape in the same ``units``: the
-    preprocessing mode (:class:`slic_lib.preprocess.PreprocessConfig`) they were made with.
-    ``"standard"`` images carry no contrast, so stage 1 draws one; ``"relative"`` images are
-    intensities relative to the disc already (``1 + RELATIVE_SCALE * x``), so their contrast is
-    kept and varied only by the response (stage 5's gamma), and the result is expressed
-    relative to its disc level again instead of standardised.
+    state gives the same images; every image's instrument is drawn, whether or not the image
+    is among the share ``p_image`` that is re-observed, so an image's instrument does not
+    depend on which others were chosen, and only the chosen ones are computed. Returns images
+    of the same shape in the same ``units``: the preprocessing mode
+    (:class:`slic_lib.preprocess.PreprocessConfig`) they were made with. ``"standard"``
+    images carry no contrast, so stage 1 draws one; ``"relative"`` images are intensities
+    relative to the disc already (``1 + RELATIVE_SCALE * x``), so their contrast is kept and
+    varied only by the response (stage 5's gamma), and the result is expressed relative to
+    its disc level again instead of standardised.
     """
     if units not in ("standard", "relative"):
         raise SlicError(f"domain randomisation works on 'standard' or 'relative' images, not {units!r}.")
     s = settings
     n, size = x.shape[0], x.shape[-1]
+    # every draw, for every image, in the order of the stages
     chosen = torch.rand(n, generator=generator) < s.p_image
     stage = torch.rand((n, 7), generator=generator) < s.p_stage
-    dev = x.device
-    out = x.to(torch.float32)
-
-    # 1. contrast: an intensity image around 1 (drawn for standardised images; kept for relative ones)
-    c = _uniform(n, *s.contrast, generator).to(out)
-    c = c if units == "standard" else torch.full_like(c, RELATIVE_SCALE)
-    out = (1.0 + c[:, None, None, None] * out).clamp_min(0.02)
-    # 2. limb darkening: a ramp in a random direction and a radial curvature
+    c = _uniform(n, *s.contrast, generator)
     theta = _uniform(n, 0.0, 2 * math.pi, generator)
     g = _uniform(n, -s.gradient, s.gradient, generator) * stage[:, 0]
     q = _uniform(n, -s.curvature, s.curvature, generator) * stage[:, 0]
+    scale = _uniform(n, *s.fov_arcsec, generator, log=True) / size  # arcsec per input pixel
+    target = _uniform(n, *s.resolution_arcsec, generator, log=True)
+    factors = _uniform(n, *s.binning, generator)
+    gamma = _uniform(n, *s.gamma, generator, log=True)
+    sat = _uniform(n, 0.0, s.saturation, generator) * stage[:, 4]
+    sigma = _uniform(n, 0.0, s.noise, generator) * stage[:, 5]
+    noise = torch.randn(x.shape, generator=generator)
+    quality = _uniform(n, *s.jpeg_quality, generator)
+
+    keep = torch.nonzero(chosen).flatten()
+    if len(keep) == 0:
+        return x
+    dev = x.device
+    out = x[keep.to(dev)].to(torch.float32)
+    stage, c, theta, g, q, scale, target, factors, gamma, sat, sigma, noise, quality = (
+        t[keep] for t in (stage, c, theta, g, q, scale, target, factors, gamma, sat, sigma, noise, quality))
+    k = len(keep)
+
+    # 1. contrast: an intensity image around 1 (drawn for standardised images; kept for relative ones)
+    c = c.to(out) if units == "standard" else torch.full((k,), RELATIVE_SCALE).to(out)
+    out = (1.0 + c[:, None, None, None] * out).clamp_min(0.02)
+    # 2. limb darkening: a ramp in a random direction and a radial curvature
     axis = torch.linspace(-1.0, 1.0, size, device=dev)
     yy, xx = torch.meshgrid(axis, axis, indexing="ij")
     ramp = torch.cos(theta).to(out)[:, None, None] * xx + torch.sin(theta).to(out)[:, None, None] * yy
     out = out * (1.0 + g.to(out)[:, None, None, None] * ramp[:, None] + q.to(out)[:, None, None, None] * (xx**2 + yy**2))
     out = out.clamp_min(0.02)
     # 3. resolution: the resolution test's PSF, from the input pixel's resolution to 0.3-2.5"
-    scale = _uniform(n, *s.fov_arcsec, generator, log=True) / size  # arcsec per input pixel
-    target = _uniform(n, *s.resolution_arcsec, generator, log=True)
     current = torch.clamp(scale * 2.0, min=SOT_RESOLUTION)  # what an anti-aliased resize leaves
     fwhm = [added_fwhm(float(cur / sc), max(float(t / cur), 1.0)) if on else 0.0
             for cur, sc, t, on in zip(current, scale, target, stage[:, 1])]
     out = _blur(out, np.asarray(fwhm))
     # 4. pixel scale: binning
-    factors = _uniform(n, *s.binning, generator)
     out = torch.stack([_bin(out[i : i + 1], float(f))[0] if stage[i, 2] else out[i] for i, f in enumerate(factors)])
     # 5. exposure and response: gamma, then saturation of the brightest pixels
-    gamma = _uniform(n, *s.gamma, generator, log=True)
     gamma = torch.where(stage[:, 3], gamma, torch.ones_like(gamma)).to(out)
     out = out ** gamma[:, None, None, None]
-    sat = _uniform(n, 0.0, s.saturation, generator) * stage[:, 4]
-    top = torch.quantile(out.reshape(n, -1), (1.0 - sat).to(out), dim=1).diagonal() if n else out.new_zeros(0)
+    top = _top_quantile(out.reshape(k, -1), 1.0 - sat)
     out = torch.minimum(out, top[:, None, None, None])
     # 6. noise
-    sigma = (_uniform(n, 0.0, s.noise, generator) * stage[:, 5]).to(out)
-    noise = torch.randn(out.shape, generator=generator).to(out)
-    out = out + sigma[:, None, None, None] * out.std(dim=(-1, -2), keepdim=True) * noise
+    out = out + sigma.to(out)[:, None, None, None] * out.std(dim=(-1, -2), keepdim=True) * noise.to(out)
     # 7. 8-bit JPEG on an image of twice the input size (blocks of 4 input pixels)
-    quality = _uniform(n, *s.jpeg_quality, generator)
     lo = out.amin(dim=(-1, -2), keepdim=True)
     hi = out.amax(dim=(-1, -2), keepdim=True)
     byte = (out - lo) / (hi - lo).clamp_min(1e-6) * 255.0
@@ -276,4 +309,6 @@ def randomise_batch(x: torch.Tensor, generator: torch.Generator, settings: Domai
     else:  # 8. back to the disc level (the byte scaling's offset is 0 for a frame with sky, small otherwise: kept)
         out = (out + lo / (hi - lo).clamp_min(1e-6) * 255.0).clamp_min(0.0)
         out = (out / _disc_level(out).clamp_min(1e-6) - 1.0) / RELATIVE_SCALE
-    return torch.where(chosen[:, None, None, None].to(dev), out.to(x.dtype), x)
+    result = x.clone()
+    result[keep.to(dev)] = out.to(x.dtype)
+    return result

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from slic_lib.augment import DomainRandomisation, _blur, jpeg, preset, randomise_batch
+from slic_lib.augment import _DCT, DomainRandomisation, _blur, _top_quantile, jpeg, preset, randomise_batch
 from slic_lib.degrade import convolve_psf
 from slic_lib.errors import SlicError
 from slic_lib.train import TrainConfig
@@ -41,6 +41,41 @@ def test_no_image_chosen_leaves_the_batch_unchanged():
     x = _images()
     y = randomise_batch(x, torch.Generator().manual_seed(0), replace(DomainRandomisation(), p_image=0.0))
     assert torch.equal(x, y)
+
+
+def test_an_images_instrument_does_not_depend_on_which_others_were_chosen():
+    x = _images(12)
+    every = randomise_batch(x, torch.Generator().manual_seed(5), replace(DomainRandomisation(), p_image=1.0), "relative")
+    some = randomise_batch(x, torch.Generator().manual_seed(5), replace(DomainRandomisation(), p_image=0.5), "relative")
+    chosen = torch.rand(12, generator=torch.Generator().manual_seed(5)) < 0.5  # the first draw
+    assert 0 < chosen.sum() < 12
+    torch.testing.assert_close(some[chosen], every[chosen], atol=1e-4, rtol=1e-4)
+    assert torch.equal(some[~chosen], x[~chosen])
+
+
+def test_top_quantile_is_torchs_quantile():
+    flat = torch.randn((5, 4096), generator=torch.Generator().manual_seed(0))
+    levels = torch.tensor([1.0, 0.999, 0.995, 0.99123, 0.99])
+    expected = torch.stack([torch.quantile(row, float(q)) for row, q in zip(flat, levels)])
+    torch.testing.assert_close(_top_quantile(flat, levels), expected)
+
+
+def test_jpeg_is_the_block_dct_of_the_standard():
+    """The batched form (pixel_unshuffle and one product) against the 8x8 DCT written out per block."""
+    x = (128 + 50 * torch.randn((2, 1, 16, 24), generator=torch.Generator().manual_seed(1))).clamp(0, 255)
+    quality = torch.tensor([80.0, 40.0])
+    out = jpeg(x, quality)
+    from slic_lib.augment import _JPEG_TABLE
+
+    for n, q in enumerate(quality):
+        scale = (5000.0 / q if q < 50 else 200.0 - 2.0 * q) / 100.0
+        table = (_JPEG_TABLE * scale).clamp_min(1.0)
+        for by in range(0, 16, 8):
+            for bx in range(0, 24, 8):
+                block = x[n, 0, by : by + 8, bx : bx + 8] - 128.0
+                coef = torch.round(_DCT @ block @ _DCT.T / table) * table
+                want = (_DCT.T @ coef @ _DCT + 128.0).clamp(0, 255)
+                torch.testing.assert_close(out[n, 0, by : by + 8, bx : bx + 8], want, atol=1e-3, rtol=0)
 
 
 def test_blur_is_the_resolution_tests_psf():
