@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 from astropy.convolution import AiryDisk2DKernel, Gaussian2DKernel, convolve_fft
 from astropy.stats import gaussian_fwhm_to_sigma
+from joblib import Parallel, delayed
 from skimage.transform import resize_local_mean
 from sklearn.metrics import recall_score
 from tqdm.auto import tqdm
@@ -344,6 +345,13 @@ def _degraded(image: Any, factor: float, pixel_scale: float | None, psf: str, no
     return degrade(clean(image_array(image)), factor, pixel_scale, psf, resample=resample, noise=noise, rng=rng)
 
 
+def _inputs(images: Sequence[Any], factor: float, pixel_scale: float | None, psf: str, noise: float | None, seeds: Sequence[int],
+            resample: bool, config: Any) -> np.ndarray:
+    """Network inputs of a batch of images degraded by ``factor`` (one worker's task)."""
+    return np.stack([preprocess_array(_degraded(img, factor, pixel_scale, psf, noise, np.random.default_rng(seed), resample), config)
+                     for img, seed in zip(images, seeds)])
+
+
 def degradation_curve(
     model: Any,
     images: Sequence[np.ndarray] | np.ndarray,
@@ -358,6 +366,7 @@ def degradation_curve(
     noise: float | None = None,
     rng: np.random.Generator | int | None = None,
     resample: bool = True,
+    workers: int = 1,
 ):
     """A model's accuracy and per-class recall against the degradation factor.
 
@@ -392,6 +401,11 @@ def degradation_curve(
         Resample to the coarser pixels (the default, as an instrument would) or apply the PSF
         only, leaving the one resampling to the preprocessing (separates the effect of the
         resolution from that of resampling twice at non-integer ratios).
+    workers : int
+        Processes that degrade and preprocess the images (joblib), batch by batch, while this
+        one classifies: the degradation costs about 30 ms a 256-pixel map and the network
+        under 1 ms an image. Each image's noise comes from its own seed drawn from ``rng``,
+        so the result does not depend on ``workers``.
 
     Returns
     -------
@@ -411,23 +425,20 @@ def degradation_curve(
         raise SlicError(f"batch_size must be >= 1, got {batch_size}.")
     class_names = tuple(model.class_names)
     rng = np.random.default_rng(rng)
-    n_batches = math.ceil(len(labels) / batch_size)
+    seeds = rng.integers(2**63, size=(len(factors), len(labels)))
+    starts = range(0, len(labels), batch_size)
+    tasks = [delayed(_inputs)(images[i : i + batch_size], factor, pixel_scale, psf, noise, seeds[k, i : i + batch_size], resample, config)
+             for k, factor in enumerate(factors) for i in starts]
+    preds = []
+    with tqdm(total=len(tasks), desc="degradation curve", disable=not progress) as bar:
+        for batch in Parallel(n_jobs=workers, return_as="generator")(tasks):
+            preds.append(predict_proba(model, batch, batch_size).argmax(axis=1))
+            bar.update(1)
     rows = []
-    with tqdm(total=len(factors) * n_batches, desc="degradation curve", disable=not progress) as bar:
-        for factor in factors:
-            preds = []
-            for start in range(0, len(labels), batch_size):
-                batch = np.stack(
-                    [
-                        preprocess_array(_degraded(img, factor, pixel_scale, psf, noise, rng, resample), config)
-                        for img in images[start : start + batch_size]
-                    ]
-                )
-                preds.append(predict_proba(model, batch, batch_size).argmax(axis=1))
-                bar.update(1)
-            pred = np.concatenate(preds)
-            recall = recall_score(labels, pred, labels=list(range(len(class_names))), average=None, zero_division=np.nan)
-            row = {"factor": float(factor), "accuracy": float((pred == labels).mean()), "n": int(len(labels))}
-            row.update({f"recall_{name}": float(r) for name, r in zip(class_names, recall)})
-            rows.append(row)
+    for k, factor in enumerate(factors):
+        pred = np.concatenate(preds[k * len(starts) : (k + 1) * len(starts)])
+        recall = recall_score(labels, pred, labels=list(range(len(class_names))), average=None, zero_division=np.nan)
+        row = {"factor": float(factor), "accuracy": float((pred == labels).mean()), "n": int(len(labels))}
+        row.update({f"recall_{name}": float(r) for name, r in zip(class_names, recall)})
+        rows.append(row)
     return pd.DataFrame(rows)

@@ -113,12 +113,13 @@ class Profile:
         torch CPU threads while training (None: torch's default). The smoke profile's tiny
         network runs on one: two OpenMP threads on a shared 2-core machine (CI with
         ``pytest -n 2``) ran its training seven times slower than one.
-    train_workers
-        Independent trainings (the sweep's rates, the split comparison's runs) run side by
-        side in this many processes, each on its share of the cores
-        (:func:`slic_lib.sweep.train_each`): 3 for the cpu profile, one thread each (its
-        small network gains little from a second thread: the three rates side by side took
-        89.5 s against 99.6 s one after another on 2 cores), 1 for a GPU and for CI.
+    workers
+        Processes for independent work: trainings side by side (the sweep's rates, the split
+        comparison's runs; :func:`slic_lib.sweep.train_each`), each on its share of the cores,
+        and the resolution test's degraded images (:func:`slic_lib.degrade.degradation_curve`).
+        3 for the cpu profile, one thread each (its small network gains little from a second
+        thread: the three rates side by side took 89.5 s against 99.6 s one after another on
+        2 cores); 1 for a GPU and for CI.
     seed
         Seeds the simulated data, the training and the transfer experiments.
     transfer
@@ -149,7 +150,7 @@ class Profile:
     timing_repeats: int = 3
     min_accuracy: float = 0.0
     threads: int | None = None
-    train_workers: int = 1
+    workers: int = 1
     seed: int = 0
     transfer: TransferSettings = TransferSettings()
 
@@ -204,7 +205,7 @@ PROFILES: dict[str, Profile] = {
             # full length gave the same simulated validation and development-day accuracy
             # within the spread of float32 runs, issue 13), three trainings at a time
             cpu_amp=True,
-            train_workers=3,
+            workers=3,
             transfer=TransferSettings(),
         ),
         Profile(

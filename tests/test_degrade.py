@@ -2,6 +2,7 @@
 
 import astropy.units as u
 import numpy as np
+import pandas as pd
 import pytest
 import sunpy.map
 import torch
@@ -199,3 +200,14 @@ def test_degradation_curve_with_a_real_small_model():
     assert len(df) == 4
     assert df["accuracy"].between(0, 1).all()
     assert model.training  # the model's mode is restored
+
+
+def test_degradation_curve_is_the_same_with_worker_processes_and_noise():
+    torch.manual_seed(0)
+    model = SlicNet(arch="slic", input_size=32, width=0.125, hidden=32)
+    images = np.random.default_rng(7).random((7, 64, 64))
+    labels = np.arange(7) % 5
+    kw = dict(factors=(1, 2, 3), batch_size=3, progress=False, pixel_scale=0.1, noise=0.05, rng=11)
+    one = degradation_curve(model, images, labels, workers=1, **kw)
+    two = degradation_curve(model, images, labels, workers=2, **kw)
+    pd.testing.assert_frame_equal(one, two)

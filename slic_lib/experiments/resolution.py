@@ -66,10 +66,11 @@ def resolution_test(run: Run, progress: bool = True) -> dict:
         files = held_out_files(run, progress)
         smaps = [load_map(f) for f in files]
         labels = [class_index(f.parent.name) for f in files]
-        curve = degradation_curve(model, smaps, labels, run.profile.degradation_factors, progress=progress)
+        curve = degradation_curve(model, smaps, labels, run.profile.degradation_factors, progress=progress, workers=run.profile.workers)
         # the same blur without the resampling to coarser pixels: the preprocessing's one resize
         # then does all the resampling, which separates resolution from resampling artefacts
-        psf_only = degradation_curve(model, smaps, labels, run.profile.degradation_factors, progress=progress, resample=False)
+        psf_only = degradation_curve(model, smaps, labels, run.profile.degradation_factors, progress=progress, resample=False,
+                                      workers=run.profile.workers)
         results.write_table(run.name, "resolution_curve", curve)
         results.write_table(run.name, "resolution_curve_psf_only", psf_only)
     result = {

@@ -54,7 +54,7 @@ def train_sweep(run: Run, progress: bool = True):
                  for out, cfg in started if (out / "last.pt").exists())
     with cpu_threads(run.profile.threads):
         result = sweep(data, mc, config, run.profile.learning_rates, folder, resume=resume, progress=progress,
-                       workers=run.profile.train_workers)
+                       workers=run.profile.workers)
     shutil.copyfile(result.best_path, run.best_model)
     train_idx, val = split(data, config.split, config.val_fraction, config.seed)
     # calibrate the selected model on its own validation split, so 'slic classify' gives calibrated

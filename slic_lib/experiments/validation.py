@@ -170,7 +170,7 @@ def split_comparison(run: Run, progress: bool = True, last_epochs: int = 3, n_se
     number of epochs, as the paper trained: without flips or domain randomisation, which
     would hide how much a network memorises of the frames it saw (the leak this measures);
     each reports the mean validation accuracy of its last ``last_epochs`` epochs (one epoch's
-    accuracy is noisy at a constant learning rate). The trainings run ``train_workers`` at a
+    accuracy is noisy at a constant learning rate). The trainings run ``workers`` at a
     time (:func:`slic_lib.sweep.train_each`). The seed sets the
     initialisation, the shuffling and which runs the grouped split holds out (the every-nth
     split's validation files are the same for every seed). The sweep's best accuracy is not
@@ -217,7 +217,7 @@ def split_comparison(run: Run, progress: bool = True, last_epochs: int = 3, n_se
                 resume = run.newer_than_dataset(out / "last.pt") and resumable(out, best.model_config, cfg, data.preprocessing)
                 jobs.append(TrainJob(best.model_config, cfg, out, resume))
         with cpu_threads(run.profile.threads):
-            trained = train_each(data, jobs, run.profile.train_workers, progress, desc="split comparison")
+            trained = train_each(data, jobs, run.profile.workers, progress, desc="split comparison")
         table = pd.DataFrame([_split_row(data, j.config.split, j.config.seed, j.config.val_fraction, r.history, last_epochs)
                               for j, r in zip(jobs, trained)])
         results.write_table(run.name, "split_comparison", table)
