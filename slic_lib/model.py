@@ -197,6 +197,9 @@ class Checkpoint:
     optimizer: dict[str, Any] | None = None
     rng: dict[str, Any] | None = None
     published: bool = False
+    training_state: dict[str, torch.Tensor] | None = None
+    """The weights training continues from when ``state_dict`` holds their running average
+    (:class:`slic_lib.train.TrainConfig`'s ``ema``); None when they are the same."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -211,6 +214,7 @@ class Checkpoint:
             "epoch": self.epoch,
             "optimizer": self.optimizer,
             "rng": self.rng,
+            "training_state": self.training_state,
         }
 
 
@@ -297,6 +301,7 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
             epoch=int(obj.get("epoch", 0)),
             optimizer=obj.get("optimizer"),
             rng=obj.get("rng"),
+            training_state=obj.get("training_state"),
         )
     if _is_published_state_dict(obj):
         config = _config_from_state_dict(obj)

@@ -97,9 +97,10 @@ class Profile:
         the default ``cpu`` model, which users meet first and which must recognise real
         images; ``"cheap"`` for ``smoke`` (the same chain on fewer images, so CI runs it);
         ``"off"`` for ``paper``, which reproduces the paper's training.
-    label_smoothing, cpu_amp
-        Label smoothing of the training loss, and bfloat16 training on a CPU that computes it
-        natively (:class:`slic_lib.train.TrainConfig`; both off by default).
+    label_smoothing, cpu_amp, ema
+        Label smoothing of the training loss, bfloat16 training on a CPU that computes it
+        natively, and the decay of the weights' running average that is validated and kept
+        (:class:`slic_lib.train.TrainConfig`; all off by default).
     aia_frames
         Frames simulated per AIA sequence of the adversarial tests (the real hour has 150).
     degradation_factors
@@ -144,6 +145,7 @@ class Profile:
     randomise: str = "off"
     label_smoothing: float = 0.0
     cpu_amp: bool = False
+    ema: float = 0.0
     split: str = "grouped"
     aia_frames: int = 12
     degradation_factors: tuple[float, ...] = (1, 1.5, 2, 3, 3.6, 4, 6, 8)

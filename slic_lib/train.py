@@ -35,6 +35,7 @@ import torch
 import torch.distributed as tdist
 import torch.nn.functional as F
 from torch import nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from .augment import augment_batch, preset, randomise_batch
@@ -89,6 +90,12 @@ class TrainConfig:
     label_smoothing : float
         Cross-entropy against targets smoothed by this much (``torch.nn.functional.cross_entropy``'s
         ``label_smoothing``); 0 as the paper.
+    ema : float
+        Decay per step of an exponential moving average of the weights (and BatchNorm
+        statistics; :class:`torch.optim.swa_utils.AveragedModel`), which is then what is
+        validated, checkpointed and returned: at a constant learning rate SGD's iterates keep
+        circling the minimum, and their average sits nearer its centre (Polyak averaging).
+        0 (the paper's training) switches it off; 0.995 averages over about 200 steps.
     """
 
     lr: float = 5e-4
@@ -106,6 +113,7 @@ class TrainConfig:
     device: str = "auto"
     cpu_amp: bool = False
     label_smoothing: float = 0.0
+    ema: float = 0.0
 
     def __post_init__(self) -> None:
         if self.lr <= 0 or self.epochs < 1 or self.batch_size < 1:
@@ -115,6 +123,8 @@ class TrainConfig:
         preset(self.randomise)
         if not 0 <= self.label_smoothing < 1:
             raise SlicError(f"label smoothing must lie in [0, 1), got {self.label_smoothing}.")
+        if not 0 <= self.ema < 1:
+            raise SlicError(f"the weight average's decay must lie in [0, 1), got {self.ema}.")
 
 
 @dataclass
@@ -224,8 +234,9 @@ def _tensors(images: Any, labels: Any, device: torch.device) -> tuple[torch.Tens
 
 def _same_settings(ckpt: Checkpoint, model_config: ModelConfig, config: TrainConfig, preprocessing: PreprocessConfig) -> bool:
     may_differ = ("epochs", "device")  # a resumed run may run longer or on another device
-    # older runs had no randomise, cpu_amp or label_smoothing
-    saved = {"randomise": "off", "cpu_amp": False, "label_smoothing": 0.0, **{k: v for k, v in ckpt.train_config.items() if k not in may_differ}}
+    # older runs had no randomise, cpu_amp, label_smoothing or ema
+    saved = {"randomise": "off", "cpu_amp": False, "label_smoothing": 0.0, "ema": 0.0,
+             **{k: v for k, v in ckpt.train_config.items() if k not in may_differ}}
     wanted = {k: v for k, v in asdict(config).items() if k not in may_differ}
     return saved == wanted and ckpt.model_config == model_config and ckpt.preprocessing == preprocessing
 
@@ -241,12 +252,16 @@ def resumable(out_dir: str | os.PathLike, model_config: ModelConfig, config: Tra
     return last.exists() and _same_settings(read_checkpoint(last), model_config, config, preprocessing)
 
 
-def _resume(result: TrainResult, model: SlicNet, optimizer: torch.optim.Optimizer, config: TrainConfig, device: torch.device) -> int:
-    """Load ``last.pt`` into the model, optimizer and result; returns the epoch it ended."""
+def _resume(result: TrainResult, model: SlicNet, optimizer: torch.optim.Optimizer, config: TrainConfig, device: torch.device,
+            ema: AveragedModel | None = None) -> int:
+    """Load ``last.pt`` into the model, its weight average, the optimizer and result; returns the epoch it ended."""
     ckpt = read_checkpoint(result.last_path, map_location=device)
     if not _same_settings(ckpt, model.config, config, getattr(model, "preprocessing", ckpt.preprocessing)):
         raise SlicError(f"{result.last_path} was written with other settings; use another --out folder or --no-resume.")
-    model.load_state_dict(ckpt.state_dict)
+    if ema is not None:
+        ema.module.load_state_dict(ckpt.state_dict)
+        ema.n_averaged.fill_(int(ckpt.metrics.get("ema_steps", 1)))
+    model.load_state_dict(ckpt.training_state if ckpt.training_state is not None else ckpt.state_dict)
     optimizer.load_state_dict(ckpt.optimizer)
     result.history = list(ckpt.metrics.get("history", []))
     result.best_epoch = int(ckpt.metrics.get("best_epoch", 0))
@@ -334,13 +349,16 @@ def fit(
     to_channels_last(model.to(device))  # same values, faster convolutions (CPU and GPU)
     optimizer = torch.optim.SGD(groups, lr=groups[0]["lr"], momentum=config.momentum, nesterov=config.nesterov, weight_decay=config.weight_decay)
 
+    # the running average of the weights and BatchNorm statistics: what is validated and saved
+    ema = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.ema), use_buffers=True) if config.ema > 0 else None
+    evaluated = model if ema is None else ema.module
     result = TrainResult(None if out_dir is None else Path(out_dir), model=model)
     start_epoch = 0
     if result.out_dir is not None:
         if rank == 0:
             result.out_dir.mkdir(parents=True, exist_ok=True)
         if resume and result.last_path.exists():
-            start_epoch = _resume(result, model, optimizer, config, device)
+            start_epoch = _resume(result, model, optimizer, config, device, ema)
     net: nn.Module = model
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -376,6 +394,8 @@ def fit(
             if randomisation is not None:
                 xb = randomise_batch(xb, gen, randomisation, units)
             batch_loss, batch_correct = sgd_step(net, optimizer, xb, yb, precision, config.label_smoothing)
+            if ema is not None:
+                ema.update_parameters(model)
             loss_sum += batch_loss
             correct += batch_correct
             seen += len(yb)
@@ -385,7 +405,7 @@ def fit(
                                "train_accuracy": int(correct) / max(seen, 1)}
         improved = True
         if xv is not None:
-            row["val_loss"], row["val_accuracy"] = _validate(model, xv, yv, 2 * local_batch, precision)
+            row["val_loss"], row["val_accuracy"] = _validate(evaluated, xv, yv, 2 * local_batch, precision)
             best = next((r for r in result.history if r["epoch"] == result.best_epoch), None)
             improved = best is None or _selection_key(row) > _selection_key(best)
         row.update(seconds=time.perf_counter() - t0, n_train=len(y), n_val=0 if yv is None else len(yv), world_size=world, precision=precision)
@@ -393,21 +413,28 @@ def fit(
         if improved:
             result.best_epoch, result.best_val_accuracy = epoch, row.get("val_accuracy", float("nan"))
             if keep_best and xv is not None:
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                best_state = {k: v.detach().clone() for k, v in evaluated.state_dict().items()}
         if result.out_dir is not None and rank == 0:
-            _save(result, model, optimizer, config, epoch, row, improved, metrics or {})
+            _save(result, model, optimizer, config, epoch, row, improved, metrics or {}, ema)
         if on_epoch is not None and rank == 0:
             on_epoch(row)
     if best_state is not None:
         model.load_state_dict(best_state)
+    elif ema is not None:  # the caller gets the weights that were validated and saved
+        model.load_state_dict(ema.module.state_dict())
     for p, flag in zip(params, requires_grad):
         p.requires_grad_(flag)
     return result
 
 
-def _save(result: TrainResult, model: SlicNet, optimizer, config: TrainConfig, epoch: int, row: dict, improved: bool, metrics: dict) -> None:
+def _save(result: TrainResult, model: SlicNet, optimizer, config: TrainConfig, epoch: int, row: dict, improved: bool, metrics: dict,
+          ema: AveragedModel | None = None) -> None:
+    cpu = lambda module: {k: v.detach().cpu() for k, v in module.state_dict().items()}  # noqa: E731
+    if ema is not None:
+        metrics = {**metrics, "ema_steps": int(ema.n_averaged)}
     ckpt = Checkpoint(
-        state_dict={k: v.detach().cpu() for k, v in model.state_dict().items()},
+        state_dict=cpu(model if ema is None else ema.module),
+        training_state=None if ema is None else cpu(model),
         model_config=model.config,
         preprocessing=model.preprocessing,
         class_names=model.class_names,

@@ -262,3 +262,20 @@ def test_label_smoothing_is_checked_and_changes_the_loss():
     torch.manual_seed(0)  # the same initialisation and batches: only the targets differ
     smooth = fit(SlicNet(ModelConfig(**TINY)), TrainConfig(epochs=1, batch_size=8, seed=3, label_smoothing=0.1), (x, y), progress=False)
     assert plain.history[0]["train_loss"] != smooth.history[0]["train_loss"]
+
+
+def test_weight_average_is_what_is_validated_saved_and_resumed_exactly(dataset_file, tmp_path):
+    cfg = TrainConfig(lr=5e-3, epochs=3, batch_size=16, augment=True, ema=0.9)
+    model = ModelConfig(**TINY)
+    full = train(dataset_file, model, cfg, tmp_path / "full", progress=False)
+    last = read_checkpoint(full.last_path)
+    assert last.training_state is not None and last.metrics["ema_steps"] > 1
+    # the saved model is the average, not the last iterate, and the returned model is the saved one
+    assert any(not torch.equal(last.state_dict[k], last.training_state[k]) for k in last.state_dict if k.endswith("weight"))
+    assert all(torch.equal(v.cpu(), last.state_dict[k]) for k, v in full.model.state_dict().items())
+    assert evaluate(full.last_path, dataset_file).report.accuracy == pytest.approx(full.history[-1]["val_accuracy"])
+    part = train(dataset_file, model, cfg, tmp_path / "part", progress=False, stop_after=1)
+    resumed = train(dataset_file, model, cfg, tmp_path / "part", progress=False)
+    a, b = last, read_checkpoint(resumed.last_path)
+    assert len(part.history) == 1
+    assert all(torch.equal(a.state_dict[k], b.state_dict[k]) and torch.equal(a.training_state[k], b.training_state[k]) for k in a.state_dict)
