@@ -53,3 +53,11 @@ def test_fits_files_for_benchmarks_are_readable_images(tmp_path):
     paths = benchlib.write_fits_files(tmp_path, 3, size=32, classes=("a", "b"))
     assert [p.parent.name for p in paths] == ["a", "b", "a"]
     assert preprocess(paths[0], PreprocessConfig(size=16)).shape == (16, 16)
+
+
+def test_the_sweep_benchmark_runs_and_prints_one_row(capsys):
+    import bench_sweep
+
+    table = bench_sweep.main(["--n", "40", "--epochs", "1", "--repeats", "1"])
+    assert len(table.rows) == 1 and table.rows[0].baseline_value > 0 and table.rows[0].candidate_value > 0
+    assert "sweep wall time" in capsys.readouterr().out
