@@ -61,3 +61,11 @@ def test_bad_input_is_one_sentence_and_nonzero_exit(argv, message):
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0]
+
+
+def test_train_runs_its_rates_side_by_side_with_workers(dataset_file, tmp_path, capsys):
+    code = main(["train", str(dataset_file), "--out", str(tmp_path), "--lr", "5e-3", "--lr", "1e-3", "--epochs", "1", "--batch-size", "8",
+                 "--width", "0.125", "--hidden", "32", "--workers", "2", "--no-progress"])
+    assert code == 0 and (tmp_path / "best.pt").exists()
+    assert all((tmp_path / f"lr_{lr}" / "last.pt").exists() for lr in ("0.005", "0.001"))
+    assert "best: learning rate" in capsys.readouterr().out

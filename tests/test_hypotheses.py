@@ -41,10 +41,12 @@ def _frame(predicted_by_seed: dict[int, list[str]]) -> pd.DataFrame:
 
 
 def test_flips_are_the_first_value_where_the_true_class_loses():
-    frame = _frame({0: ["sunspots", "flares", "flares"], 1: ["sunspots", "sunspots", "flares"], 2: ["sunspots"] * 3})
+    frame = _frame({0: ["sunspots", "flares", "flares"], 1: ["sunspots", "sunspots", "flares"], 2: ["sunspots"] * 3,
+                    3: ["flares"] * 3, 4: ["flares", "sunspots", "flares"]})
     out = hypotheses.flips(frame, "sunspots")
-    assert out["per_seed"] == {0: 1.0, 1: 2.0, 2: None}
-    assert out["median"] == 1.5
+    # seed 3 is never right: no flip (the plot marked one at the first value, as if it had been right)
+    assert out["per_seed"] == {0: 1.0, 1: 2.0, 2: None, 3: None, 4: 2.0}
+    assert out["median"] == 2.0 and out["never_on_top"] == [3]
 
 
 @pytest.mark.parametrize("preds, expected", [

@@ -103,17 +103,21 @@ def sweep(model, name: str, values, seeds, size: int, root_seed: int = 0) -> tup
 
 
 def flips(frame: pd.DataFrame, true_class: str) -> dict:
-    """Per seed, the first knob value (increasing) where the true class stops being the top class.
+    """Per seed, the first knob value (increasing) where the true class, on top at the value before, stops being on top.
 
-    Returns ``{"per_seed": {seed: value or None}, "median": value or None}``; ``None`` where the
-    true class stays on top over the whole sweep (the median over the seeds that flip).
+    Returns ``{"per_seed": {seed: value or None}, "median": value or None, "never_on_top": [seed, ...]}``:
+    ``None`` where the classification never flips away from the true class (it stays on top
+    over the whole sweep, or is never on top: those seeds are also listed in
+    ``never_on_top``); the median is over the seeds that flip.
     """
-    per_seed = {}
+    per_seed, never = {}, []
     for seed, g in frame.sort_values("value").groupby("seed"):
-        wrong = g.loc[g["predicted"] != true_class, "value"]
-        per_seed[int(seed)] = float(wrong.iloc[0]) if len(wrong) else None
+        right, values = (g["predicted"] == true_class).to_numpy(), g["value"].to_numpy()
+        per_seed[int(seed)] = next((float(values[i]) for i in range(1, len(values)) if right[i - 1] and not right[i]), None)
+        if not right.any():
+            never.append(int(seed))
     flipped = [v for v in per_seed.values() if v is not None]
-    return {"per_seed": per_seed, "median": float(np.median(flipped)) if flipped else None}
+    return {"per_seed": per_seed, "median": float(np.median(flipped)) if flipped else None, "never_on_top": never}
 
 
 def _share_correct(frame: pd.DataFrame, value: float, true_class: str) -> float:

@@ -63,13 +63,15 @@ def plot_sweep(frame: pd.DataFrame, true_class: str, knob: str, images: Mapping[
     for v, c, p in zip(values, modal, p_top.median(axis=1)):
         ax.annotate(c, (v, p), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7, rotation=30)
     ax.axvline(1.0, color="0.4", ls=":", lw=1)
-    ax.text(1.0, 0.02, " realistic", fontsize=8, color="0.3")
+    # along the line at mid-height, where neither the class names above the points nor the curves near 0 and 1 are
+    ax.text(1.0, 0.5, "realistic ", fontsize=8, color="0.3", rotation=90, ha="right", va="center")
     if flip is not None:
         ax.axvline(flip, color=WRONG_COLOUR, ls="--", lw=1, label=f"true class no longer on top (median): {flip:g}")
-    ax.set_ylim(0, 1.05)
+    ax.set_ylim(0, 1.12)  # room for the class names above points at 1
     ax.set_xlabel(f"{knob} relative to realistic")
     ax.set_ylabel("probability")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="best")
+    # below the axes: the curves and their bands can be anywhere from 0 to 1
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2, frameon=False)
     suptitle(fig, title, synthetic)
     return fig
