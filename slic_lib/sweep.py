@@ -70,11 +70,12 @@ def train_each(data: SolarData, jobs: Sequence[TrainJob], workers: int = 1, prog
 
     With ``workers`` > 1 (and not under torchrun) each training runs in a joblib worker
     process, which joblib gives an equal share of the cores (``OMP_NUM_THREADS``): a small
-    network gains little from a second intra-op thread, so two one-thread trainings side by
-    side beat two-thread trainings one after the other (1.2x for the cpu profile on 2 cores,
-    ``benchmarks/bench_train.py``). One progress bar counts the epochs of all of them. Results
-    agree with a sequential run up to float rounding (the thread count changes the order of
-    sums); their ``model`` is None, as the checkpoints in each ``out_dir`` hold it.
+    network gains little from a second intra-op thread, so one-thread trainings side by side
+    beat two-thread trainings one after the other (1.13x for the cpu profile's three rates on
+    2 cores, ``benchmarks/bench_sweep.py``). One progress bar counts the epochs of all of them.
+    Results differ from a sequential run's only as runs on another number of threads do (the
+    order of float sums, which training then amplifies); their ``model`` is None, as the
+    checkpoints in each ``out_dir`` hold it.
     """
     if workers <= 1 or len(jobs) <= 1 or int(os.environ.get("WORLD_SIZE", "1")) > 1:
         return [train(data, j.model_config, j.config, j.out_dir, resume=j.resume, progress=progress) for j in jobs]
