@@ -7,7 +7,9 @@ short). :func:`read_image` reads all of them with astropy, takes the first HDU t
 image, and makes a ``sunpy.map.Map`` of it only where the header allows one (so sunpy's
 instrument sources normalise the metadata); ``reader`` says which was used. A file that
 cannot give an image raises :class:`ReadError`, whose message names the real cause and whose
-``kind`` is a short code to count errors by.
+``kind`` is a short code to count errors by. It is the project's one FITS reader: `slic
+classify` and the catalogue use it whole, dataset building and preprocessing its pixels
+(:func:`slic_lib.preprocess.read_fits_array`).
 """
 
 from __future__ import annotations

@@ -82,7 +82,7 @@ def test_fits_map_and_array_give_the_same_input(tmp_path):
 def test_unreadable_file_is_a_bad_frame(tmp_path):
     p = tmp_path / "broken.fits"
     p.write_bytes(b"SIMPLE  = garbage")
-    with pytest.raises(BadFrameError, match="not a readable FITS"):
+    with pytest.raises(BadFrameError, match="truncated: 17 bytes"):  # the archive reader names the cause
         preprocess(p)
     empty = tmp_path / "empty.fits"
     empty.touch()
