@@ -237,15 +237,18 @@ def _largest_dark_component(scene, depth=0.2):
     return labels == (np.argmax(sizes) + 1)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_filament_has_dark_elongated_structure(seed):
+def test_filaments_are_mostly_dark_elongated_structures():
     from skimage.morphology import skeletonize
 
-    # real filaments are ~0.8 of their surroundings at BBSO's 2" (slic_lib.realism), so look 12 % down
-    big = _largest_dark_component(_scene("filaments", seed), depth=0.12)
-    length = skeletonize(big).sum()
-    assert big.sum() > 30
-    assert length**2 / big.sum() > 4.0  # a 6:1 bar gives 4, a disc well under 1
+    # real filaments are ~0.8 of their surroundings at BBSO's 2" (slic_lib.realism), so look 12 %
+    # down. The simulator also draws short, stubby filaments (length from 0.3 of the field,
+    # width up to 12"), as real crops show some, so the claim is about most draws, not each
+    elongation = []
+    for seed in range(8):
+        big = _largest_dark_component(_scene("filaments", seed), depth=0.12)
+        assert big.sum() > 30
+        elongation.append(skeletonize(big).sum() ** 2 / big.sum())
+    assert sum(e > 4.0 for e in elongation) >= 6, elongation  # a 6:1 bar gives 4, a disc well under 1
 
 
 def test_quiet_sun_has_no_extreme_features():

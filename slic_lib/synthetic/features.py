@@ -178,6 +178,17 @@ def chromosphere(
     return image.astype(np.float32), lanes
 
 
+def _half_angle(u: np.ndarray, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit direction (cos theta, sin theta) of the doubled-angle vector (u, v) = r (cos 2 theta, sin 2 theta).
+
+    Half-angle formulas, without arctan2, cos and sin.
+    """
+    cos2 = u / np.maximum(np.hypot(u, v), np.float32(1e-12))
+    dx = np.sqrt(np.clip(0.5 + 0.5 * cos2, 0, 1))
+    dy = np.copysign(np.sqrt(np.clip(0.5 - 0.5 * cos2, 0, 1)), v)
+    return dx, dy
+
+
 def _halpha_chromosphere(
     rng: np.random.Generator, size: int, cdelt: float, network_contrast: float, fibril_contrast: float, cell_arcsec: float
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -206,18 +217,14 @@ def _halpha_chromosphere(
     gy, gx = np.gradient(bright)
     g2 = gx * gx + gy * gy
     gain = float(rng.uniform(2.0, 5.0)) / max(float(g2.mean()), 1e-12)
-    phi = np.float32(1.2 * np.pi) * large + np.float32(rng.uniform(0, 2 * np.pi))  # doubled angle
-    u = gain * (gx * gx - gy * gy) + np.cos(phi)
-    v = gain * (2 * gx * gy) + np.sin(phi)
-    # half-angle formulas: the unit direction (cos theta, sin theta) without arctan2, cos, sin
-    cos2 = u / np.maximum(np.hypot(u, v), np.float32(1e-12))
-    dx = np.sqrt(np.clip(0.5 + 0.5 * cos2, 0, 1))
-    dy = np.sqrt(np.clip(0.5 - 0.5 * cos2, 0, 1))
-    dy = np.copysign(dy, v)
+    phi0 = np.float32(rng.uniform(0, 2 * np.pi))
+    phi = np.float32(1.2 * np.pi) * large + phi0  # doubled angle
+    dx, dy = _half_angle(gain * (gx * gx - gy * gy) + np.cos(phi), gain * (2 * gx * gy) + np.sin(phi))
     length = max(float(rng.uniform(3.0, 7.0)) / cdelt, 4.0)
     # threads are 0.4" wide; on coarse pixels they are unresolved: draw them 1.5 px wide and
     # weaker by the square root of the widening (what averaging uncorrelated threads gives)
     width = max(0.4 / cdelt, 1.5)
+    bundle_contrast = float(rng.uniform(0.05, 0.12))
     fibril_contrast *= min(1.0, 0.4 / cdelt / width) ** 0.5
     grain = tx.filtered_field(spec, tx.bandpass_kernel(size, 2.5 * width, 0.5), size)
     fib = tx.dense_streaks(grain, dx, dy, length, step_px=0.8 * width)  # 2.5 width period / 3
@@ -226,6 +233,20 @@ def _halpha_chromosphere(
     density = (0.4 + 0.6 * np.exp(-((net / 1.4) ** 2))) * (1.0 + 0.5 * np.clip(-clumps, -1.0, 2.0))
     image = 1.0 + network_contrast * (bright - bright.mean())
     image -= fibril_contrast * density * (threads - threads.mean())
+    # the threads grow in bushes of similar darkness, 1-2.5" across and 8-20" long: quiet-Sun
+    # mottles of 5-10 Mm in clusters and fibrils of up to 20 Mm (Tsiropoula et al. 2012, Space
+    # Sci. Rev. 169, 181). Single threads average out at seeing-limited 2", the bushes do not:
+    # they are the swirling dark-fibril texture of full-disc H-alpha quiet Sun (BBSO), a few
+    # per cent deep, which a network that never saw it takes for small filaments
+    # the bushes follow the network less and turn more slowly than the single threads
+    phi = np.float32(0.6 * np.pi) * large + phi0
+    bx, by = _half_angle(0.3 * gain * (gx * gx - gy * gy) + np.cos(phi), 0.3 * gain * (2 * gx * gy) + np.sin(phi))
+    bush_w = max(float(rng.uniform(1.0, 2.5)) / cdelt, 1.5)
+    bush_len = max(float(rng.uniform(10.0, 25.0)) / cdelt, 6.0)
+    bush_grain = tx.filtered_field(spec, tx.bandpass_kernel(size, 2.5 * bush_w, 0.5), size)
+    bushes = tx.dense_streaks(bush_grain, bx, by, bush_len, step_px=0.8 * bush_w)
+    bushes = np.where(bushes > 0, bushes, 0.6 * bushes)
+    image -= bundle_contrast * density * (bushes - bushes.mean())
     image += 0.1 * fibril_contrast * tx.filtered_field(spec, tx.powerlaw_kernel(size, 2.4, 100.0 / cdelt), size)
     return image.astype(np.float32), lanes
 
