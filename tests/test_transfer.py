@@ -143,3 +143,36 @@ def test_baseline_comparison_puts_the_rule_beside_the_network_on_the_same_days()
     net, rule = table.loc[("network (five-way)", "test_days")], table.loc[("dark-pixel rule (two-way)", "test_days")]
     assert net["recall_filaments"] == pytest.approx(0.6) and net["recall_quiet"] == pytest.approx(0.9)
     assert rule["recall_filaments"] == pytest.approx(0.9) and rule["accuracy"] == 0.95
+
+
+def test_held_out_crops_get_both_answers_and_the_errors_figure_shows_the_wrong_ones(tmp_path, monkeypatch):
+    from datetime import datetime
+    from pathlib import Path
+
+    from slic_lib.baseline import DarkPixelRule
+    from slic_lib.plots.transfer import plot_disagreements
+    from slic_lib.preprocess import PreprocessConfig
+    from slic_lib.realdata.bbso import Crop
+    from slic_lib.realdata.bbso_dataset import CropSet
+
+    quiet = np.ones((16, 16), np.float32)
+    filament = quiet.copy()
+    filament[4:12, 7:9] = 0.6  # 16 of 256 pixels dark
+    labelled = [(filament, "filaments"), (quiet, "filaments"), (quiet, "quiet")]
+    crops = [Crop(im, label, datetime(2015, 8, 7, 12), np.zeros_like(im, bool), (0, 0), 16, 1.0, (0.0, 0.0), True, Path("b.jpg"), k)
+             for k, (im, label) in enumerate(labelled)]
+    data = SolarData.from_arrays(np.stack([c.data for c in crops]), [0, 0, 3], CLASSES, PreprocessConfig(size=16),
+                                 paths=[f"b.jpg#{k}" for k in range(3)])
+    probs = np.eye(5)[[0, 3, 0]] * 0.8 + 0.04  # the network: filaments, quiet, filaments
+    rows = transfer.test_day_crops(CropSet(crops, data), np.arange(3), probs, DarkPixelRule(0.85, 0.01))
+    assert rows["network"].tolist() == ["filaments", "quiet", "filaments"]
+    assert rows["network_right"].tolist() == [True, False, False]
+    assert rows["rule"].tolist() == ["filaments", "quiet", "quiet"] and rows["rule_right"].tolist() == [True, False, True]
+    assert rows["dark_share"].tolist() == [16 / 256, 0.0, 0.0] and rows["p_true"].round(2).tolist() == [0.84, 0.04, 0.04]
+    wrong = np.flatnonzero(~(rows["network_right"] & rows["rule_right"]))
+    fig = plot_disagreements([crops[i].data for i in wrong], rows.iloc[wrong], title="held out")
+    assert len(fig.axes) == 2
+    texts = [[t for t in ax.texts] for ax in fig.axes]
+    assert [t.get_color() for t in texts[0]] == ["#d62728", "#d62728"]  # both wrong on the second crop
+    assert [t.get_color() for t in texts[1]] == ["#d62728", "black"]  # only the network on the third
+    plt.close("all")

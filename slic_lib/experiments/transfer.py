@@ -31,7 +31,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import results, summary
-from ..baseline import dev_test_baseline
+from ..baseline import DarkPixelRule, dev_test_baseline
 from ..classes import CLASSES
 from ..dataset import SolarData, load_dataset
 from ..splits import balanced_sample, split
@@ -39,7 +39,7 @@ from ..errors import SlicError
 from ..finetune import base_model, confusion_frame, curve_summary, epochs_for, finetune, from_scratch, learning_curve, predictions, score
 from ..inference import cpu_threads
 from ..model import SlicNet, load_checkpoint, read_checkpoint
-from ..plots.transfer import plot_aia_transfer, plot_bbso_examples, plot_learning_curve
+from ..plots.transfer import plot_aia_transfer, plot_bbso_examples, plot_disagreements, plot_learning_curve
 from ..preprocess import PreprocessConfig, preprocess_array
 from ..realdata import bbso
 from ..realdata.bbso_dataset import CropSet, load_bbso
@@ -50,6 +50,9 @@ REPAIRED_BELOW = 0.5
 """A simulated AIA kind "fails" zero-shot when fewer than this share of frames is right..."""
 REPAIRED_AT = 0.8
 """...and counts as repaired when the fine-tuned model gets at least this share right."""
+
+MAX_ERRORS_SHOWN = 24
+"""Held-out crops drawn at most in ``fig_transfer_bbso_errors`` (a weak model gets many wrong)."""
 
 AIA_NOTE = "simulated SDO/AIA stand-ins (slic_lib.synthetic), not real AIA observations"
 
@@ -283,9 +286,44 @@ def bbso_zero_shot(run: Run, progress: bool = True) -> BBSOZeroShot | None:
     show = np.concatenate([rng.choice(np.flatnonzero(labels == c), 3, replace=False) for c in np.unique(labels)])
     results.write_arrays(run.name, "transfer_bbso_examples", images=crops.data.images[show], probs=predictions(base, crops.data, show),
                          labels=labels[show], class_names=np.asarray(base.class_names))
+    per_crop = test_day_crops(crops, test_idx, predictions(base, crops.data, test_idx), DarkPixelRule(**rule["rule"]))
+    results.write_table(run.name, "transfer_bbso_test_days", per_crop)
+    wrong = np.flatnonzero(~(per_crop["network_right"] & per_crop["rule_right"]).to_numpy())
+    results.write_arrays(run.name, "transfer_bbso_disagreements", crops=np.stack([_relative(crops.crops[test_idx[i]].data) for i in wrong])
+                         if len(wrong) else np.zeros((0, 1, 1), np.float32), rows=wrong)
     results.write_json(run.name, "transfer_bbso", {"bbso": info, "zero_shot": scores, "baseline": rule})
     _merge_summary(run, reset=True, **head, bbso=info, zero_shot=scores, baseline=rule)
     return BBSOZeroShot(crops, train_pool, test_idx, scores, rule)
+
+
+def _relative(crop: np.ndarray) -> np.ndarray:
+    """A crop over its own median: what the dark-pixel rule reads (float32)."""
+    crop = np.asarray(crop, dtype=np.float32)
+    return crop / np.float32(np.median(crop))
+
+
+def test_day_crops(crops: CropSet, test_idx: np.ndarray, probs: np.ndarray, rule: DarkPixelRule) -> pd.DataFrame:
+    """One row per held-out crop: its day and name, the true class, the network's and the rule's answers.
+
+    Columns: ``day``, ``crop``, ``true``, ``network`` (five-way argmax), ``p_true`` (the
+    network's probability of the true class), ``network_right``, ``dark_share`` (the rule's
+    statistic), ``rule`` and ``rule_right``.
+    """
+    names = list(crops.data.class_names)
+    truth = crops.data.labels[test_idx]
+    rule_pred = rule.predict([crops.crops[i].data for i in test_idx])
+    pred = probs.argmax(1)
+    return pd.DataFrame({
+        "day": [crops.crops[i].day for i in test_idx],
+        "crop": [crops.data.paths[i] for i in test_idx],
+        "true": [names[t] for t in truth],
+        "network": [names[k] for k in pred],
+        "p_true": probs[np.arange(len(truth)), truth],
+        "network_right": pred == truth,
+        "dark_share": rule.features([crops.crops[i].data for i in test_idx]),
+        "rule": rule_pred,
+        "rule_right": rule_pred == np.asarray([names[t] for t in truth]),
+    })
 
 
 def bbso_learning_curve(run: Run, zero_shot: BBSOZeroShot | None, progress: bool = True) -> pd.DataFrame | None:
@@ -362,6 +400,18 @@ def figures(run: Run) -> list[Figure]:
         if bbso_result.get("baseline") is not None:
             run.table(baseline_comparison(bbso_result), "table_transfer_baseline",
                       "Real BBSO crops: the H-alpha model zero-shot beside the dark-pixel rule chosen on the development days; model trained on")
+        if results.exists(run.name, "transfer_bbso_test_days", ".csv"):
+            per_crop = results.read_table(run.name, "transfer_bbso_test_days")
+            run.table(per_crop, "table_transfer_bbso_test_days",
+                      "Every real BBSO crop of the held-out days: the network's and the dark-pixel rule's answers; network trained on")
+            wrong = results.read_arrays(run.name, "transfer_bbso_disagreements")
+            n_wrong = len(wrong["rows"])
+            if n_wrong:
+                shown = f"the first {MAX_ERRORS_SHOWN} of {n_wrong}" if n_wrong > MAX_ERRORS_SHOWN else f"all {n_wrong}"
+                drawn.append(("fig_transfer_bbso_errors", plot_disagreements(
+                    wrong["crops"][:MAX_ERRORS_SHOWN], per_crop.iloc[wrong["rows"][:MAX_ERRORS_SHOWN]],
+                    title=f"Real BBSO crops of the held-out days that the network or the dark-pixel rule gets wrong ({shown}); "
+                          f"network trained on {'simulated images' if run.synthetic else run.data_source}")))
         ex = results.read_arrays(run.name, "transfer_bbso_examples")
         drawn.append(("fig_transfer_bbso_zero_shot", plot_bbso_examples(
             ex["images"], ex["probs"], ex["labels"], [str(c) for c in ex["class_names"]],

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from .style import OTHER_COLOUR, image_grid, suptitle, true_pred_title
+from .style import OTHER_COLOUR, WRONG_COLOUR, image_grid, suptitle, true_pred_title
 
 MODE_STYLE = {
     "zero-shot": dict(color="0.4", linestyle="--", marker=""),
@@ -48,6 +48,47 @@ def plot_bbso_examples(images: np.ndarray, probs: np.ndarray, labels: Sequence[i
     labels = [int(v) for v in labels]
     titles = [true_pred_title(class_names, t, int(np.argmax(p))) for t, p in zip(labels, probs)]
     return image_grid(list(images), probs, labels, class_names, titles, title or "Zero-shot on real BBSO crops", synthetic=False)
+
+
+def plot_disagreements(crops: Sequence[np.ndarray], rows: pd.DataFrame, title: str | None = None, max_cols: int = 6) -> Figure:
+    """Real crops over their median on one grey scale (0.7-1.2), with the network's and the rule's answers.
+
+    Parameters
+    ----------
+    crops : sequence of 2-D arrays
+        The crops divided by their median (what the dark-pixel rule reads).
+    rows : pandas.DataFrame
+        Their rows of :func:`slic_lib.experiments.transfer.test_day_crops` (``true``,
+        ``network``, ``p_true``, ``network_right``, ``dark_share``, ``rule``, ``rule_right``).
+    title : str, optional
+        The figure's title.
+    max_cols : int
+        Crops per row.
+
+    Under each crop: the network's answer with its probability of the true class, and the
+    rule's answer with the crop's share of dark pixels. An answer is red when wrong. One grey scale for all, so a filament's depth reads the same
+    in every panel, as it does for the rule.
+    """
+    k = len(crops)
+    ncols = min(k, max_cols)
+    nrows = -(-k // ncols)
+    fig = plt.figure(figsize=(2.3 * ncols + 0.4, 2.9 * nrows + 0.9), layout="constrained")
+    axes = fig.subplots(nrows, ncols, squeeze=False)
+    for j, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if j >= k:
+            ax.remove()
+            continue
+        row = rows.iloc[j]
+        ax.imshow(crops[j], cmap="gray", vmin=0.7, vmax=1.2)
+        ax.set_title(f"true: {row['true']}", fontsize=9)
+        ax.text(0.5, -0.04, f"network: {row['network']}, P(true) {row['p_true']:.2f}", transform=ax.transAxes, ha="center", va="top",
+                fontsize=8, color="black" if row["network_right"] else WRONG_COLOUR)
+        ax.text(0.5, -0.16, f"rule: {row['rule']}, dark {100 * row['dark_share']:.1f} %", transform=ax.transAxes, ha="center",
+                va="top", fontsize=8, color="black" if row["rule_right"] else WRONG_COLOUR)
+    suptitle(fig, title, synthetic=False)
+    return fig
 
 
 def plot_learning_curve(curve: pd.DataFrame, metric: str = "accuracy", title: str | None = None, synthetic: bool = False, base_synthetic: bool = False) -> Figure:
