@@ -9,7 +9,8 @@ alone, so that choices made with this script do not leak into the headline resul
 
     python benchmarks/bbso_dev_days.py NAME '{"preprocessing": "relative", "learning_rates": [3e-3, 1e-3]}'
 
-Everything goes to ``/tmp/bbso_dev/NAME`` (its own ``SLIC_DATA`` and ``SLIC_FIGURES``).
+``"crop_seed": 0`` scores a draw of another ``seed`` on the same real crops as seed 0 (the
+quiet-Sun crop positions follow the seed). Everything goes to ``/tmp/bbso_dev/NAME`` (its own ``SLIC_DATA`` and ``SLIC_FIGURES``).
 A run of the cpu profile with one learning rate takes about 3 minutes on 2 cores.
 """
 
@@ -44,6 +45,7 @@ def main(argv: list[str]) -> None:
 
     if "learning_rates" in overrides:
         overrides["learning_rates"] = tuple(overrides["learning_rates"])
+    crop_seed = overrides.pop("crop_seed", None)  # score on the quiet-Sun crop positions of another seed
     run = Run(get_profile(overrides.pop("profile", "cpu"), **overrides), "simulator")
     t0 = time.time()
     data = experiments.curation.curate(run, progress=False).data
@@ -58,7 +60,8 @@ def main(argv: list[str]) -> None:
     for lr_dir in sorted(Path(run.models, "sweep").glob("lr_*")):
         model = load_checkpoint(lr_dir / "best.pt")
         if crops is None:
-            crops = load_bbso(model, run.profile.transfer.crop_size, run.profile.transfer.quiet_per_image, seed=run.profile.seed)
+            crops = load_bbso(model, run.profile.transfer.crop_size, run.profile.transfer.quiet_per_image,
+                              seed=run.profile.seed if crop_seed is None else crop_seed)
             dev, _ = crops.split()
         sim = predict_proba(model, data.images[val]).argmax(1)
         cm_sim = confusion_matrix(data.labels[val], sim, labels=range(len(names)))
