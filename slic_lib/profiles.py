@@ -97,10 +97,11 @@ class Profile:
         the default ``cpu`` model, which users meet first and which must recognise real
         images; ``"cheap"`` for ``smoke`` (the same chain on fewer images, so CI runs it);
         ``"off"`` for ``paper``, which reproduces the paper's training.
-    label_smoothing, cpu_amp, ema
+    label_smoothing, cpu_amp, ema, schedule
         Label smoothing of the training loss, bfloat16 training on a CPU that computes it
-        natively, and the decay of the weights' running average that is validated and kept
-        (:class:`slic_lib.train.TrainConfig`; all off by default).
+        natively, the decay of the weights' running average that is validated and kept, and
+        the learning-rate schedule (:class:`slic_lib.train.TrainConfig`; all off, or
+        constant, by default).
     aia_frames
         Frames simulated per AIA sequence of the adversarial tests (the real hour has 150).
     degradation_factors
@@ -146,6 +147,7 @@ class Profile:
     label_smoothing: float = 0.0
     cpu_amp: bool = False
     ema: float = 0.0
+    schedule: str = "constant"
     split: str = "grouped"
     aia_frames: int = 12
     degradation_factors: tuple[float, ...] = (1, 1.5, 2, 3, 3.6, 4, 6, 8)
@@ -191,7 +193,11 @@ PROFILES: dict[str, Profile] = {
             name="cpu",
             description="the default main job: the whole analysis in under 30 minutes on 2 CPU cores",
             per_class=600,
-            epochs=12,
+            # 18 epochs with a falling rate (below): with the quiet Sun's fibril bushes (issue 12)
+            # 12 epochs at a constant rate kept the simulated validation accuracy at 0.96-0.98,
+            # under the 0.99 goal; 18 with the cosine reached 1.00 (seed 0) and the development
+            # days 0.93-0.95 for every rate and draw (12 epochs: 0.90-0.96)
+            epochs=18,
             # the paper's three-rate sweep, scaled up: 1,700 training images give ~20x fewer
             # SGD steps per epoch than the paper's 11,857, and a 30-minute budget fewer epochs.
             # Not 1e-2: on "relative" inputs (sky at -10, ribbons at +20, against unit variance
@@ -207,6 +213,10 @@ PROFILES: dict[str, Profile] = {
             # full length gave the same simulated validation and development-day accuracy
             # within the spread of float32 runs, issue 13), three trainings at a time
             cpu_amp=True,
+            # the rate falls over the epochs as a cosine: at a constant rate the simulated
+            # validation accuracy of the kept rate swung between 0.95 and 1.00 from epoch to
+            # epoch into the last epochs (18 epochs, seed 0: 1.00, 0.96, 1.00, 0.95)
+            schedule="cosine",
             workers=3,
             transfer=TransferSettings(),
         ),

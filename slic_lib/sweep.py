@@ -27,7 +27,7 @@ from .errors import SlicError
 from .model import ModelConfig, read_checkpoint, save_checkpoint
 from .paper import LEARNING_RATES as PAPER_LEARNING_RATES
 from .splits import SPLITS
-from .train import TrainConfig, TrainResult, train
+from .train import SCHEDULES, TrainConfig, TrainResult, train
 
 
 def select_best(history: Iterable[dict] | pd.DataFrame) -> tuple[float, int, float]:
@@ -155,6 +155,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--augment", action="store_true", help="random flips and 90-degree rotations")
     parser.add_argument("--randomise", choices=tuple(RANDOMISATIONS), default="off", help="domain randomisation (slic_lib.augment)")
+    parser.add_argument("--schedule", choices=SCHEDULES, default="constant",
+                        help="learning rate over the epochs: constant (the paper) or falling as a cosine")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     parser.add_argument("--no-amp", action="store_true", help="full precision on CUDA")
     parser.add_argument("--workers", type=int, default=1, help="learning rates trained side by side, each in its own process (CPU)")
@@ -167,7 +169,7 @@ def run(args: argparse.Namespace) -> int:
     model_config = ModelConfig(arch=args.arch, input_size=data.images.shape[-1], width=args.width, hidden=args.hidden, n_classes=len(data.class_names))
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, split=args.split, augment=args.augment, randomise=args.randomise,
-        device=args.device, amp=not args.no_amp,
+        schedule=args.schedule, device=args.device, amp=not args.no_amp,
     )
     result = sweep(data, model_config, config, args.lr or PAPER_LEARNING_RATES, args.out, resume=not args.no_resume, progress=not args.no_progress,
                    workers=args.workers)

@@ -24,6 +24,7 @@ notebook 03's split comparison and notebook 06's fine-tuning (:mod:`slic_lib.fin
 from __future__ import annotations
 
 import logging
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -96,6 +97,11 @@ class TrainConfig:
         validated, checkpointed and returned: at a constant learning rate SGD's iterates keep
         circling the minimum, and their average sits nearer its centre (Polyak averaging).
         0 (the paper's training) switches it off; 0.995 averages over about 200 steps.
+    schedule : {"constant", "cosine"}
+        The learning rate over the epochs: constant (the paper), or ``lr`` times
+        :func:`cosine_factor`, which falls from 1 in the first epoch to nearly 0 in the last
+        (Loshchilov & Hutter 2017), so that the last epochs settle into a minimum instead of
+        circling it. With ``"cosine"`` a resumed run must keep its number of epochs.
     """
 
     lr: float = 5e-4
@@ -114,6 +120,7 @@ class TrainConfig:
     cpu_amp: bool = False
     label_smoothing: float = 0.0
     ema: float = 0.0
+    schedule: str = "constant"
 
     def __post_init__(self) -> None:
         if self.lr <= 0 or self.epochs < 1 or self.batch_size < 1:
@@ -125,6 +132,27 @@ class TrainConfig:
             raise SlicError(f"label smoothing must lie in [0, 1), got {self.label_smoothing}.")
         if not 0 <= self.ema < 1:
             raise SlicError(f"the weight average's decay must lie in [0, 1), got {self.ema}.")
+        if self.schedule not in SCHEDULES:
+            raise SlicError(f"unknown learning-rate schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}.")
+
+
+SCHEDULES = ("constant", "cosine")
+"""Learning-rate schedules of :class:`TrainConfig`."""
+
+
+def cosine_factor(epoch: int, epochs: int) -> float:
+    """The share of the learning rate in ``epoch`` (1-based) of ``epochs`` under the cosine schedule.
+
+    ``torch.optim.lr_scheduler.CosineAnnealingLR``'s closed form (``eta_min`` 0, stepped
+    once an epoch), computed from the epoch so that a resumed run takes up the same rates
+    without a scheduler's state in the checkpoint.
+
+    Examples
+    --------
+    >>> [round(cosine_factor(e, 4), 3) for e in range(1, 5)]
+    [1.0, 0.854, 0.5, 0.146]
+    """
+    return 0.5 * (1.0 + math.cos(math.pi * (epoch - 1) / epochs))
 
 
 @dataclass
@@ -233,9 +261,11 @@ def _tensors(images: Any, labels: Any, device: torch.device) -> tuple[torch.Tens
 
 
 def _same_settings(ckpt: Checkpoint, model_config: ModelConfig, config: TrainConfig, preprocessing: PreprocessConfig) -> bool:
-    may_differ = ("epochs", "device")  # a resumed run may run longer or on another device
-    # older runs had no randomise, cpu_amp, label_smoothing or ema
-    saved = {"randomise": "off", "cpu_amp": False, "label_smoothing": 0.0, "ema": 0.0,
+    # a resumed run may run on another device, and longer at a constant rate (the cosine
+    # schedule's rates depend on the number of epochs)
+    may_differ = ("epochs", "device") if config.schedule == "constant" else ("device",)
+    # older runs had no randomise, cpu_amp, label_smoothing, ema or schedule
+    saved = {"randomise": "off", "cpu_amp": False, "label_smoothing": 0.0, "ema": 0.0, "schedule": "constant",
              **{k: v for k, v in ckpt.train_config.items() if k not in may_differ}}
     wanted = {k: v for k, v in asdict(config).items() if k not in may_differ}
     return saved == wanted and ckpt.model_config == model_config and ckpt.preprocessing == preprocessing
@@ -322,7 +352,7 @@ def fit(
     Returns
     -------
     TrainResult
-        History rows: ``lr`` (the first group's), ``epoch``, ``train_loss``, ``train_accuracy``,
+        History rows: ``lr`` (the first group's, before any schedule), ``epoch``, ``train_loss``, ``train_accuracy``,
         ``val_loss`` and ``val_accuracy`` (with a validation set), ``seconds``, ``n_train``,
         ``n_val``, ``world_size``, ``precision`` (``float32`` or ``bfloat16``).
     """
@@ -347,6 +377,7 @@ def fit(
         p.requires_grad_(id(p) in trainable)
     frozen = _frozen_modules(model)
     to_channels_last(model.to(device))  # same values, faster convolutions (CPU and GPU)
+    base_lrs = [float(g["lr"]) for g in groups]
     optimizer = torch.optim.SGD(groups, lr=groups[0]["lr"], momentum=config.momentum, nesterov=config.nesterov, weight_decay=config.weight_decay)
 
     # the running average of the weights and BatchNorm statistics: what is validated and saved
@@ -378,6 +409,9 @@ def fit(
         seed = _epoch_seed(config.seed, epoch)
         torch.manual_seed(seed)  # dropout (and CUDA) randomness of this epoch
         gen = torch.Generator().manual_seed(seed)
+        if config.schedule == "cosine":
+            for group, base in zip(optimizer.param_groups, base_lrs):
+                group["lr"] = base * cosine_factor(epoch, config.epochs)
         epoch_batches = _batches(len(y), local_batch, gen, rank, world, batches)
         net.train()
         for module in frozen:
@@ -401,7 +435,7 @@ def fit(
             seen += len(yb)
             if not bar.disable and step % 10 == 0:
                 bar.set_postfix(loss=f"{float(loss_sum) / seen:.3f}")
-        row: dict[str, Any] = {"lr": groups[0]["lr"], "epoch": epoch, "train_loss": float(loss_sum) / max(seen, 1),
+        row: dict[str, Any] = {"lr": base_lrs[0], "epoch": epoch, "train_loss": float(loss_sum) / max(seen, 1),
                                "train_accuracy": int(correct) / max(seen, 1)}
         improved = True
         if xv is not None:

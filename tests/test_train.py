@@ -279,3 +279,26 @@ def test_weight_average_is_what_is_validated_saved_and_resumed_exactly(dataset_f
     a, b = last, read_checkpoint(resumed.last_path)
     assert len(part.history) == 1
     assert all(torch.equal(a.state_dict[k], b.state_dict[k]) and torch.equal(a.training_state[k], b.training_state[k]) for k in a.state_dict)
+
+
+def test_cosine_schedule_lowers_the_rate_each_epoch_and_resumes_exactly(dataset_file, tmp_path):
+    from slic_lib.train import cosine_factor
+
+    assert cosine_factor(1, 12) == 1.0 and 0 < cosine_factor(12, 12) < 0.02
+    assert all(cosine_factor(e + 1, 12) < cosine_factor(e, 12) for e in range(1, 12))
+    cfg = TrainConfig(lr=5e-3, epochs=3, batch_size=16, augment=True, schedule="cosine")
+    model = ModelConfig(**{**TINY, "dropout": 0.5})
+    full = train(dataset_file, model, cfg, tmp_path / "full", progress=False)
+    rates = [g["lr"] for g in read_checkpoint(full.last_path).optimizer["param_groups"]]
+    assert rates == pytest.approx([5e-3 * cosine_factor(3, 3)])  # the last epoch's rate, a quarter of the base
+    constant = train(dataset_file, model, replace(cfg, schedule="constant"), tmp_path / "constant", progress=False)
+    a, c = read_checkpoint(full.last_path).state_dict, read_checkpoint(constant.last_path).state_dict
+    assert any(not torch.equal(a[k], c[k]) for k in a)  # the same run at a constant rate ends elsewhere
+    part = train(dataset_file, model, cfg, tmp_path / "part", progress=False, stop_after=1)
+    resumed = train(dataset_file, model, cfg, tmp_path / "part", progress=False)
+    a, b = read_checkpoint(full.last_path).state_dict, read_checkpoint(resumed.last_path).state_dict
+    assert len(part.history) == 1 and all(torch.equal(a[k], b[k]) for k in a)
+    with pytest.raises(SlicError, match="other settings"):  # the rates of a cosine depend on the epochs
+        train(dataset_file, model, replace(cfg, epochs=4), tmp_path / "part", progress=False)
+    with pytest.raises(SlicError, match="schedule"):
+        TrainConfig(schedule="step")

@@ -34,7 +34,7 @@ def train_config(run: Run, data: SolarData) -> TrainConfig:
     p = run.profile
     split_kind = "fixed" if data.fixed_val is not None else p.split
     return TrainConfig(epochs=p.epochs, batch_size=p.batch_size, seed=p.seed, split=split_kind, augment=p.augment, randomise=p.randomise,
-                       label_smoothing=p.label_smoothing, cpu_amp=p.cpu_amp, ema=p.ema)
+                       label_smoothing=p.label_smoothing, cpu_amp=p.cpu_amp, ema=p.ema, schedule=p.schedule)
 
 
 def train_sweep(run: Run, progress: bool = True):

@@ -207,7 +207,8 @@ def split_comparison(run: Run, progress: bool = True, last_epochs: int = 3, n_se
         best = read_checkpoint(run.require_model())
         lr, epochs = best.metrics.get("selected_lr", best.train_config["lr"]), max(int(best.metrics["best_epoch"]), last_epochs)
         seeds = split_seeds(run, n_seeds)
-        paper_training = replace(train_config(run, data), lr=lr, epochs=epochs, augment=False, randomise="off")
+        paper_training = replace(train_config(run, data), lr=lr, epochs=epochs, augment=False, randomise="off",
+                                 schedule="constant")
         jobs = []
         for seed in seeds:
             for kind in SPLIT_KINDS:
