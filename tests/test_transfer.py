@@ -172,7 +172,7 @@ def test_held_out_crops_get_both_answers_and_the_errors_figure_shows_the_wrong_o
     wrong = np.flatnonzero(~(rows["network_right"] & rows["rule_right"]))
     fig = plot_disagreements([crops[i].data for i in wrong], rows.iloc[wrong], title="held out")
     assert len(fig.axes) == 2
-    texts = [[t for t in ax.texts] for ax in fig.axes]
+    texts = [[t for t in ax.texts] for ax in fig.axes]  # the two answers, annotations of each crop
     assert [t.get_color() for t in texts[0]] == ["#d62728", "#d62728"]  # both wrong on the second crop
     assert [t.get_color() for t in texts[1]] == ["#d62728", "black"]  # only the network on the third
     plt.close("all")

@@ -83,10 +83,13 @@ def plot_disagreements(crops: Sequence[np.ndarray], rows: pd.DataFrame, title: s
         row = rows.iloc[j]
         ax.imshow(crops[j], cmap="gray", vmin=0.7, vmax=1.2)
         ax.set_title(f"true: {row['true']}", fontsize=9)
-        ax.text(0.5, -0.04, f"network: {row['network']}, P(true) {row['p_true']:.2f}", transform=ax.transAxes, ha="center", va="top",
-                fontsize=8, color="black" if row["network_right"] else WRONG_COLOUR)
-        ax.text(0.5, -0.16, f"rule: {row['rule']}, dark {100 * row['dark_share']:.1f} %", transform=ax.transAxes, ha="center",
-                va="top", fontsize=8, color="black" if row["rule_right"] else WRONG_COLOUR)
+        # two answers in their own colours under the axes; the blank two-line label reserves
+        # their room in the constrained layout, which does not see free texts
+        ax.set_xlabel(" \n ", fontsize=9)
+        for line, (text, right) in enumerate(((f"network: {row['network']}, P(true) {row['p_true']:.2f}", row["network_right"]),
+                                          (f"rule: {row['rule']}, dark {100 * row['dark_share']:.1f} %", row["rule_right"]))):
+            ax.annotate(text, xy=(0.5, 0.0), xycoords="axes fraction", xytext=(0, -3 - 11 * line), textcoords="offset points",
+                        ha="center", va="top", fontsize=8, color="black" if right else WRONG_COLOUR)
     suptitle(fig, title, synthetic=False)
     return fig
 
