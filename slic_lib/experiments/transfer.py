@@ -43,6 +43,7 @@ from ..plots.transfer import plot_aia_transfer, plot_bbso_examples, plot_disagre
 from ..preprocess import PreprocessConfig, preprocess_array
 from ..realdata import bbso
 from ..realdata.bbso_dataset import CropSet, load_bbso
+from ..realism import normalise
 from ..synthetic import AIA_KINDS, render_aia
 from .run import Run
 
@@ -289,17 +290,11 @@ def bbso_zero_shot(run: Run, progress: bool = True) -> BBSOZeroShot | None:
     per_crop = test_day_crops(crops, test_idx, predictions(base, crops.data, test_idx), DarkPixelRule(**rule["rule"]))
     results.write_table(run.name, "transfer_bbso_test_days", per_crop)
     wrong = np.flatnonzero(~(per_crop["network_right"] & per_crop["rule_right"]).to_numpy())
-    results.write_arrays(run.name, "transfer_bbso_disagreements", crops=np.stack([_relative(crops.crops[test_idx[i]].data) for i in wrong])
+    results.write_arrays(run.name, "transfer_bbso_disagreements", crops=np.stack([normalise(crops.crops[test_idx[i]].data).astype(np.float32) for i in wrong])
                          if len(wrong) else np.zeros((0, 1, 1), np.float32), rows=wrong)
     results.write_json(run.name, "transfer_bbso", {"bbso": info, "zero_shot": scores, "baseline": rule})
     _merge_summary(run, reset=True, **head, bbso=info, zero_shot=scores, baseline=rule)
     return BBSOZeroShot(crops, train_pool, test_idx, scores, rule)
-
-
-def _relative(crop: np.ndarray) -> np.ndarray:
-    """A crop over its own median: what the dark-pixel rule reads (float32)."""
-    crop = np.asarray(crop, dtype=np.float32)
-    return crop / np.float32(np.median(crop))
 
 
 def test_day_crops(crops: CropSet, test_idx: np.ndarray, probs: np.ndarray, rule: DarkPixelRule) -> pd.DataFrame:

@@ -66,8 +66,8 @@ def plot_disagreements(crops: Sequence[np.ndarray], rows: pd.DataFrame, title: s
         Crops per row.
 
     Under each crop: the network's answer with its probability of the true class, and the
-    rule's answer with the crop's share of dark pixels. An answer is red when wrong. One grey scale for all, so a filament's depth reads the same
-    in every panel, as it does for the rule.
+    rule's answer with the crop's share of dark pixels; an answer is red when wrong. One grey
+    scale for all, so a filament's depth reads the same in every panel, as it does for the rule.
     """
     k = len(crops)
     ncols = min(k, max_cols)

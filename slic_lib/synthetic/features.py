@@ -200,10 +200,14 @@ def _halpha_chromosphere(
       from the network near it (mottles fanning out of rosettes) and follows a smooth random
       large-scale direction inside cells (so cell centres show no star-shaped singularities);
       darker and denser near the network;
+    * bushes: the threads grouped in bundles of similar darkness, 1-2.5" across and 10-25"
+      long, along a slower-turning direction field;
     * a weak scale-free brightness modulation (power ~ k^-2.4 up to 100"), the mottle
       clusters and network patches seen at all scales in full-disc H-alpha.
     Dark threads of 0.3-0.6" width have strong contrast at SOT's resolution but average out at
-    seeing-limited 2", where the quiet Sun's rms contrast is a few per cent (BBSO).
+    seeing-limited 2"; the bushes do not, and make the elongated mottle texture of full-disc
+    H-alpha quiet Sun at a few per cent rms contrast (BBSO: 0.040; simulated 0.039,
+    :func:`slic_lib.realism.simulator_vs_bbso`).
     """
     spec = tx.white_spectrum(rng, size)
     cell_px = cell_arcsec / cdelt
@@ -224,7 +228,7 @@ def _halpha_chromosphere(
     # threads are 0.4" wide; on coarse pixels they are unresolved: draw them 1.5 px wide and
     # weaker by the square root of the widening (what averaging uncorrelated threads gives)
     width = max(0.4 / cdelt, 1.5)
-    bundle_contrast = float(rng.uniform(0.05, 0.12))
+    bush_contrast = float(rng.uniform(0.05, 0.12))
     fibril_contrast *= min(1.0, 0.4 / cdelt / width) ** 0.5
     grain = tx.filtered_field(spec, tx.bandpass_kernel(size, 2.5 * width, 0.5), size)
     fib = tx.dense_streaks(grain, dx, dy, length, step_px=0.8 * width)  # 2.5 width period / 3
@@ -233,7 +237,7 @@ def _halpha_chromosphere(
     density = (0.4 + 0.6 * np.exp(-((net / 1.4) ** 2))) * (1.0 + 0.5 * np.clip(-clumps, -1.0, 2.0))
     image = 1.0 + network_contrast * (bright - bright.mean())
     image -= fibril_contrast * density * (threads - threads.mean())
-    # the threads grow in bushes of similar darkness, 1-2.5" across and 8-20" long: quiet-Sun
+    # the threads grow in bushes of similar darkness, 1-2.5" across and 10-25" long: quiet-Sun
     # mottles of 5-10 Mm in clusters and fibrils of up to 20 Mm (Tsiropoula et al. 2012, Space
     # Sci. Rev. 169, 181). Single threads average out at seeing-limited 2", the bushes do not:
     # they are the swirling dark-fibril texture of full-disc H-alpha quiet Sun (BBSO), a few
@@ -246,7 +250,7 @@ def _halpha_chromosphere(
     bush_grain = tx.filtered_field(spec, tx.bandpass_kernel(size, 2.5 * bush_w, 0.5), size)
     bushes = tx.dense_streaks(bush_grain, bx, by, bush_len, step_px=0.8 * bush_w)
     bushes = np.where(bushes > 0, bushes, 0.6 * bushes)
-    image -= bundle_contrast * density * (bushes - bushes.mean())
+    image -= bush_contrast * density * (bushes - bushes.mean())
     image += 0.1 * fibril_contrast * tx.filtered_field(spec, tx.powerlaw_kernel(size, 2.4, 100.0 / cdelt), size)
     return image.astype(np.float32), lanes
 

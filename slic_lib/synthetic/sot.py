@@ -153,6 +153,7 @@ def sot_scene(class_name: str, rng: np.random.Generator, size: int = 512, date: 
         active = class_name in ("flares", "sunspots")
         image, _ = ft.chromosphere(
             rng, size, cdelt,
+            # weak: at BBSO's 2" the bright network hides among the fibril bushes (features.chromosphere)
             network_contrast=rng.uniform(0.05, 0.2),
             fibril_contrast=rng.uniform(0.15, 0.4) * (1.2 if active else 1.0),
         )
