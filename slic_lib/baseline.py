@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from scipy.stats import binomtest
 
 from .errors import SlicError
 
@@ -164,3 +165,36 @@ def dev_test_baseline(images: Sequence[np.ndarray], labels: Sequence[str], dev: 
            "description": f"filaments when more than {rule.threshold:.4f} of the pixels are darker than {rule.fraction:g} x the crop's median"}
     out["test_days"] = evaluate_rule(rule, pick(~dev), labels[~dev]) if (~dev).any() else None
     return out
+
+
+def paired_comparison(network_right: Sequence[bool], rule_right: Sequence[bool]) -> dict:
+    """The network against the rule on the same images: who is right where the other is wrong.
+
+    McNemar's exact test: only the discordant images count, and under "neither is better"
+    each of them is equally likely to favour either side, so the number the network alone
+    gets right is binomial (``scipy.stats.binomtest``, two-sided, p = 1/2).
+
+    Parameters
+    ----------
+    network_right, rule_right : sequences of bool
+        Per image, whether each method's answer is the true class.
+
+    Returns
+    -------
+    dict
+        ``both``, ``network_only``, ``rule_only``, ``neither`` (image counts) and ``p_value``
+        (1.0 without discordant images). A network that "beats the rule clearly" has
+        ``network_only > rule_only`` with a small ``p_value`` (under 0.05, say).
+
+    Examples
+    --------
+    >>> paired_comparison([True, True, False, True], [True, False, True, False])["network_only"]
+    2
+    """
+    net, rule = np.asarray(network_right, dtype=bool), np.asarray(rule_right, dtype=bool)
+    if net.shape != rule.shape:
+        raise SlicError(f"got {net.size} network answers but {rule.size} rule answers.")
+    network_only, rule_only = int(np.sum(net & ~rule)), int(np.sum(rule & ~net))
+    discordant = network_only + rule_only
+    return {"both": int(np.sum(net & rule)), "network_only": network_only, "rule_only": rule_only, "neither": int(np.sum(~net & ~rule)),
+            "p_value": float(binomtest(network_only, discordant, 0.5).pvalue) if discordant else 1.0}

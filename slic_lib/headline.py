@@ -81,6 +81,10 @@ def _rows(s: dict) -> list[tuple[str, str, str]]:
         rule = (tl.get("baseline") or {}).get("test_days") or {}
         beside = (f"; the dark-pixel rule (chosen on the development days) on the same crops: accuracy {rule['accuracy']:.2f}, "
                   f"balanced {rule['balanced_accuracy']:.2f}" if rule else "")
+        paired = (tl.get("baseline") or {}).get("paired_test_days")
+        if paired:
+            beside += (f"; right where the other is wrong: network {paired['network_only']}, rule {paired['rule_only']} "
+                       f"(McNemar exact p = {paired['p_value']:.2f})")
         rows.append(("real BBSO H-alpha crops, held-out days, zero-shot, five-way (beyond)", "—",
                      f"accuracy {zero['accuracy']:.2f}, balanced {zero['balanced_accuracy']:.2f} ({zero['n']} crops){beside}"))
     curve = tl.get("learning_curve") or []

@@ -55,3 +55,22 @@ def test_rule_needs_both_classes_and_known_labels():
         fit_rule(images[:4], labels[:4])
     with pytest.raises(SlicError, match="only filaments"):
         fit_rule(images, ["sunspots"] * 8)
+
+
+def test_paired_comparison_counts_the_discordant_images_and_tests_them_exactly():
+    from scipy.stats import binomtest
+
+    from slic_lib.baseline import paired_comparison
+
+    # 88 both right, the network alone right on 8, the rule alone on 1, neither on 3
+    net = [True] * 88 + [True] * 8 + [False] * 1 + [False] * 3
+    rule = [True] * 88 + [False] * 8 + [True] * 1 + [False] * 3
+    out = paired_comparison(net, rule)
+    assert (out["both"], out["network_only"], out["rule_only"], out["neither"]) == (88, 8, 1, 3)
+    assert out["p_value"] == pytest.approx(0.0390625)  # 2 x P(X >= 8), X ~ Binomial(9, 1/2) = 2 x 10/512
+    assert out["p_value"] == pytest.approx(binomtest(8, 9).pvalue)
+    tie = paired_comparison([True, False, True, False], [False, True, False, True])
+    assert tie["network_only"] == tie["rule_only"] == 2 and tie["p_value"] == 1.0
+    assert paired_comparison([True, True], [True, True])["p_value"] == 1.0  # no discordant image: no evidence
+    with pytest.raises(SlicError, match="answers"):
+        paired_comparison([True], [True, False])

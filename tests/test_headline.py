@@ -10,12 +10,14 @@ def test_real_crop_row_has_the_rule_beside_the_network(tmp_path, monkeypatch):
     monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
     summary.update("smoke", synthetic_data=True, transfer_learning={
         "zero_shot": {"test_days": {"accuracy": 0.9375, "balanced_accuracy": 0.94, "n": 96}},
-        "baseline": {"test_days": {"accuracy": 0.875, "balanced_accuracy": 0.88, "n": 96}},
+        "baseline": {"test_days": {"accuracy": 0.875, "balanced_accuracy": 0.88, "n": 96},
+                     "paired_test_days": {"both": 80, "network_only": 10, "rule_only": 4, "neither": 2, "p_value": 0.179}},
     })
     text = headline.table("smoke")
     row = next(line for line in text.splitlines() if "real BBSO" in line)
     assert "accuracy 0.94, balanced 0.94 (96 crops)" in row
     assert "dark-pixel rule" in row and "accuracy 0.88, balanced 0.88" in row
+    assert "network 10, rule 4 (McNemar exact p = 0.18)" in row
     assert "H-alpha data: simulated" in text.splitlines()[0]
 
 

@@ -31,7 +31,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import results, summary
-from ..baseline import DarkPixelRule, dev_test_baseline
+from ..baseline import DarkPixelRule, dev_test_baseline, paired_comparison
 from ..classes import CLASSES
 from ..dataset import SolarData, load_dataset
 from ..splits import balanced_sample, split
@@ -289,6 +289,7 @@ def bbso_zero_shot(run: Run, progress: bool = True) -> BBSOZeroShot | None:
                          labels=labels[show], class_names=np.asarray(base.class_names))
     per_crop = test_day_crops(crops, test_idx, predictions(base, crops.data, test_idx), DarkPixelRule(**rule["rule"]))
     results.write_table(run.name, "transfer_bbso_test_days", per_crop)
+    rule["paired_test_days"] = paired_comparison(per_crop["network_right"], per_crop["rule_right"])
     wrong = np.flatnonzero(~(per_crop["network_right"] & per_crop["rule_right"]).to_numpy())
     results.write_arrays(run.name, "transfer_bbso_disagreements", crops=np.stack([normalise(crops.crops[test_idx[i]].data).astype(np.float32) for i in wrong])
                          if len(wrong) else np.zeros((0, 1, 1), np.float32), rows=wrong)
