@@ -272,7 +272,7 @@ def _same_settings(ckpt: Checkpoint, model_config: ModelConfig, config: TrainCon
 
 
 def resumable(out_dir: str | os.PathLike, model_config: ModelConfig, config: TrainConfig, preprocessing: PreprocessConfig) -> bool:
-    """Whether ``out_dir/last.pt`` exists and continues this training (same settings but the epochs).
+    """Whether ``out_dir/last.pt`` exists and continues this training (same settings; more epochs only at a constant rate).
 
     Pipelines resume an interrupted training only then, and otherwise start afresh, so that
     changed settings (a profile switched to bfloat16, say) retrain instead of stopping with

@@ -307,7 +307,8 @@ def test_day_crops(crops: CropSet, test_idx: np.ndarray, probs: np.ndarray, rule
     """
     names = list(crops.data.class_names)
     truth = crops.data.labels[test_idx]
-    rule_pred = rule.predict([crops.crops[i].data for i in test_idx])
+    images = [crops.crops[i].data for i in test_idx]
+    rule_pred = rule.predict(images)
     pred = probs.argmax(1)
     return pd.DataFrame({
         "day": [crops.crops[i].day for i in test_idx],
@@ -316,7 +317,7 @@ def test_day_crops(crops: CropSet, test_idx: np.ndarray, probs: np.ndarray, rule
         "network": [names[k] for k in pred],
         "p_true": probs[np.arange(len(truth)), truth],
         "network_right": pred == truth,
-        "dark_share": rule.features([crops.crops[i].data for i in test_idx]),
+        "dark_share": rule.features(images),
         "rule": rule_pred,
         "rule_right": rule_pred == np.asarray([names[t] for t in truth]),
     })
