@@ -87,6 +87,11 @@ def _rows(s: dict) -> list[tuple[str, str, str]]:
                        f"(McNemar exact p = {paired['p_value']:.2f})")
         rows.append(("real BBSO H-alpha crops, held-out days, zero-shot, five-way (beyond)", "—",
                      f"accuracy {zero['accuracy']:.2f}, balanced {zero['balanced_accuracy']:.2f} ({zero['n']} crops){beside}"))
+    others = tl.get("sweep_models") or []
+    if len(others) > 1:
+        rows.append(("the same crops, every learning rate's model of the sweep (beyond)", "—",
+                     ", ".join(f"{r['learning_rate']:g}: {r['test_days']:.2f}{' (selected)' if r['selected'] else ''}" for r in others)
+                     + " (held-out accuracy; simulated validation " + ", ".join(f"{r['simulated_validation']:.3f}" for r in others) + ")"))
     curve = tl.get("learning_curve") or []
     if curve:
         n_max = max(r["n_train"] for r in curve)

@@ -12,6 +12,8 @@ def test_real_crop_row_has_the_rule_beside_the_network(tmp_path, monkeypatch):
         "zero_shot": {"test_days": {"accuracy": 0.9375, "balanced_accuracy": 0.94, "n": 96}},
         "baseline": {"test_days": {"accuracy": 0.875, "balanced_accuracy": 0.88, "n": 96},
                      "paired_test_days": {"both": 80, "network_only": 10, "rule_only": 4, "neither": 2, "p_value": 0.179}},
+        "sweep_models": [{"learning_rate": 3e-3, "selected": True, "test_days": 0.9375, "simulated_validation": 1.0},
+                         {"learning_rate": 1e-3, "selected": False, "test_days": 0.8125, "simulated_validation": 0.98667}],
     })
     text = headline.table("smoke")
     row = next(line for line in text.splitlines() if "real BBSO" in line)
@@ -19,6 +21,8 @@ def test_real_crop_row_has_the_rule_beside_the_network(tmp_path, monkeypatch):
     assert "dark-pixel rule" in row and "accuracy 0.88, balanced 0.88" in row
     assert "network 10, rule 4 (McNemar exact p = 0.18)" in row
     assert "H-alpha data: simulated" in text.splitlines()[0]
+    spread = next(line for line in text.splitlines() if "every learning rate" in line)
+    assert "0.003: 0.94 (selected), 0.001: 0.81 (held-out accuracy; simulated validation 1.000, 0.987)" in spread
 
 
 def test_without_a_rule_the_row_says_nothing_of_it(tmp_path, monkeypatch):

@@ -176,3 +176,47 @@ def test_held_out_crops_get_both_answers_and_the_errors_figure_shows_the_wrong_o
     assert [t.get_color() for t in texts[0]] == ["#d62728", "#d62728"]  # both wrong on the second crop
     assert [t.get_color() for t in texts[1]] == ["#d62728", "black"]  # only the network on the third
     plt.close("all")
+
+
+def test_every_sweep_model_is_scored_on_the_same_real_crops(tmp_path, monkeypatch):
+    """Two rates whose models always answer one class: each row scores its own model, and the selected one is marked."""
+    from datetime import datetime
+    from pathlib import Path
+
+    from slic_lib.model import Checkpoint, save_checkpoint
+    from slic_lib.realdata.bbso import Crop
+    from slic_lib.realdata.bbso_dataset import CropSet
+
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    run = start("smoke", "simulator", "simulator")
+    assert transfer.bbso_sweep_models(run, None) is None  # no BBSO images: nothing to score
+    lrs = run.profile.learning_rates
+    answers = {lrs[0]: CLASSES.index("filaments"), lrs[1]: CLASSES.index("quiet")}
+    for lr, answer in answers.items():
+        model = tiny_base()
+        last = [m for m in model.modules() if isinstance(m, torch.nn.Linear)][-1]
+        with torch.no_grad():
+            last.weight.zero_()
+            last.bias.copy_(10.0 * torch.eye(len(CLASSES))[answer])
+        metrics = {"best_epoch": 3, "best_val_accuracy": 0.9 + 0.05 * answer / 3}
+        ckpt = Checkpoint(model.state_dict(), model.config, model.preprocessing, metrics=metrics)
+        save_checkpoint(ckpt, run.models / "sweep" / f"lr_{lr:g}" / "best.pt")
+        if lr == lrs[1]:
+            save_checkpoint(replace(ckpt, metrics={**metrics, "selected_lr": lr}), run.best_model)
+    labels = ["filaments", "quiet", "filaments", "filaments", "filaments", "quiet"]  # 2 development crops, then 4 held out
+    image = np.ones((16, 16), np.float32)
+    crops = [Crop(image, label, datetime(2015, 8, 1 if k < 2 else 7, 12), np.zeros_like(image, bool), (0, 0), 16, 1.0, (0.0, 0.0),
+                  True, Path("b.jpg"), k) for k, label in enumerate(labels)]
+    data = SolarData.from_arrays(np.ones((6, 32, 32), np.float32), [CLASSES.index(c) for c in labels], CLASSES,
+                                 tiny_base().preprocessing, paths=[f"b.jpg#{k}" for k in range(6)])
+    zero_shot = transfer.BBSOZeroShot(CropSet(crops, data), np.arange(2), np.arange(2, 6), {})
+    table = transfer.bbso_sweep_models(run, zero_shot)
+    assert table.learning_rate.tolist() == list(lrs) and table.selected.tolist() == [False, True]
+    assert table.test_days.tolist() == [0.75, 0.25] and table.dev_days.tolist() == [0.5, 0.5]
+    assert table.test_recall_filaments.tolist() == [1.0, 0.0] and table.test_recall_quiet.tolist() == [0.0, 1.0]
+    assert table.epoch.tolist() == [3, 3] and table.simulated_validation.iloc[1] == pytest.approx(0.95)
+    assert summary.read(run.name)["transfer_learning"]["sweep_models"] == table.to_dict("records")
+    (run.models / "sweep" / f"lr_{lrs[0]:g}" / "best.pt").unlink()
+    with pytest.raises(SlicError, match="missing"):
+        transfer.bbso_sweep_models(run, zero_shot)

@@ -323,6 +323,42 @@ def test_day_crops(crops: CropSet, test_idx: np.ndarray, probs: np.ndarray, rule
     })
 
 
+def bbso_sweep_models(run: Run, zero_shot: BBSOZeroShot | None) -> pd.DataFrame | None:
+    """Every learning rate's kept model of the sweep on the same real crops: how much one training decides.
+
+    The selected model is one draw: trainings of the same simulated data that differ only in
+    the rate transfer differently to real images, and the simulated validation accuracy that
+    selects among them does not see that. One row per rate of the sweep
+    (``<models>/sweep/lr_<rate>/best.pt``): ``learning_rate``, ``selected``, ``epoch``,
+    ``simulated_validation``, the accuracy on the development and held-out days and the
+    held-out filament and quiet-Sun recalls. Nothing is chosen with it; it is reported
+    (``transfer_bbso_sweep_models.csv`` and ``summary.json`` -> ``transfer_learning`` ->
+    ``sweep_models``). None without BBSO.
+    """
+    if zero_shot is None or not (run.models / "sweep").is_dir():
+        return None
+    selected = read_checkpoint(run.require_model()).metrics.get("selected_lr")
+    data, names = zero_shot.crops.data, list(zero_shot.crops.data.class_names)
+    rows = []
+    for lr in run.profile.learning_rates:
+        path = run.models / "sweep" / f"lr_{lr:g}" / "best.pt"
+        if not path.exists():
+            raise SlicError(f"the sweep's model for learning rate {lr:g} is missing ({path}); run notebook 02 again.")
+        model = load_checkpoint(path)
+        metrics = read_checkpoint(path).metrics
+        truth, pred = data.labels[zero_shot.test_idx], predictions(model, data, zero_shot.test_idx).argmax(1)
+        row = {"learning_rate": lr, "selected": lr == selected, "epoch": int(metrics["best_epoch"]),
+               "simulated_validation": float(metrics["best_val_accuracy"]),
+               "dev_days": score(model, data, zero_shot.train_pool)["accuracy"], "test_days": float(np.mean(pred == truth))}
+        for cls in ("filaments", "quiet"):
+            row[f"test_recall_{cls}"] = float(np.mean(pred[truth == names.index(cls)] == names.index(cls)))
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    results.write_table(run.name, "transfer_bbso_sweep_models", table)
+    _merge_summary(run, sweep_models=table.to_dict("records"))
+    return table
+
+
 def bbso_learning_curve(run: Run, zero_shot: BBSOZeroShot | None, progress: bool = True) -> pd.DataFrame | None:
     """Step (b): held-out accuracy against the number of real training crops, per mode.
 
