@@ -3,7 +3,8 @@
 Simulates and builds the profile's dataset (``cpu`` unless told), trains its learning rates
 (or those given), and prints, per learning rate, the kept epoch, the simulated validation
 accuracy with its confusions, and the five-way accuracy on the real BBSO crops of the
-development days (2015-08-01, 08-05), beside the dark-pixel rule chosen on the same days.
+development days (2015-08-01, 08-05) with the ROC AUC of its filament score
+(:func:`slic_lib.baseline.filament_score`), beside the dark-pixel rule chosen on the same days and the AUC of its dark share.
 The held-out days (2015-08-07, 08-09) are never scored here: they are reported by notebook 06
 alone, so that choices made with this script do not leak into the headline result.
 
@@ -32,10 +33,10 @@ def main(argv: list[str]) -> None:
     os.environ["SLIC_DATA"], os.environ["SLIC_FIGURES"] = str(root / "data"), str(root / "figures")
 
     import numpy as np
-    from sklearn.metrics import confusion_matrix
+    from sklearn.metrics import confusion_matrix, roc_auc_score
 
     from slic_lib import experiments
-    from slic_lib.baseline import dev_test_baseline
+    from slic_lib.baseline import DarkPixelRule, dev_test_baseline, filament_score
     from slic_lib.experiments.run import Run
     from slic_lib.inference import predict_proba
     from slic_lib.model import load_checkpoint
@@ -66,15 +67,18 @@ def main(argv: list[str]) -> None:
         sim = predict_proba(model, data.images[val]).argmax(1)
         cm_sim = confusion_matrix(data.labels[val], sim, labels=range(len(names)))
         wrong_sim = {f"{names[i]}->{names[j]}": int(v) for (i, j), v in np.ndenumerate(cm_sim) if i != j and v}
-        real = predict_proba(model, crops.data.images[dev]).argmax(1)
-        truth = crops.data.labels[dev]
+        probs = predict_proba(model, crops.data.images[dev])
+        real, truth = probs.argmax(1), crops.data.labels[dev]
         cm = confusion_matrix(truth, real, labels=range(len(names)))
         rows = {names[k]: dict(zip(names, cm[k].tolist())) for k in sorted(set(truth.tolist()))}
+        auc = roc_auc_score(truth == names.index("filaments"), filament_score(probs, names))
         print(f"  {lr_dir.name}: simulated validation {np.mean(sim == data.labels[val]):.3f} {wrong_sim or ''}; "
-              f"development days {np.mean(real == truth):.3f} {rows}")
+              f"development days {np.mean(real == truth):.3f} {rows}, ROC AUC of its filament score {auc:.3f}")
     is_dev = np.isin(np.arange(len(crops.data)), dev)
     rule = dev_test_baseline([c.data for c in crops.crops], [c.label for c in crops.crops], is_dev)
-    print(f"  dark-pixel rule on the development days: {rule['dev_days']['accuracy']:.3f} ({rule['rule']})")
+    shares = DarkPixelRule(**rule["rule"]).features([crops.crops[i].data for i in dev])
+    print(f"  dark-pixel rule on the development days: {rule['dev_days']['accuracy']:.3f} ({rule['rule']}), "
+          f"ROC AUC of its dark share {roc_auc_score(crops.data.labels[dev] == names.index('filaments'), shares):.3f}")
 
 
 if __name__ == "__main__":

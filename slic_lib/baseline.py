@@ -24,7 +24,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
+from scipy.stats import binomtest, bootstrap
+from sklearn.metrics import roc_auc_score
 
 from .errors import SlicError
 
@@ -107,15 +108,83 @@ def fit_rule(images: Sequence[np.ndarray], labels: Sequence[str], fractions: Seq
         raise SlicError("choosing the dark-pixel threshold needs both filament and quiet-Sun images.")
     best: tuple[float, float, float] | None = None
     for fraction in sorted(fractions):
-        shares = DarkPixelRule(fraction, 0.0).features(images)
-        values = np.unique(shares)
-        cuts = np.concatenate([[values[0] - 1e-9], 0.5 * (values[1:] + values[:-1])])
-        for cut in cuts:
-            acc = _balanced(shares > cut, is_filament)
-            if best is None or acc > best[0] + 1e-12:
-                best = (acc, fraction, float(cut))
+        acc, cut = _best_cut(DarkPixelRule(fraction, 0.0).features(images), is_filament)
+        if best is None or acc > best[0] + 1e-12:
+            best = (acc, fraction, cut)
     assert best is not None
     return DarkPixelRule(best[1], best[2])
+
+
+def _best_cut(values: np.ndarray, is_filament: np.ndarray) -> tuple[float, float]:
+    """The cut of highest balanced accuracy for "filament when value > cut", and that accuracy.
+
+    Every midpoint between consecutive distinct values is tried (and one cut below them all);
+    ties go to the lowest cut.
+    """
+    distinct = np.unique(values)
+    cuts = np.concatenate([[distinct[0] - 1e-9], 0.5 * (distinct[1:] + distinct[:-1])])
+    accs = [_balanced(values > cut, is_filament) for cut in cuts]
+    k = int(np.argmax(accs))
+    return accs[k], float(cuts[k])
+
+
+def filament_score(probs: np.ndarray, class_names: Sequence[str]) -> np.ndarray:
+    """The network's filament-against-quiet-Sun score of each image: log p(filaments) - log p(quiet).
+
+    Its ranking of the images is what the network knows of filaments apart from where its
+    five-way argmax puts the boundary; a threshold on it (:func:`fit_threshold`) is a two-way
+    decision like the rule's.
+    """
+    names = list(class_names)
+    p = np.clip(np.asarray(probs, dtype=np.float64), 1e-12, None)
+    return np.log(p[:, names.index(LABELS[0])]) - np.log(p[:, names.index(LABELS[1])])
+
+
+def fit_threshold(scores: Sequence[float], labels: Sequence[str]) -> float:
+    """The threshold on ``scores`` of highest balanced accuracy on these (development) images, chosen as the rule's is."""
+    labels = np.asarray(labels)
+    is_filament = labels == LABELS[0]
+    if len(labels) != len(scores) or is_filament.all() or not is_filament.any():
+        raise SlicError("choosing a threshold needs as many scores as labels, with filament and quiet-Sun images among them.")
+    return _best_cut(np.asarray(scores, dtype=np.float64), is_filament)[1]
+
+
+def auc_comparison(labels: Sequence[str], network: Sequence[float], rule: Sequence[float], n_resamples: int = 2000,
+                   seed: int = 0) -> dict:
+    """ROC AUC of filament against quiet Sun for two scores of the same images, and their difference.
+
+    The AUC needs no threshold: it is the chance that a filament image scores above a
+    quiet-Sun image (``sklearn.metrics.roc_auc_score``). The difference gets a 95 % interval
+    from a bootstrap over the images (``scipy.stats.bootstrap``, percentile method), stratified
+    by class and paired: the filament and the quiet-Sun images are resampled separately, and
+    each image brings both its scores, so the interval reflects these images, not two
+    independent samples.
+
+    Returns
+    -------
+    dict
+        ``network_auc``, ``rule_auc``, ``difference`` (network minus rule), ``ci95`` (low,
+        high), ``n`` and ``n_resamples``.
+    """
+    y = np.asarray(labels) == LABELS[0]
+    net, rule_ = np.asarray(network, dtype=np.float64), np.asarray(rule, dtype=np.float64)
+    if not (len(y) == len(net) == len(rule_)) or y.all() or not y.any():
+        raise SlicError("comparing AUCs needs one score of each kind per image, with filament and quiet-Sun images among them.")
+
+    def auc(score: np.ndarray, filament: np.ndarray, quiet: np.ndarray) -> float:
+        return roc_auc_score(np.r_[np.ones(len(filament)), np.zeros(len(quiet))], np.r_[score[filament], score[quiet]])
+
+    def difference(filament: np.ndarray, quiet: np.ndarray) -> float:  # indices of the images drawn
+        return auc(net, filament, quiet) - auc(rule_, filament, quiet)
+
+    # resample the images' indices within each class, so every resample has both classes (an
+    # AUC needs them), and score each drawn image with both methods, so the comparison is paired
+    filament, quiet = np.flatnonzero(y), np.flatnonzero(~y)
+    ci = bootstrap((filament, quiet), difference, vectorized=False, n_resamples=n_resamples, method="percentile",
+                   random_state=np.random.default_rng(seed)).confidence_interval
+    return {"network_auc": float(auc(net, filament, quiet)), "rule_auc": float(auc(rule_, filament, quiet)),
+            "difference": float(difference(filament, quiet)), "ci95": [float(ci.low), float(ci.high)], "n": int(len(y)),
+            "n_resamples": n_resamples}
 
 
 def evaluate_rule(rule: DarkPixelRule, images: Sequence[np.ndarray], labels: Sequence[str]) -> dict:

@@ -87,6 +87,14 @@ def _rows(s: dict) -> list[tuple[str, str, str]]:
                        f"(McNemar exact p = {paired['p_value']:.2f})")
         rows.append(("real BBSO H-alpha crops, held-out days, zero-shot, five-way (beyond)", "—",
                      f"accuracy {zero['accuracy']:.2f}, balanced {zero['balanced_accuracy']:.2f} ({zero['n']} crops){beside}"))
+    two_way = tl.get("two_way") or {}
+    if two_way.get("test_days"):
+        t, paired, auc = two_way["test_days"], two_way["paired_test_days"], two_way["auc_test_days"]
+        rows.append(("the same crops, the network two-way: its filament score cut where the development days say, as the rule's (beyond)", "—",
+                     f"accuracy {t['accuracy']:.2f}, balanced {t['balanced_accuracy']:.2f}; right where the rule is wrong: network "
+                     f"{paired['network_only']}, rule {paired['rule_only']} (McNemar exact p = {paired['p_value']:.2f}); ROC AUC network "
+                     f"{auc['network_auc']:.3f}, rule {auc['rule_auc']:.3f} (difference {auc['difference']:+.3f}, 95 % interval "
+                     f"{auc['ci95'][0]:+.3f} to {auc['ci95'][1]:+.3f})"))
     others = tl.get("sweep_models") or []
     if len(others) > 1:
         rows.append(("the same crops, every learning rate's model of the sweep (beyond)", "—",

@@ -3,7 +3,9 @@
 import numpy as np
 import pytest
 
-from slic_lib.baseline import DarkPixelRule, dark_fraction, dev_test_baseline, evaluate_rule, fit_rule
+from slic_lib.baseline import (DarkPixelRule, auc_comparison, dark_fraction, dev_test_baseline, evaluate_rule, filament_score, fit_rule,
+                              fit_threshold)
+from slic_lib.classes import CLASSES
 from slic_lib.errors import SlicError
 
 
@@ -74,3 +76,30 @@ def test_paired_comparison_counts_the_discordant_images_and_tests_them_exactly()
     assert paired_comparison([True, True], [True, True])["p_value"] == 1.0  # no discordant image: no evidence
     with pytest.raises(SlicError, match="answers"):
         paired_comparison([True], [True, False])
+
+
+def test_the_networks_filament_score_and_its_threshold():
+    probs = np.full((3, 5), 0.05)
+    probs[0, CLASSES.index("filaments")], probs[0, CLASSES.index("quiet")] = 0.7, 0.1
+    probs[1, CLASSES.index("filaments")], probs[1, CLASSES.index("quiet")] = 0.1, 0.7
+    probs[2, CLASSES.index("flares")], probs[2, CLASSES.index("filaments")], probs[2, CLASSES.index("quiet")] = 0.6, 0.2, 0.1
+    assert filament_score(probs, CLASSES) == pytest.approx([np.log(7), -np.log(7), np.log(2)])
+    # the cut of highest balanced accuracy, midway between the classes; ties to the lowest cut
+    assert fit_threshold([3.0, 2.0, -1.0, 0.0], ["filaments", "filaments", "quiet", "quiet"]) == pytest.approx(1.0)
+    assert fit_threshold([1.0, 1.0], ["filaments", "quiet"]) < 1.0
+    with pytest.raises(SlicError, match="filament and quiet-Sun"):
+        fit_threshold([1.0, 2.0], ["quiet", "quiet"])
+
+
+def test_auc_comparison_of_two_scores_on_the_same_images():
+    labels = ["filaments"] * 4 + ["quiet"] * 4
+    network = [8, 7, 6, 5, 4, 3, 2, 1]  # ranks every filament above every quiet crop: AUC 1
+    rule = [8, 7, 6, 1, 5, 4, 3, 2]  # one filament below all four quiet crops: AUC 12/16
+    out = auc_comparison(labels, network, rule, n_resamples=300)
+    assert out["network_auc"] == 1.0 and out["rule_auc"] == 0.75 and out["difference"] == 0.25 and out["n"] == 8
+    low, high = out["ci95"]
+    assert 0.0 <= low <= 0.25 <= high <= 1.0
+    same = auc_comparison(labels, network, network, n_resamples=100)
+    assert same["difference"] == 0.0 and same["ci95"] == [0.0, 0.0]
+    with pytest.raises(SlicError, match="one score of each kind"):
+        auc_comparison(labels, network, rule[:-1])

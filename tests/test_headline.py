@@ -12,6 +12,9 @@ def test_real_crop_row_has_the_rule_beside_the_network(tmp_path, monkeypatch):
         "zero_shot": {"test_days": {"accuracy": 0.9375, "balanced_accuracy": 0.94, "n": 96}},
         "baseline": {"test_days": {"accuracy": 0.875, "balanced_accuracy": 0.88, "n": 96},
                      "paired_test_days": {"both": 80, "network_only": 10, "rule_only": 4, "neither": 2, "p_value": 0.179}},
+        "two_way": {"test_days": {"accuracy": 0.96875, "balanced_accuracy": 0.96875, "n": 96},
+                    "paired_test_days": {"both": 82, "network_only": 11, "rule_only": 2, "neither": 1, "p_value": 0.0225},
+                    "auc_test_days": {"network_auc": 0.991, "rule_auc": 0.962, "difference": 0.029, "ci95": [0.004, 0.061]}},
         "sweep_models": [{"learning_rate": 3e-3, "selected": True, "test_days": 0.9375, "simulated_validation": 1.0},
                          {"learning_rate": 1e-3, "selected": False, "test_days": 0.8125, "simulated_validation": 0.98667}],
     })
@@ -21,6 +24,9 @@ def test_real_crop_row_has_the_rule_beside_the_network(tmp_path, monkeypatch):
     assert "dark-pixel rule" in row and "accuracy 0.88, balanced 0.88" in row
     assert "network 10, rule 4 (McNemar exact p = 0.18)" in row
     assert "H-alpha data: simulated" in text.splitlines()[0]
+    two_way = next(line for line in text.splitlines() if "two-way" in line)
+    assert "accuracy 0.97, balanced 0.97; right where the rule is wrong: network 11, rule 2 (McNemar exact p = 0.02)" in two_way
+    assert "ROC AUC network 0.991, rule 0.962 (difference +0.029, 95 % interval +0.004 to +0.061)" in two_way
     spread = next(line for line in text.splitlines() if "every learning rate" in line)
     assert "0.003: 0.94 (selected), 0.001: 0.81 (held-out accuracy; simulated validation 1.000, 0.987)" in spread
 

@@ -143,6 +143,9 @@ def test_baseline_comparison_puts_the_rule_beside_the_network_on_the_same_days()
     net, rule = table.loc[("network (five-way)", "test_days")], table.loc[("dark-pixel rule (two-way)", "test_days")]
     assert net["recall_filaments"] == pytest.approx(0.6) and net["recall_quiet"] == pytest.approx(0.9)
     assert rule["recall_filaments"] == pytest.approx(0.9) and rule["accuracy"] == 0.95
+    two_way = {"threshold": 0.5, "test_days": {"accuracy": 0.9, "balanced_accuracy": 0.9, "n": 20, "recall_filaments": 0.8, "recall_quiet": 1.0}}
+    table = transfer.baseline_comparison({**bbso_result, "two_way": two_way})
+    assert len(table) == 5 and table.iloc[-1]["method"].startswith("network (two-way") and table.iloc[-1]["recall_quiet"] == 1.0
 
 
 def test_held_out_crops_get_both_answers_and_the_errors_figure_shows_the_wrong_ones(tmp_path, monkeypatch):
@@ -150,7 +153,7 @@ def test_held_out_crops_get_both_answers_and_the_errors_figure_shows_the_wrong_o
     from pathlib import Path
 
     from slic_lib.baseline import DarkPixelRule
-    from slic_lib.plots.transfer import plot_disagreements
+    from slic_lib.plots.transfer import plot_disagreements, plot_roc
     from slic_lib.preprocess import PreprocessConfig
     from slic_lib.realdata.bbso import Crop
     from slic_lib.realdata.bbso_dataset import CropSet
@@ -164,11 +167,22 @@ def test_held_out_crops_get_both_answers_and_the_errors_figure_shows_the_wrong_o
     data = SolarData.from_arrays(np.stack([c.data for c in crops]), [0, 0, 3], CLASSES, PreprocessConfig(size=16),
                                  paths=[f"b.jpg#{k}" for k in range(3)])
     probs = np.eye(5)[[0, 3, 0]] * 0.8 + 0.04  # the network: filaments, quiet, filaments
-    rows = transfer.test_day_crops(CropSet(crops, data), np.arange(3), probs, DarkPixelRule(0.85, 0.01))
+    rows = transfer.test_day_crops(CropSet(crops, data), np.arange(3), probs, DarkPixelRule(0.85, 0.01), threshold=0.0)
     assert rows["network"].tolist() == ["filaments", "quiet", "filaments"]
     assert rows["network_right"].tolist() == [True, False, False]
     assert rows["rule"].tolist() == ["filaments", "quiet", "quiet"] and rows["rule_right"].tolist() == [True, False, True]
     assert rows["dark_share"].tolist() == [16 / 256, 0.0, 0.0] and rows["p_true"].round(2).tolist() == [0.84, 0.04, 0.04]
+    # the two-way answer: log P(filaments) - log P(quiet) = +-log(21), cut at 0
+    assert rows["network_score"].round(3).tolist() == [3.045, -3.045, 3.045]
+    assert rows["two_way"].tolist() == ["filaments", "quiet", "filaments"] and rows["two_way_right"].tolist() == [True, False, False]
+    fig = plot_roc(rows, trained_on="simulated images")
+    ax = fig.axes[0]
+    assert len(ax.lines) == 2 + 3 + 1  # two curves, three decisions, the diagonal
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    # network: one filament tied with the quiet crop, one below it (0.25); rule: one above, one tied (0.75)
+    assert "network: log P(filaments) - log P(quiet) (AUC 0.250)" in legend and "dark-pixel rule: share of dark pixels (AUC 0.750)" in legend
+    assert ax.lines[2].get_xydata().tolist() == [[1.0, 0.5]]  # five-way: the quiet crop called a filament, one of two filaments found
+    assert "network trained on simulated images" in fig._suptitle.get_text().replace("\n", " ")
     wrong = np.flatnonzero(~(rows["network_right"] & rows["rule_right"]))
     fig = plot_disagreements([crops[i].data for i in wrong], rows.iloc[wrong], title="held out")
     assert len(fig.axes) == 2

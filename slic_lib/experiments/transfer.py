@@ -31,7 +31,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import results, summary
-from ..baseline import DarkPixelRule, dev_test_baseline, paired_comparison
+from ..baseline import DarkPixelRule, auc_comparison, dev_test_baseline, filament_score, fit_threshold, paired_comparison
 from ..classes import CLASSES
 from ..dataset import SolarData, load_dataset
 from ..splits import balanced_sample, split
@@ -39,7 +39,7 @@ from ..errors import SlicError
 from ..finetune import base_model, confusion_frame, curve_summary, epochs_for, finetune, from_scratch, learning_curve, predictions, score
 from ..inference import cpu_threads
 from ..model import SlicNet, load_checkpoint, read_checkpoint
-from ..plots.transfer import plot_aia_transfer, plot_bbso_examples, plot_disagreements, plot_learning_curve
+from ..plots.transfer import plot_aia_transfer, plot_bbso_examples, plot_disagreements, plot_learning_curve, plot_roc
 from ..preprocess import PreprocessConfig, preprocess_array
 from ..realdata import bbso
 from ..realdata.bbso_dataset import CropSet, load_bbso
@@ -243,6 +243,10 @@ class BBSOZeroShot:
     ``confusion`` counts (all crops, ``confusion_dev_days``, ``confusion_test_days``)."""
     baseline: dict | None = None
     """The dark-pixel rule (:func:`slic_lib.baseline.dev_test_baseline`), chosen on the development days."""
+    two_way: dict | None = None
+    """The network as a two-way decision: the ``threshold`` on :func:`slic_lib.baseline.filament_score`
+    chosen on the development days, its held-out ``test_days`` accuracy, ``paired_test_days``
+    against the rule and ``auc_test_days`` (:func:`slic_lib.baseline.auc_comparison`)."""
 
 
 def _base(run: Run) -> SlicNet:
@@ -287,39 +291,66 @@ def bbso_zero_shot(run: Run, progress: bool = True) -> BBSOZeroShot | None:
     show = np.concatenate([rng.choice(np.flatnonzero(labels == c), 3, replace=False) for c in np.unique(labels)])
     results.write_arrays(run.name, "transfer_bbso_examples", images=crops.data.images[show], probs=predictions(base, crops.data, show),
                          labels=labels[show], class_names=np.asarray(base.class_names))
-    per_crop = test_day_crops(crops, test_idx, predictions(base, crops.data, test_idx), DarkPixelRule(**rule["rule"]))
+    # the network as a two-way decision like the rule's: its filament-against-quiet score with a
+    # threshold chosen on the development days, as the rule's is (the five-way answer above stays the headline)
+    names = list(crops.data.class_names)
+    dev_labels = [names[k] for k in crops.data.labels[train_pool]]
+    dev_score = filament_score(predictions(base, crops.data, train_pool), names)
+    threshold = fit_threshold(dev_score, dev_labels)
+    per_crop = test_day_crops(crops, test_idx, predictions(base, crops.data, test_idx), DarkPixelRule(**rule["rule"]), threshold)
     results.write_table(run.name, "transfer_bbso_test_days", per_crop)
     rule["paired_test_days"] = paired_comparison(per_crop["network_right"], per_crop["rule_right"])
+    dev_rule = DarkPixelRule(**rule["rule"]).features([crops.crops[i].data for i in train_pool])
+    two_way = {"threshold": threshold, "dev_days": _two_way_scores(np.where(dev_score > threshold, "filaments", "quiet"), dev_labels),
+               "test_days": _two_way_scores(per_crop["two_way"], per_crop["true"]),
+               "paired_test_days": paired_comparison(per_crop["two_way_right"], per_crop["rule_right"]),
+               "auc_dev_days": auc_comparison(dev_labels, dev_score, dev_rule, seed=run.profile.seed),
+               "auc_test_days": auc_comparison(per_crop["true"], per_crop["network_score"], per_crop["dark_share"], seed=run.profile.seed)}
     wrong = np.flatnonzero(~(per_crop["network_right"] & per_crop["rule_right"]).to_numpy())
     results.write_arrays(run.name, "transfer_bbso_disagreements", crops=np.stack([normalise(crops.crops[test_idx[i]].data).astype(np.float32) for i in wrong])
                          if len(wrong) else np.zeros((0, 1, 1), np.float32), rows=wrong)
-    results.write_json(run.name, "transfer_bbso", {"bbso": info, "zero_shot": scores, "baseline": rule})
-    _merge_summary(run, reset=True, **head, bbso=info, zero_shot=scores, baseline=rule)
-    return BBSOZeroShot(crops, train_pool, test_idx, scores, rule)
+    results.write_json(run.name, "transfer_bbso", {"bbso": info, "zero_shot": scores, "baseline": rule, "two_way": two_way})
+    _merge_summary(run, reset=True, **head, bbso=info, zero_shot=scores, baseline=rule, two_way=two_way)
+    return BBSOZeroShot(crops, train_pool, test_idx, scores, rule, two_way)
 
 
-def test_day_crops(crops: CropSet, test_idx: np.ndarray, probs: np.ndarray, rule: DarkPixelRule) -> pd.DataFrame:
+def _two_way_scores(answers, truth) -> dict:
+    """Accuracy, balanced accuracy, count and recalls of filament / quiet-Sun answers."""
+    answers, truth = np.asarray(answers), np.asarray(truth)
+    recalls = {f"recall_{c}": float(np.mean(answers[truth == c] == c)) for c in ("filaments", "quiet") if (truth == c).any()}
+    return {"accuracy": float(np.mean(answers == truth)), "balanced_accuracy": float(np.mean(list(recalls.values()))),
+            "n": int(len(truth)), **recalls}
+
+
+def test_day_crops(crops: CropSet, test_idx: np.ndarray, probs: np.ndarray, rule: DarkPixelRule, threshold: float) -> pd.DataFrame:
     """One row per held-out crop: its day and name, the true class, the network's and the rule's answers.
 
     Columns: ``day``, ``crop``, ``true``, ``network`` (five-way argmax), ``p_true`` (the
-    network's probability of the true class), ``network_right``, ``dark_share`` (the rule's
-    statistic), ``rule`` and ``rule_right``.
+    network's probability of the true class), ``network_right``, ``network_score``
+    (:func:`slic_lib.baseline.filament_score`), ``two_way`` (filaments when the score is above
+    ``threshold``, else quiet), ``two_way_right``, ``dark_share`` (the rule's statistic),
+    ``rule`` and ``rule_right``.
     """
     names = list(crops.data.class_names)
-    truth = crops.data.labels[test_idx]
+    truth = np.asarray([names[t] for t in crops.data.labels[test_idx]])
     images = [crops.crops[i].data for i in test_idx]
     rule_pred = rule.predict(images)
     pred = probs.argmax(1)
+    network_score = filament_score(probs, names)
+    two_way = np.where(network_score > threshold, "filaments", "quiet")
     return pd.DataFrame({
         "day": [crops.crops[i].day for i in test_idx],
         "crop": [crops.data.paths[i] for i in test_idx],
-        "true": [names[t] for t in truth],
+        "true": truth,
         "network": [names[k] for k in pred],
-        "p_true": probs[np.arange(len(truth)), truth],
-        "network_right": pred == truth,
+        "p_true": probs[np.arange(len(truth)), crops.data.labels[test_idx]],
+        "network_right": np.asarray([names[k] for k in pred]) == truth,
+        "network_score": network_score,
+        "two_way": two_way,
+        "two_way_right": two_way == truth,
         "dark_share": rule.features(images),
         "rule": rule_pred,
-        "rule_right": rule_pred == np.asarray([names[t] for t in truth]),
+        "rule_right": rule_pred == truth,
     })
 
 
@@ -397,7 +428,8 @@ def baseline_comparison(bbso_result: dict) -> pd.DataFrame:
     """The network (five-way) beside the dark-pixel rule (two-way) on the same real crops.
 
     One row per method and side (``dev_days``, ``test_days``): ``accuracy``,
-    ``balanced_accuracy``, ``n``, and the filament and quiet-Sun recalls.
+    ``balanced_accuracy``, ``n``, and the filament and quiet-Sun recalls; with ``two_way`` in
+    ``bbso_result``, also the network's score cut at the threshold of the development days.
     """
     rows = []
     for method, scores in (("network (five-way)", bbso_result["zero_shot"]), ("dark-pixel rule (two-way)", bbso_result["baseline"])):
@@ -410,6 +442,9 @@ def baseline_comparison(bbso_result: dict) -> pd.DataFrame:
             for cls, counts in (confusion or {}).items():
                 row[f"recall_{cls}"] = counts.get(cls, 0) / max(sum(counts.values()), 1)
             rows.append(row)
+    for side, s in ((bbso_result.get("two_way") or {}).items()):
+        if side in ("dev_days", "test_days"):
+            rows.append({"method": "network (two-way: its score cut where the development days say)", "days": side, **s})
     return pd.DataFrame(rows)
 
 
@@ -437,6 +472,8 @@ def figures(run: Run) -> list[Figure]:
             per_crop = results.read_table(run.name, "transfer_bbso_test_days")
             run.table(per_crop, "table_transfer_bbso_test_days",
                       "Every real BBSO crop of the held-out days: the network's and the dark-pixel rule's answers; network trained on")
+            if "network_score" in per_crop:
+                drawn.append(("fig_transfer_bbso_roc", plot_roc(per_crop, trained_on="simulated images" if run.synthetic else run.data_source)))
             wrong = results.read_arrays(run.name, "transfer_bbso_disagreements")
             n_wrong = len(wrong["rows"])
             if n_wrong:

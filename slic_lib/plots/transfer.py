@@ -94,6 +94,49 @@ def plot_disagreements(crops: Sequence[np.ndarray], rows: pd.DataFrame, title: s
     return fig
 
 
+def plot_roc(rows: pd.DataFrame, title: str | None = None, trained_on: str | None = None) -> Figure:
+    """ROC curves of filament against quiet Sun for the network's score and the rule's dark share, with the decisions marked.
+
+    Parameters
+    ----------
+    rows : pandas.DataFrame
+        :func:`slic_lib.experiments.transfer.test_day_crops` (``true``, ``network``,
+        ``network_score``, ``two_way``, ``dark_share``, ``rule``).
+    title : str, optional
+        The figure's title (default: the crops counted, and ``trained_on``).
+    trained_on : str, optional
+        What the network was trained on, for the default title.
+
+    Each curve is every threshold on its score (``sklearn.metrics.roc_curve``); the markers
+    are the answers actually given: the network's five-way argmax, the network's score and the
+    rule's dark share each cut at the threshold chosen on the development days.
+    """
+    from sklearn.metrics import roc_auc_score, roc_curve
+
+    y = rows["true"].to_numpy() == "filaments"
+
+    def point(answers: pd.Series) -> tuple[float, float]:  # (false-positive rate, true-positive rate)
+        called = answers.to_numpy() == "filaments"
+        return float(np.mean(called[~y])), float(np.mean(called[y]))
+
+    fig, ax = plt.subplots(figsize=(6.4, 5.8), layout="constrained")
+    for column, label, colour in (("network_score", "network: log P(filaments) - log P(quiet)", "tab:blue"),
+                                  ("dark_share", "dark-pixel rule: share of dark pixels", "0.35")):
+        fpr, tpr, _ = roc_curve(y, rows[column])
+        ax.plot(fpr, tpr, color=colour, label=f"{label} (AUC {roc_auc_score(y, rows[column]):.3f})")
+    for answers, label, style in ((rows["network"], "network, five-way answer", dict(marker="o", color="tab:blue", mfc="none")),
+                                  (rows["two_way"], "network, threshold of the development days", dict(marker="s", color="tab:blue")),
+                                  (rows["rule"], "rule, threshold of the development days", dict(marker="D", color="0.35"))):
+        ax.plot(*point(answers), linestyle="none", markersize=8, label=label, **style)
+    ax.plot([0, 1], [0, 1], color="0.8", linewidth=0.8, zorder=0)
+    ax.set(xlabel="quiet-Sun crops called filaments (false-positive rate)", ylabel="filament crops found (true-positive rate)",
+           xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), aspect="equal")
+    ax.legend(loc="lower right", fontsize=8)
+    default = f"Held-out BBSO days: filament against quiet Sun ({int(y.sum())} filament and {int((~y).sum())} quiet-Sun crops)"
+    suptitle(fig, title or default + (f"; network trained on {trained_on}" if trained_on else ""), synthetic=False)
+    return fig
+
+
 def plot_learning_curve(curve: pd.DataFrame, metric: str = "accuracy", title: str | None = None, synthetic: bool = False, base_synthetic: bool = False) -> Figure:
     """Held-out accuracy against the number of training crops, one line per mode (mean +- std).
 
