@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest, bootstrap
+from scipy.stats import binomtest, bootstrap, rankdata
 from sklearn.metrics import roc_auc_score
 
 from .errors import SlicError
@@ -171,20 +171,25 @@ def auc_comparison(labels: Sequence[str], network: Sequence[float], rule: Sequen
     if not (len(y) == len(net) == len(rule_)) or y.all() or not y.any():
         raise SlicError("comparing AUCs needs one score of each kind per image, with filament and quiet-Sun images among them.")
 
-    def auc(score: np.ndarray, filament: np.ndarray, quiet: np.ndarray) -> float:
-        return roc_auc_score(np.r_[np.ones(len(filament)), np.zeros(len(quiet))], np.r_[score[filament], score[quiet]])
+    filament, quiet = np.flatnonzero(y), np.flatnonzero(~y)
 
-    def difference(filament: np.ndarray, quiet: np.ndarray) -> float:  # indices of the images drawn
-        return auc(net, filament, quiet) - auc(rule_, filament, quiet)
+    def auc(score: np.ndarray, fil: np.ndarray, qui: np.ndarray) -> np.ndarray:
+        # Mann-Whitney: the AUC is U / (n_fil n_quiet), U from the filaments' mid-ranks among
+        # both classes; rankdata works along the last axis, so a whole batch of resamples at once
+        ranks = rankdata(np.concatenate([score[fil], score[qui]], axis=-1), axis=-1)
+        n_fil, n_qui = fil.shape[-1], qui.shape[-1]
+        return (ranks[..., :n_fil].sum(axis=-1) - n_fil * (n_fil + 1) / 2) / (n_fil * n_qui)
+
+    def difference(fil: np.ndarray, qui: np.ndarray, axis: int = -1) -> np.ndarray:  # indices of the images drawn
+        return auc(net, fil, qui) - auc(rule_, fil, qui)
 
     # resample the images' indices within each class, so every resample has both classes (an
     # AUC needs them), and score each drawn image with both methods, so the comparison is paired
-    filament, quiet = np.flatnonzero(y), np.flatnonzero(~y)
-    ci = bootstrap((filament, quiet), difference, vectorized=False, n_resamples=n_resamples, method="percentile",
+    ci = bootstrap((filament, quiet), difference, n_resamples=n_resamples, method="percentile",
                    random_state=np.random.default_rng(seed)).confidence_interval
-    return {"network_auc": float(auc(net, filament, quiet)), "rule_auc": float(auc(rule_, filament, quiet)),
-            "difference": float(difference(filament, quiet)), "ci95": [float(ci.low), float(ci.high)], "n": int(len(y)),
-            "n_resamples": n_resamples}
+    net_auc, rule_auc = roc_auc_score(y, net), roc_auc_score(y, rule_)
+    return {"network_auc": float(net_auc), "rule_auc": float(rule_auc), "difference": float(net_auc - rule_auc),
+            "ci95": [float(ci.low), float(ci.high)], "n": int(len(y)), "n_resamples": n_resamples}
 
 
 def evaluate_rule(rule: DarkPixelRule, images: Sequence[np.ndarray], labels: Sequence[str]) -> dict:

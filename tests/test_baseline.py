@@ -101,5 +101,7 @@ def test_auc_comparison_of_two_scores_on_the_same_images():
     assert 0.0 <= low <= 0.25 <= high <= 1.0
     same = auc_comparison(labels, network, network, n_resamples=100)
     assert same["difference"] == 0.0 and same["ci95"] == [0.0, 0.0]
+    # every resample: the network separates the classes (AUC 1), the constant rule ties them all (AUC 0.5)
+    assert auc_comparison(labels, network, [1.0] * 8, n_resamples=200)["ci95"] == [0.5, 0.5]
     with pytest.raises(SlicError, match="one score of each kind"):
         auc_comparison(labels, network, rule[:-1])

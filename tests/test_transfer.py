@@ -177,11 +177,11 @@ def test_held_out_crops_get_both_answers_and_the_errors_figure_shows_the_wrong_o
     assert rows["two_way"].tolist() == ["filaments", "quiet", "filaments"] and rows["two_way_right"].tolist() == [True, False, False]
     fig = plot_roc(rows, trained_on="simulated images")
     ax = fig.axes[0]
-    assert len(ax.lines) == 2 + 3 + 1  # two curves, three decisions, the diagonal
+    assert len(fig.axes) == 2 and len(ax.lines) == 2 + 3 + 1  # two curves, three decisions, the diagonal; and a zoom
     legend = [t.get_text() for t in ax.get_legend().get_texts()]
     # network: one filament tied with the quiet crop, one below it (0.25); rule: one above, one tied (0.75)
     assert "network: log P(filaments) - log P(quiet) (AUC 0.250)" in legend and "dark-pixel rule: share of dark pixels (AUC 0.750)" in legend
-    assert ax.lines[2].get_xydata().tolist() == [[1.0, 0.5]]  # five-way: the quiet crop called a filament, one of two filaments found
+    assert ax.lines[4].get_xydata().tolist() == [[1.0, 0.5]]  # five-way: the quiet crop called a filament, one of two filaments found
     assert "network trained on simulated images" in fig._suptitle.get_text().replace("\n", " ")
     wrong = np.flatnonzero(~(rows["network_right"] & rows["rule_right"]))
     fig = plot_disagreements([crops[i].data for i in wrong], rows.iloc[wrong], title="held out")

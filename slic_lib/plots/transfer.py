@@ -109,7 +109,8 @@ def plot_roc(rows: pd.DataFrame, title: str | None = None, trained_on: str | Non
 
     Each curve is every threshold on its score (``sklearn.metrics.roc_curve``); the markers
     are the answers actually given: the network's five-way argmax, the network's score and the
-    rule's dark share each cut at the threshold chosen on the development days.
+    rule's dark share each cut at the threshold chosen on the development days. The right-hand
+    panel zooms into the corner where the answers lie.
     """
     from sklearn.metrics import roc_auc_score, roc_curve
 
@@ -119,19 +120,24 @@ def plot_roc(rows: pd.DataFrame, title: str | None = None, trained_on: str | Non
         called = answers.to_numpy() == "filaments"
         return float(np.mean(called[~y])), float(np.mean(called[y]))
 
-    fig, ax = plt.subplots(figsize=(6.4, 5.8), layout="constrained")
-    for column, label, colour in (("network_score", "network: log P(filaments) - log P(quiet)", "tab:blue"),
-                                  ("dark_share", "dark-pixel rule: share of dark pixels", "0.35")):
-        fpr, tpr, _ = roc_curve(y, rows[column])
-        ax.plot(fpr, tpr, color=colour, label=f"{label} (AUC {roc_auc_score(y, rows[column]):.3f})")
-    for answers, label, style in ((rows["network"], "network, five-way answer", dict(marker="o", color="tab:blue", mfc="none")),
-                                  (rows["two_way"], "network, threshold of the development days", dict(marker="s", color="tab:blue")),
-                                  (rows["rule"], "rule, threshold of the development days", dict(marker="D", color="0.35"))):
-        ax.plot(*point(answers), linestyle="none", markersize=8, label=label, **style)
-    ax.plot([0, 1], [0, 1], color="0.8", linewidth=0.8, zorder=0)
-    ax.set(xlabel="quiet-Sun crops called filaments (false-positive rate)", ylabel="filament crops found (true-positive rate)",
-           xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), aspect="equal")
-    ax.legend(loc="lower right", fontsize=8)
+    fig, axes = plt.subplots(1, 2, figsize=(11.5, 5.8), layout="constrained")
+    decisions = ((rows["rule"], "rule, threshold of the development days", dict(marker="D", color="0.35", markersize=8)),
+                 (rows["two_way"], "network, threshold of the development days", dict(marker="s", color="tab:blue", markersize=7)),
+                 # drawn last and larger, so it rings the square when both decisions fall on one point
+                 (rows["network"], "network, five-way answer", dict(marker="o", color="tab:blue", mfc="none", markersize=14, mew=1.5)))
+    for ax in axes:
+        for column, label, colour in (("network_score", "network: log P(filaments) - log P(quiet)", "tab:blue"),
+                                      ("dark_share", "dark-pixel rule: share of dark pixels", "0.35")):
+            fpr, tpr, _ = roc_curve(y, rows[column])
+            ax.plot(fpr, tpr, color=colour, label=f"{label} (AUC {roc_auc_score(y, rows[column]):.3f})")
+        for answers, label, style in decisions:
+            ax.plot(*point(answers), linestyle="none", label=label, **style)
+        ax.plot([0, 1], [0, 1], color="0.8", linewidth=0.8, zorder=0)
+        ax.set(xlabel="quiet-Sun crops called filaments (false-positive rate)", ylabel="filament crops found (true-positive rate)")
+    axes[0].set(xlim=(-0.02, 1.02), ylim=(-0.02, 1.02), aspect="equal", title="all thresholds")
+    # the corner where the answers are: every decision and the curves' knees
+    axes[1].set(xlim=(-0.01, 0.31), ylim=(0.69, 1.01), aspect="equal", title="the corner of the answers (zoomed)")
+    axes[0].legend(loc="lower right", fontsize=8)
     default = f"Held-out BBSO days: filament against quiet Sun ({int(y.sum())} filament and {int((~y).sum())} quiet-Sun crops)"
     suptitle(fig, title or default + (f"; network trained on {trained_on}" if trained_on else ""), synthetic=False)
     return fig
