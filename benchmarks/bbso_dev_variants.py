@@ -15,6 +15,8 @@ disk changes) and :data:`TRAIN` (profile overrides). ``base`` is the simulator a
     python benchmarks/bbso_dev_variants.py crops .devcrops.pkl          # where the BBSO package is installed
     python benchmarks/bbso_dev_variants.py all OUT 4 .devcrops.pkl base thin mottles in128
 
+    python benchmarks/bbso_dev_variants.py predictors .devcrops.pkl /tmp/bbso_dev/*/data   # see predictors()
+
 The development-day crops are pickled first (``crops``), so that a machine without the BBSO
 package (or a network) can score them; only the development days are written, never the
 held-out ones. Each (variant, seed) trains the cpu profile's rates 3e-3 and 1e-3 in
@@ -165,12 +167,63 @@ def all_(out: str, lanes: int, crops_path: str, variants: list[str]) -> None:
         running = [p for p in running if p.poll() is None]
 
 
+def predictors(crops_path: str, folders: list[str]) -> None:
+    """Does a statistic on simulated images alone predict a model's development-day accuracy?
+
+    For every ``sweep/lr_*/best.pt`` under the folders (each a run's ``SLIC_DATA`` with its
+    dataset), against the development-day accuracy and ROC AUC: the clean simulated validation
+    accuracy and loss, and the accuracy on the validation images re-observed by the cpu
+    profile's domain randomisation (4 fixed draws); Spearman correlations over the models.
+    """
+    import glob
+
+    import torch
+    from scipy.stats import spearmanr
+    from sklearn.metrics import roc_auc_score
+
+    from slic_lib.augment import preset, randomise_batch
+    from slic_lib.baseline import filament_score
+    from slic_lib.dataset import load_dataset
+    from slic_lib.inference import predict_proba
+    from slic_lib.model import load_checkpoint, read_checkpoint
+    from slic_lib.realdata.bbso_dataset import crop_set
+    from slic_lib.splits import split
+
+    crops = pickle.loads(Path(crops_path).read_bytes())
+    rows = []
+    for folder in folders:
+        datasets = glob.glob(f"{folder}/*/dataset.h5")
+        if not datasets:
+            continue
+        data = load_dataset(datasets[0])
+        for path in sorted(glob.glob(f"{folder}/models/*/sweep/lr_*/best.pt")):
+            model, config = load_checkpoint(path), read_checkpoint(path).train_config
+            _, val = split(data, config["split"], config["val_fraction"], config["seed"])
+            x, y = data.images[val], data.labels[val]
+            p = predict_proba(model, x)
+            units = "relative" if model.preprocessing.mode == "relative" else "standard"
+            randomised = [np.mean(predict_proba(model, randomise_batch(torch.as_tensor(x[:, None]), torch.Generator().manual_seed(1000 + r),
+                                                                       preset("full"), units).numpy()).argmax(1) == y) for r in range(4)]
+            real = crop_set(crops, model).data
+            pr = predict_proba(model, real.images)
+            names = list(real.class_names)
+            rows.append([np.mean(p.argmax(1) == y), -np.mean(np.log(np.clip(p[np.arange(len(y)), y], 1e-9, 1))), np.mean(randomised),
+                         np.mean(pr.argmax(1) == real.labels), roc_auc_score(real.labels == names.index("filaments"), filament_score(pr, names))])
+            print(path, " ".join(f"{v:.3f}" for v in rows[-1]), flush=True)
+    a = np.array(rows)
+    for k, name in enumerate(("simulated validation accuracy", "simulated validation loss", "randomised validation accuracy")):
+        print(f"{name}: Spearman with development-day accuracy {spearmanr(a[:, k], a[:, 3])[0]:+.2f}, "
+              f"with development-day AUC {spearmanr(a[:, k], a[:, 4])[0]:+.2f} ({len(a)} models)")
+
+
 if __name__ == "__main__":
     if len(sys.argv) < 3:
         sys.exit(__doc__)
     Path(sys.argv[2]).parent.mkdir(parents=True, exist_ok=True)
     if sys.argv[1] == "crops":
         dev_crops(sys.argv[2])
+    elif sys.argv[1] == "predictors":
+        predictors(sys.argv[2], sys.argv[3:])
     elif sys.argv[1] == "one":
         one(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5]))
     else:
