@@ -17,7 +17,7 @@ from slic_lib.classes import CLASSES
 from slic_lib.dataset import SolarData
 from slic_lib.errors import SlicError
 from slic_lib.experiments import start
-from slic_lib.experiments import transfer
+from slic_lib.experiments import aia_transfer, transfer
 from slic_lib.finetune import CURVE_MODES
 from slic_lib.inference import cpu_threads
 from slic_lib.model import ModelConfig, SlicNet
@@ -38,19 +38,19 @@ def tiny_base() -> SlicNet:
 
 
 def test_aia_frames_are_simulated_and_labelled():
-    data, kinds = transfer.aia_frames(("1600_sunspot", "304_prominence"), 2, [0, 1], 64, tiny_base())
+    data, kinds = aia_transfer.aia_frames(("1600_sunspot", "304_prominence"), 2, [0, 1], 64, tiny_base())
     assert isinstance(data, SolarData) and data.is_synthetic and data.images.shape == (4, 32, 32)
     assert kinds.tolist() == ["1600_sunspot"] * 2 + ["304_prominence"] * 2
     assert [data.class_names[i] for i in data.labels] == ["sunspots"] * 2 + ["prominences"] * 2
-    again, _ = transfer.aia_frames(("1600_sunspot", "304_prominence"), 2, [0, 1], 64, tiny_base().preprocessing)
+    again, _ = aia_transfer.aia_frames(("1600_sunspot", "304_prominence"), 2, [0, 1], 64, tiny_base().preprocessing)
     np.testing.assert_array_equal(data.images, again.images)  # seeded
     with pytest.raises(SlicError, match="AIA kind"):
-        transfer.aia_frames(("171_loops",), 1, 0, 64, tiny_base())
+        aia_transfer.aia_frames(("171_loops",), 1, 0, 64, tiny_base())
 
 
 def test_aia_transfer_table_is_marked_simulated():
     base = tiny_base()
-    result = transfer.aia_transfer(base, names=("1600_sunspot", "304_prominence"), n_frames=2, n_test=3, size=64, steps=2, batch_size=4,
+    result = aia_transfer.aia_transfer(base, names=("1600_sunspot", "304_prominence"), n_frames=2, n_test=3, size=64, steps=2, batch_size=4,
                                    halpha=(two_class_data(2), np.arange(4)), replay=(two_class_data(2, seed=1), np.arange(4)), progress=False)
     table = result.table
     assert list(table["kind"]) == ["1600_sunspot", "304_prominence"]

@@ -9,6 +9,8 @@ Notebook                   Module                                      Paper
 04_resolution_degradation  :mod:`~slic_lib.experiments.resolution`     section 4.2.1, Fig 5
 05_adversarial_aia         :mod:`~slic_lib.experiments.adversarial`    Figs 4, 6, 8, 9
 06_transfer_learning       :mod:`~slic_lib.experiments.transfer`       section 5
+                           (its simulated-AIA fine-tuning:
+                           :mod:`~slic_lib.experiments.aia_transfer`)
 07_hypotheses              :mod:`~slic_lib.experiments.hypotheses`     section 4.2's explanations
 =========================  ==========================================  ====================
 
@@ -21,7 +23,7 @@ work whose output is already complete, and every result records whether it came 
 simulated data.
 """
 
-from . import adversarial, curation, hypotheses, resolution, training, transfer, validation
+from . import adversarial, aia_transfer, curation, hypotheses, resolution, training, transfer, validation
 from .run import Run, start
 
-__all__ = ["Run", "start", "curation", "training", "validation", "resolution", "adversarial", "transfer", "hypotheses"]
+__all__ = ["Run", "start", "curation", "training", "validation", "resolution", "adversarial", "transfer", "aia_transfer", "hypotheses"]

@@ -185,7 +185,7 @@ def plot_aia_transfer(table: pd.DataFrame, title: str | None = None) -> Figure:
     Parameters
     ----------
     table : pandas.DataFrame
-        :func:`slic_lib.experiments.transfer.aia_transfer`'s table: ``wavelength``,
+        :func:`slic_lib.experiments.aia_transfer.aia_transfer`'s table: ``wavelength``,
         ``expected``, ``n_train``, ``n_replay`` and the ``accuracy_*`` columns, one row per kind.
     title : str, optional
         Default: the number of frames fine-tuned on. The figure always says "simulated data".
