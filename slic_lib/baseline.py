@@ -192,8 +192,13 @@ def auc_comparison(labels: Sequence[str], network: Sequence[float], rule: Sequen
             "ci95": [float(ci.low), float(ci.high)], "n": int(len(y)), "n_resamples": n_resamples}
 
 
-def evaluate_rule(rule: DarkPixelRule, images: Sequence[np.ndarray], labels: Sequence[str]) -> dict:
-    """Accuracy, balanced accuracy (mean recall of the classes present) and confusion counts.
+def score_answers(answers: Sequence[str], labels: Sequence[str]) -> dict:
+    """Accuracy, balanced accuracy (mean recall of the classes present) and confusion counts of two-way answers.
+
+    Parameters
+    ----------
+    answers, labels : sequences of str
+        ``"filaments"`` or ``"quiet"`` per image: the answer given and the true class.
 
     Returns
     -------
@@ -201,15 +206,21 @@ def evaluate_rule(rule: DarkPixelRule, images: Sequence[np.ndarray], labels: Seq
         ``accuracy``, ``balanced_accuracy``, ``n`` and ``confusion`` (true class -> predicted
         class -> count, as :func:`slic_lib.finetune.confusion_frame` gives it for a network).
     """
-    labels = np.asarray(labels)
+    pred, labels = np.asarray(answers), np.asarray(labels)
     if len(labels) == 0:
         raise SlicError("no images to score.")
-    pred = rule.predict(images)
     present = [c for c in LABELS if c in set(labels.tolist())]
     recalls = [float(np.mean(pred[labels == c] == c)) for c in present]
     confusion = pd.DataFrame({p: [int(np.sum((labels == t) & (pred == p))) for t in present] for p in LABELS}, index=present)
     return {"accuracy": float(np.mean(pred == labels)), "balanced_accuracy": float(np.mean(recalls)), "n": int(len(labels)),
             "confusion": confusion.to_dict("index")}
+
+
+def evaluate_rule(rule: DarkPixelRule, images: Sequence[np.ndarray], labels: Sequence[str]) -> dict:
+    """The rule's answers on these images, scored by :func:`score_answers`."""
+    if len(labels) == 0:
+        raise SlicError("no images to score.")
+    return score_answers(rule.predict(images), labels)
 
 
 def dev_test_baseline(images: Sequence[np.ndarray], labels: Sequence[str], dev: Sequence[bool]) -> dict:

@@ -143,9 +143,11 @@ def test_baseline_comparison_puts_the_rule_beside_the_network_on_the_same_days()
     net, rule = table.loc[("network (five-way)", "test_days")], table.loc[("dark-pixel rule (two-way)", "test_days")]
     assert net["recall_filaments"] == pytest.approx(0.6) and net["recall_quiet"] == pytest.approx(0.9)
     assert rule["recall_filaments"] == pytest.approx(0.9) and rule["accuracy"] == 0.95
-    two_way = {"threshold": 0.5, "test_days": {"accuracy": 0.9, "balanced_accuracy": 0.9, "n": 20, "recall_filaments": 0.8, "recall_quiet": 1.0}}
+    two_way = {"threshold": 0.5, "test_days": {"accuracy": 0.9, "balanced_accuracy": 0.9, "n": 20,
+                                               "confusion": {"filaments": {"filaments": 8, "quiet": 2}, "quiet": {"filaments": 0, "quiet": 10}}}}
     table = transfer.baseline_comparison({**bbso_result, "two_way": two_way})
-    assert len(table) == 5 and table.iloc[-1]["method"].startswith("network (two-way") and table.iloc[-1]["recall_quiet"] == 1.0
+    assert len(table) == 5 and table.iloc[-1]["method"].startswith("network (two-way")
+    assert table.iloc[-1]["recall_quiet"] == 1.0 and table.iloc[-1]["recall_filaments"] == pytest.approx(0.8)
 
 
 def test_held_out_crops_get_both_answers_and_the_errors_figure_shows_the_wrong_ones(tmp_path, monkeypatch):

@@ -27,7 +27,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import results, summary
-from ..baseline import DarkPixelRule, auc_comparison, dev_test_baseline, filament_score, fit_threshold, paired_comparison
+from ..baseline import DarkPixelRule, auc_comparison, dev_test_baseline, filament_score, fit_threshold, paired_comparison, score_answers
 from ..errors import SlicError
 from ..finetune import confusion_frame, curve_summary, learning_curve, predictions, score
 from ..model import SlicNet, load_checkpoint, read_checkpoint
@@ -116,8 +116,8 @@ def bbso_zero_shot(run: Run, progress: bool = True) -> BBSOZeroShot | None:
     results.write_table(run.name, "transfer_bbso_test_days", per_crop)
     rule["paired_test_days"] = paired_comparison(per_crop["network_right"], per_crop["rule_right"])
     dev_rule = DarkPixelRule(**rule["rule"]).features([crops.crops[i].data for i in train_pool])
-    two_way = {"threshold": threshold, "dev_days": _two_way_scores(np.where(dev_score > threshold, "filaments", "quiet"), dev_labels),
-               "test_days": _two_way_scores(per_crop["two_way"], per_crop["true"]),
+    two_way = {"threshold": threshold, "dev_days": score_answers(np.where(dev_score > threshold, "filaments", "quiet"), dev_labels),
+               "test_days": score_answers(per_crop["two_way"], per_crop["true"]),
                "paired_test_days": paired_comparison(per_crop["two_way_right"], per_crop["rule_right"]),
                "auc_dev_days": auc_comparison(dev_labels, dev_score, dev_rule, seed=run.profile.seed),
                "auc_test_days": auc_comparison(per_crop["true"], per_crop["network_score"], per_crop["dark_share"], seed=run.profile.seed)}
@@ -127,14 +127,6 @@ def bbso_zero_shot(run: Run, progress: bool = True) -> BBSOZeroShot | None:
     results.write_json(run.name, "transfer_bbso", {"bbso": info, "zero_shot": scores, "baseline": rule, "two_way": two_way})
     _merge_summary(run, reset=True, **head, bbso=info, zero_shot=scores, baseline=rule, two_way=two_way)
     return BBSOZeroShot(crops, train_pool, test_idx, scores, rule, two_way)
-
-
-def _two_way_scores(answers, truth) -> dict:
-    """Accuracy, balanced accuracy, count and recalls of filament / quiet-Sun answers."""
-    answers, truth = np.asarray(answers), np.asarray(truth)
-    recalls = {f"recall_{c}": float(np.mean(answers[truth == c] == c)) for c in ("filaments", "quiet") if (truth == c).any()}
-    return {"accuracy": float(np.mean(answers == truth)), "balanced_accuracy": float(np.mean(list(recalls.values()))),
-            "n": int(len(truth)), **recalls}
 
 
 def test_day_crops(crops: CropSet, test_idx: np.ndarray, probs: np.ndarray, rule: DarkPixelRule, threshold: float) -> pd.DataFrame:
@@ -247,7 +239,10 @@ def baseline_comparison(bbso_result: dict) -> pd.DataFrame:
     ``bbso_result``, also the network's score cut at the threshold of the development days.
     """
     rows = []
-    for method, scores in (("network (five-way)", bbso_result["zero_shot"]), ("dark-pixel rule (two-way)", bbso_result["baseline"])):
+    methods = [("network (five-way)", bbso_result["zero_shot"]), ("dark-pixel rule (two-way)", bbso_result["baseline"])]
+    if bbso_result.get("two_way"):
+        methods.append(("network (two-way: its score cut where the development days say)", bbso_result["two_way"]))
+    for method, scores in methods:
         for side in ("dev_days", "test_days"):
             s = scores.get(side)
             if s is None:
@@ -257,9 +252,6 @@ def baseline_comparison(bbso_result: dict) -> pd.DataFrame:
             for cls, counts in (confusion or {}).items():
                 row[f"recall_{cls}"] = counts.get(cls, 0) / max(sum(counts.values()), 1)
             rows.append(row)
-    for side, s in ((bbso_result.get("two_way") or {}).items()):
-        if side in ("dev_days", "test_days"):
-            rows.append({"method": "network (two-way: its score cut where the development days say)", "days": side, **s})
     return pd.DataFrame(rows)
 
 
