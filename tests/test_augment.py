@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from slic_lib.augment import _DCT, DomainRandomisation, _blur, _top_quantile, jpeg, preset, randomise_batch
+from slic_lib.augment import _DCT, DomainRandomisation, _bin_each, _blocks, _blur, _top_quantile, _unblocks, jpeg, preset, randomise_batch
 from slic_lib.degrade import convolve_psf
 from slic_lib.errors import SlicError
 from slic_lib.train import TrainConfig
@@ -132,3 +132,24 @@ def test_the_tensor_disc_level_is_the_preprocessings():
     ours = _disc_level(torch.from_numpy(imgs)[:, None]).flatten().numpy()
     # torch.nanmedian takes the lower of the two middle values where numpy averages them
     np.testing.assert_allclose(ours, [disc_level(im) for im in imgs], rtol=0.02)
+
+
+def test_blocks_are_pixel_unshuffle_and_back():
+    x = torch.rand(3, 1, 32, 48)
+    assert torch.equal(_blocks(x), torch.nn.functional.pixel_unshuffle(x, 8))
+    assert torch.equal(_unblocks(_blocks(x)), x)
+
+
+def test_binning_by_groups_equals_binning_each_image_alone():
+    x = torch.rand(6, 1, 64, 64)
+    factors = torch.tensor([1.0, 1.5, 2.0, 1.5, 1.02, 1.9])
+    on = torch.tensor([True, True, True, False, True, True])
+    out = _bin_each(x, factors, on)
+    for i in range(6):
+        small = max(2, round(64 / float(factors[i])))
+        if on[i] and small < 64:
+            down = torch.nn.functional.interpolate(x[i : i + 1], size=(small, small), mode="area")
+            want = torch.nn.functional.interpolate(down, size=(64, 64), mode="bilinear", align_corners=False)[0]
+        else:
+            want = x[i]
+        assert torch.equal(out[i], want), i
