@@ -38,6 +38,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import torch
+from joblib import Parallel, delayed
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -274,11 +275,25 @@ def confusion_frame(model: SlicNet, data: SolarData, idx: Indices, class_map: Ma
     return frame
 
 
+def _fit_and_score(model: SlicNet, data: SolarData, mode: str, train_idx: np.ndarray, fit_seed: int, epochs: int, *, test_idx: np.ndarray,
+                   lr: float, scratch_lr: float, top_blocks: int, layer_decay: float, batch_size: int, class_map: Mapping[str, str] | None,
+                   device: str, threads: int | None) -> tuple[dict, int, float]:
+    """One fit of :func:`learning_curve` and its score on the test images: (score, epochs, seconds)."""
+    t0 = time.perf_counter()
+    with cpu_threads(threads):
+        if mode == "scratch":
+            fitted, _ = from_scratch(model, data, train_idx, None, scratch_lr, epochs, batch_size, fit_seed, class_map, device=device, progress=False)
+        else:
+            fitted, _ = finetune(model, data, train_idx, None, mode, top_blocks, lr, layer_decay, epochs, batch_size, fit_seed, class_map,
+                                 device=device, progress=False)
+        return score(fitted, data, test_idx, class_map, device), epochs, time.perf_counter() - t0
+
+
 def learning_curve(
     base: SlicNet | str | os.PathLike, data: SolarData, test_idx: Indices, train_pool_idx: Indices, sizes: Sequence[int] = (4, 8, 16, 32, 64),
     modes: Sequence[str] = ("zero-shot", "classifier", "top", "scratch"), repeats: int = 3, seed: int = 0, steps: int = 60, lr: float = 1e-2,
     scratch_lr: float = 1e-3, top_blocks: int = 2, layer_decay: float = 0.5, batch_size: int = 16, class_map: Mapping[str, str] | None = None,
-    device: str = "auto", threads: int | None = None, progress: bool = True,
+    device: str = "auto", threads: int | None = None, progress: bool = True, workers: int = 1,
 ) -> pd.DataFrame:
     """Accuracy on held-out images as the number of training images grows.
 
@@ -309,6 +324,10 @@ def learning_curve(
         CPU threads for torch during the fits (:func:`slic_lib.inference.cpu_threads`).
     progress : bool
         Show a progress bar over the fits.
+    workers : int
+        Fits side by side in joblib worker processes (1: one after another). Each fit is
+        seeded and runs on ``threads`` threads either way, so the accuracies are the same;
+        ``seconds`` is each fit's own wall time.
 
     Returns
     -------
@@ -330,34 +349,38 @@ def learning_curve(
         log.info("left out training-set sizes larger than the pool of %d images: %s", len(pool), sorted(set(sizes) - set(usable)))
     if not usable:
         raise SlicError(f"no training-set size fits the pool of {len(pool)} images.")
+    model = base_model(base)
     with cpu_threads(threads):
-        model = base_model(base)
-        rows: list[dict] = []
         zero = score(model, data, test_idx, class_map, device) if "zero-shot" in modes else None
-        trained = [m for m in modes if m != "zero-shot"]
-        bar = tqdm(total=len(usable) * repeats * len(trained), desc="learning curve", disable=not progress)
-        for n in usable:
-            for r in range(repeats):
-                rng = np.random.default_rng([seed, n, r])
-                train_idx = pool[balanced_sample(data.labels[pool], n, rng)]
-                fit_seed = int(rng.integers(2**31))
-                epochs = epochs_for(n, batch_size, steps)
-                for mode in modes:
-                    t0 = time.perf_counter()
-                    if mode == "zero-shot":
-                        s, ep = zero, 0
-                    else:
-                        if mode == "scratch":
-                            fitted, _ = from_scratch(model, data, train_idx, None, scratch_lr, epochs, batch_size, fit_seed, class_map,
-                                                     device=device, progress=False)
-                        else:
-                            fitted, _ = finetune(model, data, train_idx, None, mode, top_blocks, lr, layer_decay, epochs, batch_size, fit_seed,
-                                                 class_map, device=device, progress=False)
-                        s, ep = score(fitted, data, test_idx, class_map, device), epochs
-                        bar.update()
-                    rows.append({"mode": mode, "n_train": n, "repeat": r, "accuracy": s["accuracy"], "balanced_accuracy": s["balanced_accuracy"],
-                                 "n_test": s["n"], "epochs": ep, "seconds": time.perf_counter() - t0})
-        bar.close()
+    fits = []  # (n, repeat, mode, train_idx, fit seed, epochs), in the order of the rows
+    for n in usable:
+        for r in range(repeats):
+            rng = np.random.default_rng([seed, n, r])
+            train_idx = pool[balanced_sample(data.labels[pool], n, rng)]
+            fit_seed = int(rng.integers(2**31))
+            epochs = epochs_for(n, batch_size, steps)
+            fits += [(n, r, mode, train_idx, fit_seed, epochs) for mode in modes if mode != "zero-shot"]
+    settings = dict(test_idx=test_idx, lr=lr, scratch_lr=scratch_lr, top_blocks=top_blocks, layer_decay=layer_decay,
+                    batch_size=batch_size, class_map=class_map, device=device, threads=threads)
+    bar = tqdm(total=len(fits), desc="learning curve" + (f" ({workers} processes)" if workers > 1 else ""), disable=not progress)
+    if workers > 1 and len(fits) > 1:
+        # each fit is seeded and runs on `threads` threads wherever it runs: the same numbers as one after another
+        scores = Parallel(n_jobs=min(workers, len(fits)), backend="loky", return_as="generator")(
+            delayed(_fit_and_score)(model, data, *job[2:], **settings) for job in fits)
+    else:
+        scores = (_fit_and_score(model, data, *job[2:], **settings) for job in fits)
+    done = {}
+    for job, result in zip(fits, scores):
+        done[job[:3]] = result
+        bar.update()
+    bar.close()
+    rows: list[dict] = []
+    for n in usable:
+        for r in range(repeats):
+            for mode in modes:
+                s, ep, seconds = (zero, 0, 0.0) if mode == "zero-shot" else done[(n, r, mode)]
+                rows.append({"mode": mode, "n_train": n, "repeat": r, "accuracy": s["accuracy"], "balanced_accuracy": s["balanced_accuracy"],
+                             "n_test": s["n"], "epochs": ep, "seconds": seconds})
     return pd.DataFrame(rows)
 
 

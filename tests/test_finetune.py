@@ -4,6 +4,7 @@ curve, on tiny models and stripe patterns."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
@@ -171,6 +172,13 @@ def test_learning_curve_rows(data):
     assert curve["accuracy"].between(0, 1).all() and (curve["n_test"] == len(test_idx)).all()
     assert curve[curve["mode"] == "zero-shot"]["accuracy"].nunique() == 1
     assert len(finetune.curve_summary(curve)) == 4 * 2
+    # side by side in worker processes: the same rows and numbers, each fit seeded and on one thread
+    side_by_side = finetune.learning_curve(base, data, test_idx, pool, sizes=(2, 4, 100), modes=("zero-shot", "classifier", "top", "scratch"),
+                                           repeats=2, steps=1, batch_size=4, progress=False, threads=1, workers=2)
+    alone = finetune.learning_curve(base, data, test_idx, pool, sizes=(2, 4, 100), modes=("zero-shot", "classifier", "top", "scratch"),
+                                    repeats=2, steps=1, batch_size=4, progress=False, threads=1)
+    columns = ["mode", "n_train", "repeat", "accuracy", "balanced_accuracy", "n_test", "epochs"]
+    pd.testing.assert_frame_equal(side_by_side[columns], alone[columns])
     with pytest.raises(SlicError, match="overlap"):
         finetune.learning_curve(base, data, test_idx, test_idx, progress=False)
     with pytest.raises(SlicError, match="mode"):

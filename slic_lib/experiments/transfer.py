@@ -208,7 +208,7 @@ def bbso_learning_curve(run: Run, zero_shot: BBSOZeroShot | None, progress: bool
     s = run.profile.transfer
     curve = learning_curve(_base(run), zero_shot.crops.data, zero_shot.test_idx, zero_shot.train_pool, s.sizes, s.modes, s.repeats,
                            run.profile.seed, s.steps, s.lr, s.scratch_lr, s.top_blocks, s.layer_decay, s.batch_size, threads=s.threads,
-                           progress=progress)
+                           progress=progress, workers=run.profile.workers)
     results.write_table(run.name, "transfer_learning_curve", curve)
     _merge_summary(run, learning_curve=curve_summary(curve).to_dict("records"))
     return curve
