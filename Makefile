@@ -58,6 +58,7 @@ bench: setup
 	$(BIN)/python benchmarks/bench_classify.py
 	$(BIN)/python benchmarks/bench_build.py
 	$(BIN)/python benchmarks/bench_train.py
+	$(BIN)/python benchmarks/bench_paper_bound.py
 	$(BIN)/python benchmarks/bench_sweep.py
 	@if $(BIN)/python -c "import sys, torch; sys.exit(not torch.cuda.is_available())"; then \
 		$(BIN)/python benchmarks/bench_gpu.py; else echo "no GPU: benchmarks/bench_gpu.py skipped"; fi

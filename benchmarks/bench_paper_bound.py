@@ -54,11 +54,12 @@ def split_epochs(profile_name: str, default: int) -> tuple[int, str]:
     return default, "the profile's epochs (no run found; the selected epoch can only be fewer)"
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> float:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", default="cpu")
     parser.add_argument("--efficiency", type=float, nargs="+", default=[0.52, 0.65],
                         help="shares of the bfloat16 peak the training engine reaches (bench_train.py)")
+    parser.add_argument("--n", type=int, default=4096, help="side of the matrices of the peak")
     args = parser.parse_args(argv)
 
     p = get_profile(args.profile)
@@ -71,11 +72,11 @@ def main(argv: list[str] | None = None) -> None:
     split_runs = SPLIT_SEEDS * 2 * split_e
     flops = per_epoch * (sweep_runs + split_runs)
     torch.set_num_threads(torch.get_num_threads())  # both cores: the peak of the whole machine
-    peak = matmul_peak((torch.bfloat16,), n=4096, repeats=5)["bfloat16"]
+    peak = matmul_peak((torch.bfloat16,), n=args.n, repeats=5)["bfloat16"]
 
     print(f"## The arithmetic floor of `make paper --profile {p.name}`'s training against issue 13's goal ({GOAL_S} s)\n")
     print(f"machine: {machine()}")
-    print(f"bfloat16 matrix-product peak in this run (4096x4096, median of 5): {peak:.0f} GFLOP/s\n")
+    print(f"bfloat16 matrix-product peak in this run ({args.n}x{args.n}, median of 5): {peak:.0f} GFLOP/s\n")
     print("| training | epoch-runs | images each | GFLOP | seconds at 100 % of peak | " +
           " | ".join(f"at {e:.0%}" for e in args.efficiency) + " |")
     print("|---|---:|---:|---:|---:|" + "---:|" * len(args.efficiency))
@@ -102,6 +103,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         print(f"- no executed notebooks in notebooks/executed/{p.name}: run `make paper` for the other notebooks' share")
     print(f"- the training alone at 100 % of peak: {floor:.0f} s, {floor / GOAL_S:.2f}x the goal of {GOAL_S} s")
+    return floor
 
 
 if __name__ == "__main__":

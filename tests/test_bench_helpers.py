@@ -61,3 +61,21 @@ def test_the_sweep_benchmark_runs_and_prints_one_row(capsys):
     table = bench_sweep.main(["--n", "40", "--epochs", "1", "--repeats", "1"])
     assert len(table.rows) == 1 and table.rows[0].baseline_value > 0 and table.rows[0].candidate_value > 0
     assert "sweep wall time" in capsys.readouterr().out
+
+
+def test_the_paper_bound_counts_the_profiles_epoch_runs(capsys, tmp_path):
+    import json
+
+    import bench_paper_bound
+
+    from slic_lib.profiles import get_profile
+
+    floor = bench_paper_bound.main(["--profile", "smoke", "--n", "256"])
+    out = capsys.readouterr().out
+    p = get_profile("smoke")
+    assert floor > 0 and "the training alone at 100 % of peak" in out
+    assert f"| {len(p.learning_rates) * p.epochs} |" in out  # the sweep's epoch-runs
+    # notebook times are read from papermill's cell durations
+    nb = {"cells": [{"metadata": {"papermill": {"duration": 1.5}}}, {"metadata": {"papermill": {"duration": None}}}, {"metadata": {}}]}
+    (tmp_path / "02_training_sweep.ipynb").write_text(json.dumps(nb))
+    assert bench_paper_bound.notebook_seconds(tmp_path) == {"02_training_sweep": 1.5}
