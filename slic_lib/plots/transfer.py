@@ -144,7 +144,7 @@ def plot_roc(rows: pd.DataFrame, title: str | None = None, trained_on: str | Non
 
 
 def plot_learning_curve(curve: pd.DataFrame, metric: str = "accuracy", title: str | None = None, synthetic: bool = False, base_synthetic: bool = False) -> Figure:
-    """Held-out accuracy against the number of training crops, one line per mode (mean +- std).
+    """Held-out accuracy against the number of training crops, one line per mode (mean, and the range over the training sets drawn).
 
     Parameters
     ----------
@@ -160,10 +160,13 @@ def plot_learning_curve(curve: pd.DataFrame, metric: str = "accuracy", title: st
         The base model was trained on simulated H-alpha images (the title says so).
     """
     fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
-    stats = curve.groupby(["mode", "n_train"], sort=False)[metric].agg(["mean", "std"]).reset_index()
-    for mode in dict.fromkeys(curve["mode"]):
+    stats = curve.groupby(["mode", "n_train"], sort=False)[metric].agg(["mean", "min", "max", "count"]).reset_index()
+    modes = list(dict.fromkeys(curve["mode"]))
+    for k, mode in enumerate(modes):
         s = stats[stats["mode"] == mode].sort_values("n_train")
-        ax.errorbar(s["n_train"], s["mean"], yerr=s["std"].fillna(0), label=mode, capsize=3, **MODE_STYLE.get(mode, {}))
+        # the modes side by side at each size (a small shift on the log axis), so their bars do not hide each other
+        x = s["n_train"] * 2 ** (0.05 * (k - (len(modes) - 1) / 2))
+        ax.errorbar(x, s["mean"], yerr=[(s["mean"] - s["min"]).clip(lower=0), (s["max"] - s["mean"]).clip(lower=0)], label=mode, capsize=3, **MODE_STYLE.get(mode, {}))
     sizes = sorted(curve["n_train"].unique())
     ax.set_xscale("log", base=2)
     ax.set_xticks(sizes, [str(n) for n in sizes])
@@ -171,7 +174,8 @@ def plot_learning_curve(curve: pd.DataFrame, metric: str = "accuracy", title: st
     ax.set_xlabel("training crops (class-balanced)")
     ax.set_ylabel(metric.replace("_", " ") + " on held-out days")
     ax.grid(alpha=0.3)
-    ax.legend(title="mode", fontsize=8)
+    repeats = int(stats["count"].max())
+    ax.legend(title=f"mode: mean, bars from the worst\nto the best of {repeats} training sets" if repeats > 1 else "mode", fontsize=8, title_fontsize=8)
     text = title or "Transfer to real BBSO H-alpha crops (filaments vs quiet Sun)"
     if base_synthetic:
         text += "; base model trained on simulated H-alpha images"
