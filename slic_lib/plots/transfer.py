@@ -200,7 +200,8 @@ def plot_aia_transfer(table: pd.DataFrame, title: str | None = None) -> Figure:
     width = 0.8 / max(len(cols), 1)
     for i, c in enumerate(cols):
         label, colour = _AIA_COLUMNS[c]
-        ax.bar(x + (i - (len(cols) - 1) / 2) * width, table[c], width, label=label, color=colour)
+        bars = ax.bar(x + (i - (len(cols) - 1) / 2) * width, table[c], width, label=label, color=colour)
+        ax.bar_label(bars, fmt="%.2f", fontsize=7, padding=1)  # a value of 0.00 is otherwise no bar at all
     ax.set_xticks(x, [f"AIA {w} \u00c5\n({e})" for w, e in zip(table["wavelength"], table["expected"])])
     ax.set_ylim(0, 1.22)
     ax.set_yticks(np.linspace(0, 1, 6))
