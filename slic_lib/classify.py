@@ -303,7 +303,10 @@ def default_workers() -> int:
 
 
 def _warm() -> int:
-    """A no-op task: a worker that runs it has imported this module (astropy, sunpy, skimage)."""
+    """A worker that runs this has imported what decoding needs (astropy, and sunpy's Map,
+    which :mod:`slic_lib.reader` imports on the first file with a WCS: 2 s here)."""
+    import sunpy.map  # noqa: F401
+
     return os.getpid()
 
 
@@ -314,7 +317,9 @@ def decode_pool(workers: int | None) -> tuple[cf.Executor, int]:
     if workers < 0:
         raise SlicError(f"--workers must be 0 or more, not {workers}.")
     if workers == 0:
-        return cf.ThreadPoolExecutor(1), 0
+        pool = cf.ThreadPoolExecutor(1)
+        pool.submit(_warm)
+        return pool, 0
     pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
     for _ in range(workers):
         pool.submit(_warm)
