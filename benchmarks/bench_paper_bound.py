@@ -7,8 +7,8 @@ step as three forward passes, as in ``bench_train.py``; validation passes and no
 small fine-tuning fits are left out, so the count is a floor) and divides it by the
 bfloat16 matrix-product peak measured now, both cores, and by the share of that peak the
 training engine reaches (``bench_train.py``: 52-65 % with and without domain
-randomisation). The time the other notebooks took is read from the executed notebooks of
-the last `make paper` (papermill's cell durations), when they are present.
+randomisation). The time the other notebooks took is read from the last `make paper`: the
+wall seconds per notebook in its ``summary.json``, when there is one.
 
 Nothing here is timed but the peak; the result is a floor in seconds beside the goal.
 
@@ -18,7 +18,6 @@ Nothing here is timed but the peak; the result is a floor in seconds beside the 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
@@ -27,6 +26,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import machine, matmul_peak, network_flops  # noqa: E402
 
+from slic_lib import summary  # noqa: E402
 from slic_lib.experiments.validation import SPLIT_SEEDS  # noqa: E402
 from slic_lib.model import ModelConfig, SlicNet  # noqa: E402
 from slic_lib.profiles import get_profile  # noqa: E402
@@ -37,21 +37,10 @@ GOAL_S = 8 * 60
 TRAINING_NOTEBOOKS = ("02_training_sweep", "03_validation_metrics")
 
 
-def notebook_seconds(folder: Path) -> dict[str, float]:
-    """Wall seconds per executed notebook (sum of papermill's cell durations); empty if none ran."""
-    out = {}
-    for path in sorted(folder.glob("0*.ipynb")):
-        cells = json.loads(path.read_text())["cells"]
-        out[path.stem] = sum(c.get("metadata", {}).get("papermill", {}).get("duration") or 0.0 for c in cells)
-    return out
-
-
-def split_epochs(profile_name: str, default: int) -> tuple[int, str]:
-    """Epochs of each split-comparison training: the last run's (its selected epoch), else the profile's."""
-    path = ROOT / "data" / profile_name / "results" / "split_comparison.json"
-    if path.exists() and "epochs" in (result := json.loads(path.read_text())):
-        return int(result["epochs"]), f"from {path.relative_to(ROOT)}"
-    return default, "the profile's epochs (no run found; the selected epoch can only be fewer)"
+def last_run(profile_name: str) -> tuple[int | None, dict[str, float]]:
+    """The last `make paper` run's split-comparison epochs and wall seconds per notebook, from its ``summary.json``."""
+    s = summary.read(profile_name)
+    return s.get("split_comparison", {}).get("epochs"), s.get("notebook_seconds", {})
 
 
 def main(argv: list[str] | None = None) -> float:
@@ -68,7 +57,9 @@ def main(argv: list[str] | None = None) -> float:
     forward = network_flops(SlicNet(ModelConfig(arch=p.arch, input_size=p.input_size, width=p.width, hidden=p.hidden)), p.input_size)
     per_epoch = 3 * forward * n_train
     sweep_runs = len(p.learning_rates) * p.epochs
-    split_e, split_source = split_epochs(p.name, p.epochs)
+    split_e, timed = last_run(p.name)
+    split_source = f"from {summary.path(p.name)}" if split_e else "the profile's epochs (no run found; the selected epoch can only be fewer)"
+    split_e = split_e or p.epochs
     split_runs = SPLIT_SEEDS * 2 * split_e
     flops = per_epoch * (sweep_runs + split_runs)
     torch.set_num_threads(torch.get_num_threads())  # both cores: the peak of the whole machine
@@ -91,9 +82,8 @@ def main(argv: list[str] | None = None) -> float:
           f"a training step counted as 3 forward passes; validation passes and notebook 06's fits left out")
     print(f"- split comparison epochs: {split_e}, {split_source}")
     floor = flops / 1e9 / peak
-    timed = notebook_seconds(ROOT / "notebooks" / "executed" / p.name)
     if timed:
-        others = sum(s for name, s in timed.items() if name not in TRAINING_NOTEBOOKS)
+        others = sum(s for name, s in timed.items() if Path(name).stem not in TRAINING_NOTEBOOKS)
         print("- the last run's notebooks: " + ", ".join(f"{k[:2]} {v:.0f} s" for k, v in timed.items()) +
               f"; without the two that train: {others:.0f} s")
         for e in [1.0, *args.efficiency]:
@@ -101,7 +91,7 @@ def main(argv: list[str] | None = None) -> float:
             print(f"- training at {e:.0%} of peak + the other notebooks as last run: {total:.0f} s, "
                   f"{total / GOAL_S:.2f}x the goal")
     else:
-        print(f"- no executed notebooks in notebooks/executed/{p.name}: run `make paper` for the other notebooks' share")
+        print(f"- no notebook times in {summary.path(p.name)}: run `make paper` for the other notebooks' share")
     print(f"- the training alone at 100 % of peak: {floor:.0f} s, {floor / GOAL_S:.2f}x the goal of {GOAL_S} s")
     return floor
 

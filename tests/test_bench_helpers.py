@@ -63,19 +63,24 @@ def test_the_sweep_benchmark_runs_and_prints_one_row(capsys):
     assert "sweep wall time" in capsys.readouterr().out
 
 
-def test_the_paper_bound_counts_the_profiles_epoch_runs(capsys, tmp_path):
+def test_the_paper_bound_counts_the_profiles_epoch_runs(capsys, tmp_path, monkeypatch):
     import json
 
     import bench_paper_bound
 
     from slic_lib.profiles import get_profile
 
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path))  # no run yet: the profile's epochs, no notebook times
     floor = bench_paper_bound.main(["--profile", "smoke", "--n", "256"])
     out = capsys.readouterr().out
     p = get_profile("smoke")
-    assert floor > 0 and "the training alone at 100 % of peak" in out
+    assert floor > 0 and "the training alone at 100 % of peak" in out and "no notebook times" in out
     assert f"| {len(p.learning_rates) * p.epochs} |" in out  # the sweep's epoch-runs
-    # notebook times are read from papermill's cell durations
-    nb = {"cells": [{"metadata": {"papermill": {"duration": 1.5}}}, {"metadata": {"papermill": {"duration": None}}}, {"metadata": {}}]}
-    (tmp_path / "02_training_sweep.ipynb").write_text(json.dumps(nb))
-    assert bench_paper_bound.notebook_seconds(tmp_path) == {"02_training_sweep": 1.5}
+    # after a run: its split epochs and notebook times, from its summary.json
+    (tmp_path / "smoke").mkdir(exist_ok=True)
+    (tmp_path / "smoke" / "summary.json").write_text(json.dumps(
+        {"split_comparison": {"epochs": 3}, "notebook_seconds": {"01_data_curation.ipynb": 10.0, "02_training_sweep.ipynb": 99.0}}))
+    assert bench_paper_bound.last_run("smoke") == (3, {"01_data_curation.ipynb": 10.0, "02_training_sweep.ipynb": 99.0})
+    bench_paper_bound.main(["--profile", "smoke", "--n", "256"])
+    out = capsys.readouterr().out
+    assert "3 seeds x 2 splits x 3 epochs" in out and "without the two that train: 10 s" in out
