@@ -30,7 +30,7 @@ from .. import results, summary
 from ..baseline import DarkPixelRule, auc_comparison, dev_test_baseline, filament_score, fit_threshold, paired_comparison, score_answers
 from ..errors import SlicError
 from ..finetune import confusion_frame, curve_summary, learning_curve, predictions, score
-from ..model import SlicNet, load_checkpoint, read_checkpoint
+from ..model import SlicNet, load_checkpoint, model_from_checkpoint, read_checkpoint
 from ..plots.transfer import plot_aia_transfer, plot_bbso_examples, plot_disagreements, plot_learning_curve, plot_roc
 from ..realdata import bbso
 from ..realdata.bbso_dataset import CropSet, load_bbso
@@ -112,10 +112,11 @@ def bbso_zero_shot(run: Run, progress: bool = True) -> BBSOZeroShot | None:
     dev_labels = [names[k] for k in crops.data.labels[train_pool]]
     dev_score = filament_score(predictions(base, crops.data, train_pool), names)
     threshold = fit_threshold(dev_score, dev_labels)
-    per_crop = test_day_crops(crops, test_idx, predictions(base, crops.data, test_idx), DarkPixelRule(**rule["rule"]), threshold)
+    dark_rule = DarkPixelRule(**rule["rule"])
+    per_crop = test_day_crops(crops, test_idx, predictions(base, crops.data, test_idx), dark_rule, threshold)
     results.write_table(run.name, "transfer_bbso_test_days", per_crop)
     rule["paired_test_days"] = paired_comparison(per_crop["network_right"], per_crop["rule_right"])
-    dev_rule = DarkPixelRule(**rule["rule"]).features([crops.crops[i].data for i in train_pool])
+    dev_rule = dark_rule.features([crops.crops[i].data for i in train_pool])
     two_way = {"threshold": threshold, "dev_days": score_answers(np.where(dev_score > threshold, "filaments", "quiet"), dev_labels),
                "test_days": score_answers(per_crop["two_way"], per_crop["true"]),
                "paired_test_days": paired_comparison(per_crop["two_way_right"], per_crop["rule_right"]),
@@ -182,8 +183,8 @@ def bbso_sweep_models(run: Run, zero_shot: BBSOZeroShot | None) -> pd.DataFrame 
         path = run.models / "sweep" / f"lr_{lr:g}" / "best.pt"
         if not path.exists():
             raise SlicError(f"the sweep's model for learning rate {lr:g} is missing ({path}); run notebook 02 again.")
-        model = load_checkpoint(path)
-        metrics = read_checkpoint(path).metrics
+        checkpoint = read_checkpoint(path)
+        model, metrics = model_from_checkpoint(checkpoint), checkpoint.metrics
         truth, pred = data.labels[zero_shot.test_idx], predictions(model, data, zero_shot.test_idx).argmax(1)
         row = {"learning_rate": lr, "selected": lr == selected, "epoch": int(metrics["best_epoch"]),
                "simulated_validation": float(metrics["best_val_accuracy"]),
