@@ -23,7 +23,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("slic_lib.evaluate", "confusion matrix, precision, recall and timing on a dataset"),
     "classify": ("slic_lib.classify", "catalogue FITS files (CSV or Parquet): labels, confidence, OOD flag, header facts"),
     "calibrate": ("slic_lib.ood", "calibrate a checkpoint's confidence and OOD threshold on its validation split"),
-    "paper": ("slic_lib.pipeline", "run notebooks 01-05 with papermill and regenerate the paper"),
+    "paper": ("slic_lib.pipeline", "run the numbered notebooks with papermill (01-05: the paper; 06-07 with --with-transfer) and regenerate every figure and table"),
     "fetch": ("slic_lib.fetch", "download the published Slic release (weights and data)"),
     "fido": ("slic_lib.fido", "search and download the paper's AIA/SOT observations with sunpy Fido"),
 }

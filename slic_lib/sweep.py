@@ -27,6 +27,7 @@ from .errors import SlicError
 from .model import ModelConfig, read_checkpoint, save_checkpoint
 from .paper import LEARNING_RATES as PAPER_LEARNING_RATES
 from .splits import SPLITS
+from .inference import PRECISION_CHOICES, resolve_device, resolve_precision
 from .train import SCHEDULES, TrainConfig, TrainResult, train
 
 
@@ -146,33 +147,56 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", type=Path, help="dataset file from 'slic build'")
     parser.add_argument("--out", type=Path, required=True, help="output folder (one sub-folder per learning rate)")
     parser.add_argument("--lr", type=float, action="append", help="learning rate; repeat for a sweep (default: the paper's 1e-3, 5e-4, 1e-4)")
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--arch", choices=("slic", "vgg13"), default="slic")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs per learning rate (default 5; the paper: 100)")
+    parser.add_argument("--batch-size", type=int, default=32, help="images per SGD step (default 32, the paper's)")
+    parser.add_argument("--arch", choices=("slic", "vgg13"), default="slic",
+                        help="slic: the published checkpoint's layout (default); vgg13: the paper's text")
     parser.add_argument("--width", type=float, default=1.0, help="feature-map multiplier (1 = the paper's)")
     parser.add_argument("--hidden", type=int, default=4096, help="classifier hidden units (the paper: 4096)")
-    parser.add_argument("--split", choices=SPLITS, default="grouped")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--split", choices=SPLITS, default="grouped",
+                        help="train/validation split: whole observing runs apart (grouped, default), the paper's every 10th file, or the split the data came with (fixed: the Slic release's)")
+    parser.add_argument("--seed", type=int, default=0, help="seeds the initialisation, the split and every epoch (default 0)")
     parser.add_argument("--augment", action="store_true", help="random flips and 90-degree rotations")
     parser.add_argument("--randomise", choices=tuple(RANDOMISATIONS), default="off", help="domain randomisation (slic_lib.augment)")
     parser.add_argument("--schedule", choices=SCHEDULES, default="constant",
                         help="learning rate over the epochs: constant (the paper) or falling as a cosine")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
-    parser.add_argument("--no-amp", action="store_true", help="full precision on CUDA")
+    parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
+                        help="network arithmetic: auto (default) trains with bfloat16 autocast where the CPU/GPU computes it "
+                        "natively (about twice the images/s of float32 on a CPU with AVX-512 BF16), else float32")
+    parser.add_argument("--no-amp", action="store_true", help=argparse.SUPPRESS)  # before --precision: float32
     parser.add_argument("--workers", type=int, default=1, help="learning rates trained side by side, each in its own process (CPU)")
     parser.add_argument("--no-resume", action="store_true", help="start afresh even if last.pt exists")
-    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+
+
+def _mixed_precision(precision: str, device: str) -> bool:
+    """Whether ``slic train --precision`` asks the engine for bfloat16 autocast on ``device``.
+
+    ``auto`` leaves the choice to the engine (bfloat16 where the device computes it natively);
+    an explicit ``bfloat16`` on a device that would only emulate it is refused rather than
+    silently trained in float32.
+    """
+    if precision == "float32":
+        return False
+    if precision == "bfloat16" and resolve_precision("auto", device) != "bfloat16":
+        raise SlicError(f"this {resolve_device(device).type.upper()} does not compute bfloat16 natively; "
+                        "use --precision float32 (or auto).")
+    return True
 
 
 def run(args: argparse.Namespace) -> int:
     data = load_dataset(args.data)
     model_config = ModelConfig(arch=args.arch, input_size=data.images.shape[-1], width=args.width, hidden=args.hidden, n_classes=len(data.class_names))
+    mixed = _mixed_precision("float32" if args.no_amp else args.precision, args.device)
     config = TrainConfig(
         epochs=args.epochs, batch_size=args.batch_size, seed=args.seed, split=args.split, augment=args.augment, randomise=args.randomise,
-        schedule=args.schedule, device=args.device, amp=not args.no_amp,
+        schedule=args.schedule, device=args.device, amp=mixed, cpu_amp=mixed,
     )
     result = sweep(data, model_config, config, args.lr or PAPER_LEARNING_RATES, args.out, resume=not args.no_resume, progress=not args.no_progress,
                    workers=args.workers)
     if int(os.environ.get("RANK", "0")) == 0:
-        print(f"best: learning rate {result.best_lr:g}, epoch {result.best_epoch}, validation accuracy {result.best_val_accuracy:.4f} -> {result.best_path}")
+        precision = (result.runs[result.best_lr].history or [{}])[-1].get("precision", "float32")
+        print(f"best: learning rate {result.best_lr:g}, epoch {result.best_epoch}, validation accuracy {result.best_val_accuracy:.4f} "
+              f"(trained in {precision}) -> {result.best_path}")
     return 0

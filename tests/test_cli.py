@@ -6,7 +6,9 @@ import sys
 import pytest
 
 from slic_lib.cli import COMMANDS, main
-from slic_lib.model import load_checkpoint
+from slic_lib import inference
+from slic_lib.inference import resolve_precision
+from slic_lib.model import load_checkpoint, read_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -61,6 +63,25 @@ def test_bad_input_is_one_sentence_and_nonzero_exit(argv, message):
     assert "Traceback" not in proc.stderr
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and message in lines[0]
+
+
+def test_train_precision_auto_follows_the_cpu_and_float32_is_kept(dataset_file, tmp_path, capsys):
+    args = ["train", str(dataset_file), "--lr", "5e-3", "--epochs", "1", "--batch-size", "8", "--width", "0.125", "--hidden", "32", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "auto")]) == 0
+    auto = resolve_precision("auto", "cpu")
+    assert f"(trained in {auto})" in capsys.readouterr().out
+    assert read_checkpoint(tmp_path / "auto" / "best.pt").metrics["history"][-1]["precision"] == auto
+    assert main([*args, "--out", str(tmp_path / "f32"), "--precision", "float32"]) == 0
+    assert "(trained in float32)" in capsys.readouterr().out
+    assert read_checkpoint(tmp_path / "f32" / "best.pt").train_config["cpu_amp"] is False
+
+
+def test_train_refuses_bfloat16_where_the_cpu_would_only_emulate_it(dataset_file, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(inference, "cpu_has_bf16", lambda: False)
+    code = main(["train", str(dataset_file), "--out", str(tmp_path), "--epochs", "1", "--precision", "bfloat16", "--no-progress"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 1 and len(err) == 1 and "does not compute bfloat16 natively" in err[0]
+    assert not any(tmp_path.iterdir())  # refused before anything was written
 
 
 def test_train_runs_its_rates_side_by_side_with_workers(dataset_file, tmp_path, capsys):
