@@ -13,7 +13,7 @@ import numpy as np
 from .dataset import SolarData, load_dataset
 from .splits import split
 from .errors import SlicError
-from .inference import predict_proba, time_inference
+from .inference import PRECISION_CHOICES, predict_proba, time_inference
 from .metrics import Report, report
 from .model import SlicNet, load_checkpoint, read_checkpoint
 
@@ -56,11 +56,14 @@ def evaluate(
     batch_size: int = 64,
     device: str = "auto",
     progress: bool = False,
+    precision: str = "float32",
 ) -> Evaluation:
     """Evaluate a model on a dataset's validation split (``subset="val"``) or all of it.
 
     The validation split is recomputed from the split settings stored in the checkpoint, so
-    it is the one the model was selected on.
+    it is the one the model was selected on. ``precision`` is the network's arithmetic
+    (:func:`slic_lib.inference.logits`): float32 by default, the reference the paper's metrics
+    were computed in.
     """
     train_config: dict = {}
     if not isinstance(model, SlicNet):
@@ -75,7 +78,7 @@ def evaluate(
         idx = np.arange(len(data))
     else:
         raise SlicError(f"unknown subset {subset!r}; use 'val' or 'all'.")
-    probs = predict_proba(model, data.images[idx], batch_size, device, progress=progress)
+    probs = predict_proba(model, data.images[idx], batch_size, device, precision=precision, progress=progress)
     labels = data.labels[idx]
     return Evaluation(report(labels, probs.argmax(1), data.class_names), probs, labels, idx, data)
 
@@ -84,15 +87,18 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("data", type=Path, help="dataset file from 'slic build'")
     parser.add_argument("--model", type=Path, required=True, help="checkpoint (slic train) or published sol_class_4.pth")
     parser.add_argument("--subset", choices=("val", "all"), default="val", help="the checkpoint's validation split, or every image")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    parser.add_argument("--precision", choices=PRECISION_CHOICES, default="float32",
+                        help="network arithmetic: float32 (default, the reference), or bfloat16 / auto as slic classify runs it")
     parser.add_argument("--json", type=Path, help="also write the metrics and timing to this JSON file")
 
 
 def run(args: argparse.Namespace) -> int:
-    result = evaluate(args.model, args.data, args.subset, device=args.device, progress=True)
-    timing = time_inference(load_checkpoint(args.model), result.data.images[result.indices], device=args.device, repeats=1)
+    result = evaluate(args.model, args.data, args.subset, device=args.device, progress=True, precision=args.precision)
+    timing = time_inference(load_checkpoint(args.model), result.data.images[result.indices], device=args.device, precision=args.precision,
+                            repeats=1)
     print(result.report)
-    print(f"classified {timing['n_images']} images in {timing['seconds']:.2f} s on {timing['device']}")
+    print(f"classified {timing['n_images']} images in {timing['seconds']:.2f} s on {timing['device']} in {timing['precision']}")
     if result.data.is_synthetic:
         print("note: these images are simulated (slic_lib.synthetic), not real observations.")
     if args.json:

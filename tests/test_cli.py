@@ -1,5 +1,6 @@
 """The slic command: help everywhere, the catalogue, and one sentence for a user's bad input."""
 
+import json
 import subprocess
 import sys
 
@@ -46,6 +47,13 @@ def test_train_then_evaluate(trained, dataset_file, tmp_path, capsys):
     out = capsys.readouterr().out
     assert "confusion matrix" in out and "classified" in out
     assert '"accuracy"' in (tmp_path / "m.json").read_text()
+    assert "in float32" in out  # the reference arithmetic unless asked
+
+
+def test_evaluate_in_bfloat16_reports_it(trained, dataset_file, tmp_path, capsys):
+    assert main(["evaluate", str(dataset_file), "--model", str(trained), "--precision", "bfloat16", "--json", str(tmp_path / "m.json")]) == 0
+    assert "in bfloat16" in capsys.readouterr().out
+    assert json.loads((tmp_path / "m.json").read_text())["timing"]["precision"] == "bfloat16"
 
 
 @pytest.mark.parametrize(
