@@ -7,7 +7,10 @@ Guarantees
   whole or absent). The catalogue ``<out>`` is written from the parts at the end, again by
   rename, and the journal removed. A run killed at any moment and started again with the same
   arguments reads the catalogue and the parts, skips the files they hold, and ends with
-  exactly one complete row per input.
+  exactly one complete row per input. Files whose rows are errors are tried again (a
+  download fetched anew, say), and their new rows replace the old.
+* Paths are stored absolute and normalised, so a rerun from another folder, or with other
+  spellings of the same path, resumes instead of classifying the files twice.
 * A CSV catalogue found on resume is checked row by row (the right number of fields, a
   known status, probabilities that parse and sum to one, a line that ends) and rows that fail
   are classified again, so a file cut mid-row by a kill or a full disk is repaired, not trusted.
@@ -124,6 +127,11 @@ class Lock:
         self._timeout = Timeout
 
     def __enter__(self) -> "Lock":
+        try:  # a folder that cannot be written: say so, not "another run holds the lock"
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o644))
+        except OSError as exc:
+            raise SlicError(f"cannot write the catalogue's lock {self.path} ({exc.strerror}); choose an --out in a folder "
+                            "you can write.") from None
         try:
             self._lock.acquire()
         except self._timeout:
@@ -194,21 +202,45 @@ def with_provenance(table: pa.Table, provenance: dict) -> pa.Table:
 
 
 def merge(tables: list[pa.Table], files: Sequence[str]) -> tuple[pa.Table, pa.Table]:
-    """One row per path (the first found), ordered: other paths first as found, then ``files`` in order.
+    """One row per path (the last found), ordered: other paths first as found, then ``files`` in order.
 
-    Returns the whole catalogue and the rows of ``files`` (in the order of ``files``). Done in
-    Arrow, so an archive of millions of rows is never held as Python objects.
+    The last row wins so that a file retried by a rerun (its earlier row an error) gets its
+    new row; tables are passed oldest first. Returns the whole catalogue and the rows of
+    ``files`` (in the order of ``files``). Done in Arrow, so an archive of millions of rows is
+    never held as Python objects.
     """
     table = pa.concat_tables(tables)
     table = table.append_column("__i", pa.array(np.arange(table.num_rows, dtype=np.int64)))
-    first = table.group_by("path", use_threads=False).aggregate([("__i", "min")])["__i_min"].combine_chunks()
-    table = table.take(pc.take(first, pc.sort_indices(first)))  # each path's first row, in the order found
+    seen = table.group_by("path", use_threads=False).aggregate([("__i", "min"), ("__i", "max")])
+    order = pc.sort_indices(seen["__i_min"])  # each path where it was first found
+    last, first = pc.take(seen["__i_max"], order).combine_chunks(), pc.take(seen["__i_min"], order).combine_chunks()
+    table = table.take(last)
     pos = pc.fill_null(pc.index_in(table["path"], value_set=pa.array(list(files), pa.string())), -1)
-    keyed = pa.table({"pos": pos, "i": table["__i"]})
+    keyed = pa.table({"pos": pos, "i": first})
     table = table.take(pc.sort_indices(keyed, sort_keys=[("pos", "ascending"), ("i", "ascending")]))
     table = table.drop_columns(["__i"])
     n_other = table.num_rows - pc.sum(pc.greater_equal(pos, 0)).as_py() if table.num_rows else 0
     return table, table.slice(n_other)
+
+
+def absolute_paths(table: pa.Table) -> pa.Table:
+    """The table with its ``path`` column made absolute and normalised (``os.path.abspath``).
+
+    Catalogues store absolute paths, so that a rerun from another folder, or one that names a
+    file as ``./x.fits`` or ``a/../x.fits``, finds the row it wrote; rows of catalogues written
+    with relative paths (before this) are read relative to the current folder, where they were
+    written.
+    """
+    if not table.num_rows:
+        return table
+    paths = pa.array([os.path.abspath(p) for p in table.column("path").to_pylist()], pa.string())
+    i = table.schema.get_field_index("path")
+    return table.set_column(i, table.schema.field(i), paths)
+
+
+def finished_paths(table: pa.Table) -> set[str]:
+    """Paths with an ``ok`` row: a rerun skips these and tries the files that failed again."""
+    return set(table.filter(pc.equal(table["status"], "ok")).column("path").to_pylist())
 
 
 def _csv_text(value: Any) -> str:

@@ -48,8 +48,9 @@ exit status:
   {EXIT_NONE_CLASSIFIED}  no input file could be classified
   130 interrupted; committed rows are kept and a rerun resumes
 
-The catalogue is CSV or Parquet by its suffix. A rerun with the same --out skips files
-already catalogued; a run killed at any moment and rerun ends with one complete row per input.
+The catalogue is CSV or Parquet by its suffix, with absolute paths. A rerun with the same
+--out skips files already classified and tries the failed ones again; a run killed at any
+moment and rerun ends with one complete row per input.
 """
 
 
@@ -76,8 +77,8 @@ def read_list(source: str) -> list[str]:
 
 
 def expand_inputs(paths: Iterable[str | os.PathLike], from_list: str | None = None, warn=None) -> list[Path]:
-    """Input files in order, once each: files as given, FITS files under folders (recursive,
-    sorted) and glob matches (sorted; ``**`` recurses). A path that does not exist is kept
+    """Input files in order, once each, as absolute paths: files as given, FITS files under
+    folders (recursive, sorted) and glob matches (sorted; ``**`` recurses). A path that does not exist is kept
     (it becomes an error row); a pattern that matches nothing is reported through ``warn``."""
     items = [str(p) for p in paths] + (read_list(from_list) if from_list else [])
     out: list[Path] = []
@@ -96,7 +97,8 @@ def expand_inputs(paths: Iterable[str | os.PathLike], from_list: str | None = No
             if not found and warn:
                 warn(f"no file matches {item!r}")
             out += found
-    return list(dict.fromkeys(out))
+    # absolute and normalised, so that two spellings of one file are one input (and one row)
+    return list(dict.fromkeys(Path(os.path.abspath(p)) for p in out))
 
 
 # --------------------------------------------------------------------------------------------
@@ -459,7 +461,10 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
 
     out = Path(out)
     cat.file_format(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SlicError(f"cannot make the catalogue's folder {out.parent} ({exc.strerror}).") from None
     with cat.Lock(out):
         journal = cat.Journal(out, names, provenance)
         if overwrite:
@@ -471,14 +476,15 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
             cat.check_provenance(cat.read_provenance(out), provenance, f"the existing catalogue {out}")
             existing, result.repaired = cat.read_rows(out, names)
         journaled = journal.open()
-        done = set(existing.column("path").to_pylist()) | set(journaled.column("path").to_pylist())
+        existing, journaled = cat.absolute_paths(existing), cat.absolute_paths(journaled)
+        done = cat.finished_paths(existing) | cat.finished_paths(journaled)  # error rows are tried again
         todo = [f for f in files if f not in done]
         del done, journaled
         _, result.network_seconds, result.seconds = _classify(todo, net, calibration, model_path, sha, batch_size, device,
                                                               precision, pool, dask, use_sunpy, progress, journal)
         result.new = len(todo)
         # rows of earlier runs' other inputs first, as they were; then this run's inputs in order
-        everything, result.table = cat.merge([existing, journal.read()], files)
+        everything, result.table = cat.merge([existing, cat.absolute_paths(journal.read())], files)
         if features:
             import pyarrow as pa
             import pyarrow.compute as pc

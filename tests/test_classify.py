@@ -3,7 +3,9 @@
 import csv
 import io
 import json
+import os
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -16,6 +18,7 @@ from slic_lib import catalogue as cat
 from slic_lib.classes import CLASSES
 from slic_lib.classify import EXIT_NONE_CLASSIFIED, EXIT_OK, EXIT_SOME_FAILED, classify_files, expand_inputs
 from slic_lib.cli import main
+from slic_lib.errors import SlicError
 from slic_lib.model import read_checkpoint
 
 FLOAT32 = ["--precision", "float32", "--workers", "0", "--no-progress"]
@@ -212,14 +215,49 @@ def test_dask_local_cluster_gives_the_same_rows(model, fits_tree, tmp_path):
     assert pd.read_parquet(tmp_path / "dask.parquet").equals(pd.read_parquet(tmp_path / "single.parquet"))
 
 
-def test_merge_keeps_each_paths_first_row_and_orders_inputs_last():
+def test_merge_keeps_each_paths_last_row_where_it_was_first_found_and_orders_inputs_last():
     names = ("a", "b")
-    first = cat.to_table([{"path": p, "status": "ok"} for p in ["x", "y", "z"]], names)
-    later = cat.to_table([{"path": p, "status": "error"} for p in ["z", "w", "y", "v"]], names)
+    first = cat.to_table([{"path": p, "status": s} for p, s in [("x", "ok"), ("y", "error"), ("z", "ok")]], names)
+    later = cat.to_table([{"path": p, "status": "ok"} for p in ["w", "y", "v"]], names)
     everything, inputs = cat.merge([first, later], ["v", "y"])
     assert everything.column("path").to_pylist() == ["x", "z", "w", "v", "y"]
-    assert everything.column("status").to_pylist() == ["ok", "ok", "error", "error", "ok"]
+    assert everything.column("status").to_pylist() == ["ok", "ok", "ok", "ok", "ok"]  # y retried: its new row
     assert inputs.column("path").to_pylist() == ["v", "y"]
+
+
+def test_a_rerun_from_another_folder_or_spelling_resumes_and_retries_failed_files(model, fits_tree, tmp_path, monkeypatch):
+    """Paths are stored absolute: ``f.fits``, ``./f.fits`` and ``/abs/f.fits`` are one file, one row.
+    A file whose row is an error (a failed download) is tried again by the rerun and its row replaced."""
+    archive = tmp_path / "archive"
+    archive.mkdir()
+    good = sorted((fits_tree / "quiet").glob("*.fits"))[:2]
+    for f in good:
+        (archive / f.name).write_bytes(f.read_bytes())
+    late = archive / "late.fits"
+    late.write_text("<html>503 Service Unavailable</html>")
+    out = tmp_path / "cat.csv"
+    monkeypatch.chdir(archive)
+    first = classify_files(["."], model, out, workers=0, progress=False, precision="float32")
+    assert first.new == 3 and first.exit_code == EXIT_SOME_FAILED
+    assert set(pd.read_csv(out)["path"]) == {str(archive / f.name) for f in good} | {str(late)}
+    late.write_bytes(good[0].read_bytes())  # downloaded again, whole
+    monkeypatch.chdir(tmp_path)
+    again = classify_files([str(archive), f"archive/../archive/{good[1].name}"], model, out, workers=0, progress=False,
+                           precision="float32")
+    assert again.new == 1 and again.exit_code == EXIT_OK  # only the failed file was classified again
+    df = pd.read_csv(out)
+    assert len(df) == 3 and set(df["status"]) == {"ok"}
+
+
+def test_an_output_folder_that_cannot_be_written_is_one_sentence(model, fits_tree, tmp_path):
+    if os.geteuid() == 0:
+        target = Path("/proc/slic-catalogue.csv")  # root writes anywhere else; procfs refuses new files
+    else:
+        locked = tmp_path / "ro"
+        locked.mkdir(mode=0o555)
+        target = locked / "cat.csv"
+    with pytest.raises(SlicError, match="cannot write the catalogue's lock"):
+        classify_files([fits_tree], model, target, workers=0, progress=False)
 
 
 def test_a_real_aia_171_frame_is_flagged_by_its_header_even_by_an_uncalibrated_model(uncalibrated, tmp_path):
