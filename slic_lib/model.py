@@ -274,6 +274,9 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         objects are never unpickled: ``torch.load(weights_only=True)``).
     """
     path = Path(path)
+    if path.is_dir():
+        hint = f" (did you mean {path / 'best.pt'}?)" if (path / "best.pt").is_file() else ""
+        raise SlicError(f"checkpoint {path} is a folder, not a checkpoint file{hint}.")
     if not path.is_file():
         raise SlicError(f"checkpoint {path} does not exist; train one with 'slic train' or fetch one with 'slic fetch slic-release'.")
     try:

@@ -246,18 +246,20 @@ def outside_band(wavelength: float | None, unit: str | None, band: tuple[float, 
     the cpu-profile model (median score 550 for AIA 1600/1700/304, 420 for SOT, none above the
     threshold), as the paper's network was fooled by them: the features alone cannot tell an
     AIA 304 prominence from an H-alpha one. The header can. ``unit`` is parsed by astropy
-    (``Angstrom``, ``nm``, ...); without one the FITS convention for ``WAVELNTH``, angstrom,
-    is assumed.
+    (``Angstrom``, ``nm``, ...). Without one, headers disagree: ``WAVELNTH`` is in angstrom for
+    SDO and most archives but in nm for DKIST (``656.28``), so the wavelength counts as outside
+    only if it is outside the band read either way (no solar channel lies at 654-659 A).
     """
     if wavelength is None or not np.isfinite(wavelength):
         return None
     import astropy.units as u
 
     try:
-        value = (float(wavelength) * u.Unit(unit or "Angstrom")).to_value(u.AA, equivalencies=u.spectral())
+        units = [u.Unit(unit)] if unit else [u.AA, u.nm]
+        values = [(float(wavelength) * q).to_value(u.AA, equivalencies=u.spectral()) for q in units]
     except (ValueError, TypeError, u.UnitsError):
         return None
-    return not band[0] <= value <= band[1]
+    return not any(band[0] <= v <= band[1] for v in values)
 
 
 def from_checkpoint(checkpoint) -> Calibration | None:

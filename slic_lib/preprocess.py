@@ -185,10 +185,37 @@ def clean(arr: np.ndarray) -> np.ndarray:
 
 
 def resample(arr: np.ndarray, size: int, order: int = 1) -> np.ndarray:
-    """Anti-aliased resampling to ``size x size`` (skimage's Gaussian pre-filter when shrinking)."""
+    """Anti-aliased resampling to ``size x size`` (skimage's Gaussian pre-filter when shrinking).
+
+    An axis shrunk more than :data:`PREBIN_ABOVE` times is first averaged over blocks of whole
+    pixels down to about four times ``size`` (:func:`_prebin`): skimage's Gaussian grows with
+    the factor (sigma 31 pixels for 4096 -> 64), and filtering a full 4096x4096 AIA, HMI or
+    DKIST frame with it took 3-7 s of a core, against milliseconds for a 512-pixel SOT frame
+    (factor 8, which is left exactly as it was).
+    """
     if arr.shape == (size, size):
         return arr
+    arr = _prebin(arr, size)
     return resize(arr, (size, size), order=order, anti_aliasing=True, preserve_range=True, mode="reflect")
+
+
+PREBIN_ABOVE = 8
+"""Shrink factor above which :func:`resample` first averages blocks of pixels."""
+
+
+def _prebin(arr: np.ndarray, size: int) -> np.ndarray:
+    """Mean over ``k x k``-style blocks (per axis ``n // (4 size)``) where an axis shrinks more than ``PREBIN_ABOVE`` times.
+
+    The few rows and columns that do not fill a block are dropped evenly from both edges.
+    """
+    ks = [n // (4 * size) if n > PREBIN_ABOVE * size else 1 for n in arr.shape]
+    if ks == [1, 1]:
+        return arr
+    (ky, kx), (ny, nx) = ks, arr.shape
+    my, mx = ny // ky * ky, nx // kx * kx
+    y0, x0 = (ny - my) // 2, (nx - mx) // 2
+    blocks = arr[y0:y0 + my, x0:x0 + mx].reshape(my // ky, ky, mx // kx, kx)
+    return blocks.mean(axis=(1, 3), dtype=np.float32)
 
 
 def bytescale(arr: np.ndarray) -> np.ndarray:

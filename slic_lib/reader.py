@@ -15,9 +15,11 @@ classify` and the catalogue use it whole, dataset building and preprocessing its
 from __future__ import annotations
 
 import gzip
+import io
 import logging
 import os
 import warnings
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,7 @@ from .preprocess import BadFrameError
 log = logging.getLogger(__name__)
 
 BLOCK = 2880  # bytes in a FITS block
+MIN_SIDE = 8  # pixels: a smaller image shows no solar feature, and resampling it to the input invents one
 
 #: header facts every row of a catalogue carries (None where the header does not say)
 FACTS = ("instrument", "wavelength", "wavelength_unit", "date_obs", "xcen", "ycen", "cdelt1", "cdelt2", "exptime")
@@ -38,8 +41,10 @@ FACTS = ("instrument", "wavelength", "wavelength_unit", "date_obs", "xcen", "yce
 class ReadError(BadFrameError):
     """A file that does not give one usable 2-D image; ``kind`` names the cause in one word.
 
-    Kinds: ``missing``, ``unreadable``, ``empty``, ``not-fits``, ``truncated``, ``header-only``,
-    ``one-dimensional``, ``cube``, ``degenerate``, ``all-nan``, ``all-zero``, ``constant``.
+    Kinds: ``missing``, ``unreadable``, ``empty``, ``not-fits``, ``truncated``, ``damaged``
+    (a gzip stream whose checksum fails), ``header-only``, ``table-only``, ``one-dimensional``,
+    ``cube``, ``degenerate`` (under :data:`MIN_SIDE` pixels a side), ``all-nan``, ``all-zero``,
+    ``constant``.
     """
 
     def __init__(self, kind: str, message: str) -> None:
@@ -102,14 +107,20 @@ def _head(path: Path, n: int = BLOCK) -> tuple[bytes, bool]:
         raise ReadError("truncated", f"gzip-compressed file is damaged or cut short ({exc})") from None
 
 
-def _gzip_complete(path: Path) -> bool:
+def _gunzip(path: Path) -> bytes:
+    """The whole decompressed stream of a gzip file, its CRC checked (a damaged file raises).
+
+    astropy reads a ``.fits.gz`` only as far as the HDUs it needs and never reaches the gzip
+    trailer, so a file with corrupted bytes in the middle decompresses to garbage pixels
+    without an error; reading to the end makes :mod:`gzip` check the CRC-32.
+    """
     try:
         with gzip.open(path, "rb") as fh:
-            while fh.read(1 << 20):
-                pass
-    except (OSError, EOFError):
-        return False
-    return True
+            return fh.read()
+    except EOFError:
+        raise ReadError("truncated", "truncated: the gzip-compressed file is cut short") from None
+    except (OSError, zlib.error) as exc:
+        raise ReadError("damaged", f"damaged gzip-compressed file ({exc})") from None
 
 
 def describe_bytes(head: bytes) -> str:
@@ -161,32 +172,94 @@ def _text(header, *keys: str) -> str | None:
     return None
 
 
-_ANGLE = {"arcsec": 1.0, "arcsecs": 1.0, "deg": 3600.0, "degree": 3600.0, "degrees": 3600.0, "arcmin": 60.0,
-          "rad": 206264.80624709636, "mas": 1e-3}
+_STRUCTURAL = {"SIMPLE", "BITPIX", "EXTEND", "XTENSION", "PCOUNT", "GCOUNT", "BSCALE", "BZERO", "BLANK", "CHECKSUM",
+               "DATASUM", "COMMENT", "HISTORY", "", "INHERIT", "EXTNAME", "EXTVER", "END"}
 
 
-def _centre(header, axis: int, naxis_len: int) -> float | None:
-    """The centre of the field along an axis in arcsec: XCEN/YCEN, else the linear WCS."""
-    direct = _num(header, "XCEN" if axis == 1 else "YCEN")
-    if direct is not None:
-        return direct
-    crpix, crval, cdelt = (_num(header, f"{k}{axis}") for k in ("CRPIX", "CRVAL", "CDELT"))
-    if None in (crpix, crval, cdelt) or not naxis_len:
+def inherit_primary(primary: fits.Header, header: fits.Header) -> fits.Header:
+    """An extension's header with the primary header's keywords it lacks (the FITS ``INHERIT`` convention).
+
+    Archives often keep the observation's keywords (instrument, wavelength, date, exposure) in
+    the primary header and the image in an extension; a tile-compressed file is always so. The
+    primary's keywords are inherited unless it says ``INHERIT = F``; structural ones
+    (``BITPIX``, ``NAXISn``, ...) never are.
+    """
+    if primary.get("INHERIT") is False:
+        return header
+    merged = header.copy()
+    for card in primary.cards:
+        key = card.keyword
+        if key not in _STRUCTURAL and not key.startswith("NAXIS") and key not in merged:
+            merged.append(card, end=True)
+    return merged
+
+
+def _wcs_facts(header, shape: tuple[int, ...]) -> dict[str, float]:
+    """Field centre (``xcen``, ``ycen``) and pixel scale (``cdelt1``, ``cdelt2``) in arcsec from the header's WCS.
+
+    Read by :class:`astropy.wcs.WCS`, so rotation (``PCi_j``, ``CDi_j``), projection and units
+    (``CUNITn``; arcsec where a linear axis names none) count; longitudes are wrapped to
+    +-180 degrees. Empty where the header has no usable WCS.
+    """
+    import astropy.units as u
+    from astropy.wcs import WCS
+    from astropy.wcs.utils import proj_plane_pixel_scales
+
+    if not any(k in header for k in ("CRPIX1", "CDELT1", "CD1_1", "PC1_1")) or len(shape) < 2:
+        return {}
+    ny, nx = shape[-2:]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # wcslib's fixes of real headers' quirks
+            wcs = WCS(header, naxis=2)
+            centre = wcs.wcs_pix2world([[(nx - 1) / 2, (ny - 1) / 2]], 0)[0]
+            scales = proj_plane_pixel_scales(wcs)
+            units = [u.Unit(str(c)) if str(c) else u.arcsec for c in wcs.wcs.cunit]
+    except Exception as exc:  # noqa: BLE001 - a header wcslib cannot use gives no coordinates
+        log.debug("no WCS: %s", exc)
+        return {}
+    facts: dict[str, float] = {}
+    for i, (centre_key, scale_key) in enumerate((("xcen", "cdelt1"), ("ycen", "cdelt2"))):
+        try:
+            value, scale = (centre[i] * units[i]).to_value(u.arcsec), (scales[i] * units[i]).to_value(u.arcsec)
+        except u.UnitConversionError:  # an axis in pixels, metres, ...
+            continue
+        if i == 0 and value > 180 * 3600:
+            value -= 360 * 3600
+        if np.isfinite(value):
+            facts[centre_key] = float(value)
+        if np.isfinite(scale):
+            facts[scale_key] = float(scale)
+    return facts
+
+
+def _date_obs(header) -> str | None:
+    """The observation time as ISO 8601 (``sunpy.time.parse_time``), or the keyword's text where it does not parse.
+
+    Only observation keywords count (``DATE-OBS``, ``DATE_OBS``, ``DATE-BEG``, ``T_OBS``), not
+    ``DATE``, the date the file was written; a date without a time takes ``TIME-OBS``.
+    """
+    raw = _text(header, "DATE-OBS", "DATE_OBS", "DATE-BEG", "DATE_BEG", "T_OBS")
+    if raw is None:
         return None
-    unit = str(header.get(f"CUNIT{axis}", "arcsec")).strip().lower()
-    scale = _ANGLE.get(unit)
-    if scale is None:
-        return None
-    return (crval + cdelt * ((naxis_len + 1) / 2 - crpix)) * scale
+    clock = _text(header, "TIME-OBS", "TIME_OBS")
+    if clock and ":" not in raw:
+        raw = f"{raw} {clock}"
+    try:
+        from sunpy.time import parse_time
+
+        return parse_time(raw).isot
+    except Exception:  # noqa: BLE001 - an unusual format is kept as written
+        return raw
 
 
 def header_facts(header, shape: tuple[int, ...]) -> dict[str, Any]:
     """Instrument, wavelength (and unit), observation time, field centre, pixel scale, exposure.
 
-    ``xcen``/``ycen`` come from the ``XCEN``/``YCEN`` keywords or, failing them, from the
-    linear WCS (``CRPIX``, ``CRVAL``, ``CDELT``, ``CUNIT``; rotation ignored), in arcsec.
+    ``xcen``/``ycen`` come from the ``XCEN``/``YCEN`` keywords or, failing them, from the WCS
+    (:func:`_wcs_facts`), in arcsec, as do ``cdelt1``/``cdelt2``; ``date_obs`` is ISO 8601
+    where it parses (:func:`_date_obs`).
     """
-    ny, nx = shape[-2:] if len(shape) >= 2 else (0, 0)
     wave = _num(header, "WAVELNTH", "WAVELENGTH")
     unit = _text(header, "WAVEUNIT", "WAVE_UNIT")
     if wave is not None and unit is None and "WAVELNTH" in header:
@@ -196,15 +269,16 @@ def header_facts(header, shape: tuple[int, ...]) -> dict[str, Any]:
     telescope = _text(header, "TELESCOP")
     if instrument and telescope and telescope.lower() not in instrument.lower():
         instrument = f"{telescope}/{instrument}"
+    wcs = _wcs_facts(header, shape)
     return {
         "instrument": instrument or telescope,
         "wavelength": wave,
         "wavelength_unit": unit if wave is not None else None,
-        "date_obs": _text(header, "DATE-OBS", "DATE_OBS", "T_OBS", "DATE"),
-        "xcen": _centre(header, 1, nx),
-        "ycen": _centre(header, 2, ny),
-        "cdelt1": _num(header, "CDELT1"),
-        "cdelt2": _num(header, "CDELT2"),
+        "date_obs": _date_obs(header),
+        "xcen": _num(header, "XCEN") if _num(header, "XCEN") is not None else wcs.get("xcen"),
+        "ycen": _num(header, "YCEN") if _num(header, "YCEN") is not None else wcs.get("ycen"),
+        "cdelt1": wcs.get("cdelt1"),
+        "cdelt2": wcs.get("cdelt2"),
         "exptime": _num(header, "EXPTIME", "EXPOSURE", "XPOSURE"),
     }
 
@@ -216,17 +290,20 @@ def _has_wcs(header) -> bool:
 
 def _sunpy_facts(data: np.ndarray, header) -> dict[str, Any] | None:
     """Facts through a sunpy Map of the image, or None where the header does not make one."""
+    import sunpy
     import sunpy.map
 
+    level = sunpy.log.level
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # real archives' header quirks are not the user's problem
+            sunpy.log.setLevel("WARNING")  # nor its INFO lines ("Missing metadata for solar radius") on stdout
             smap = sunpy.map.Map(data, header)
             facts: dict[str, Any] = {}
             facts["instrument"] = smap.instrument if smap.instrument and smap.instrument != "Unknown" else None
             if smap.wavelength is not None:
                 facts["wavelength"] = float(smap.wavelength.value)
-                facts["wavelength_unit"] = smap.wavelength.unit.to_string()
+                facts["wavelength_unit"] = smap.wavelength.unit.to_string() or None  # "" where the header names none
             facts["date_obs"] = smap.date.isot
             centre = smap.center
             facts["xcen"] = float(centre.Tx.to_value("arcsec"))
@@ -238,6 +315,8 @@ def _sunpy_facts(data: np.ndarray, header) -> dict[str, Any] | None:
     except Exception as exc:  # a header sunpy cannot use: astropy's reading stands
         log.debug("no sunpy Map: %s", exc)
         return None
+    finally:
+        sunpy.log.setLevel(level)
     return facts
 
 
@@ -264,8 +343,8 @@ def _as_image(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         raise ReadError("one-dimensional", f"one-dimensional data of shape {shape}, not a 2-D image")
     if arr.ndim == 1:
         raise ReadError("one-dimensional", f"one-dimensional data of length {arr.shape[0]}, not a 2-D image")
-    if min(arr.shape) < 2:
-        raise ReadError("degenerate", f"image of shape {shape} is too small to classify")
+    if min(arr.shape) < MIN_SIDE:
+        raise ReadError("degenerate", f"image of shape {shape} is too small to classify (under {MIN_SIDE} pixels a side)")
     return arr
 
 
@@ -323,24 +402,32 @@ def read_image(path: str | os.PathLike, use_sunpy: bool = True) -> FitsImage:
         raise ReadError("not-fits", f"not a FITS file: it looks like {describe_bytes(head)}")
     if len(head) < BLOCK:
         raise ReadError("truncated", f"truncated: {len(head)} bytes, less than one {BLOCK}-byte FITS header block")
+    source = io.BytesIO(_gunzip(path)) if compressed else path
     try:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            with fits.open(path, memmap=False, lazy_load_hdus=False) as hdul:
+            with fits.open(source, memmap=False, lazy_load_hdus=False) as hdul:
                 found = next(_image_hdus(hdul), None)
                 if found is None:
                     if any(isinstance(w.message, Warning) and "truncated" in str(w.message) for w in caught):
                         raise ReadError("truncated", "truncated: the file ends inside its first header or data block")
+                    tables = [f"{i} ({h.name})" for i, h in enumerate(hdul) if isinstance(h, (fits.BinTableHDU, fits.TableHDU))]
+                    if tables:
+                        raise ReadError("table-only", f"no image: its {len(hdul)} HDU(s) hold tables (HDU {', '.join(tables)}), "
+                                                      "not image data")
                     raise ReadError("header-only", f"header-only: none of its {len(hdul)} HDU(s) holds image data")
                 index, hdu = found
                 shape = tuple(hdu.shape)
-                header = hdu.header.copy()
+                header = hdu.header.copy() if index == 0 else inherit_primary(hdul[0].header, hdu.header)
                 name = hdu.name or ("PRIMARY" if index == 0 else f"HDU{index}")
                 try:
                     raw = hdu.data
                 except (ValueError, OSError, TypeError, EOFError) as exc:
                     raise ReadError("truncated", f"truncated or damaged data in HDU {index} ({type(exc).__name__}: "
                                                  f"{str(exc).splitlines()[0][:100]})") from None
+                except Exception as exc:  # noqa: BLE001 - e.g. astropy's CfitsioException for corrupt compressed tiles
+                    raise ReadError("damaged", f"damaged data in HDU {index} ({type(exc).__name__}: "
+                                               f"{str(exc).splitlines()[0][:100]})") from None
                 if raw is None:
                     raise ReadError("header-only", f"header-only: HDU {index} declares shape {shape} but holds no data")
                 if raw.size != int(np.prod(shape)) or any("truncated" in str(w.message) for w in caught):
@@ -349,8 +436,6 @@ def read_image(path: str | os.PathLike, use_sunpy: bool = True) -> FitsImage:
     except ReadError:
         raise
     except (OSError, ValueError, TypeError, IndexError, KeyError, EOFError) as exc:
-        if compressed and not _gzip_complete(path):
-            raise ReadError("truncated", "truncated: the gzip-compressed file is cut short") from None
         msg = str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
         kind = "truncated" if ("truncat" in msg.lower() or "end of file" in msg.lower() or isinstance(exc, EOFError)) else "unreadable"
         raise ReadError(kind, f"{'truncated' if kind == 'truncated' else 'unreadable FITS'}: {msg}") from None
@@ -362,5 +447,7 @@ def read_image(path: str | os.PathLike, use_sunpy: bool = True) -> FitsImage:
         better = _sunpy_facts(arr, header)
         if better is not None:
             reader = "sunpy"
+            if facts["date_obs"] is None:  # sunpy puts the current time where the header has none
+                better.pop("date_obs", None)
             facts.update({k: v for k, v in better.items() if v is not None})
     return FitsImage(data=arr, hdu=index, hdu_name=name, reader=reader, facts=facts)

@@ -125,6 +125,10 @@ def test_damaged_or_missing_checkpoint_is_one_clear_error(tmp_path):
         load_checkpoint(bad)
     with pytest.raises(SlicError, match="does not exist"):
         load_checkpoint(tmp_path / "missing.pt")
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "best.pt").write_bytes(b"")
+    with pytest.raises(SlicError, match=r"is a folder, not a checkpoint file \(did you mean .*best.pt\?\)"):
+        load_checkpoint(tmp_path / "run")
 
 
 def test_atomic_write_keeps_previous_checkpoint_on_crash(tmp_path, monkeypatch):

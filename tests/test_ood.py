@@ -97,7 +97,9 @@ def test_aia_frames_are_flagged_by_a_model_of_other_images(dataset_file, tmp_pat
 
 @pytest.mark.parametrize(("wavelength", "unit", "outside"), [
     (6563.0, "Angstrom", False), (656.28, "nm", False), (6563.0, None, False),  # H-alpha in any unit
-    (304.0, "angstrom", True), (17.1, "nm", True), (1600.0, None, True), (5.0e-7, "m", True),
+    (656.28, None, False),  # DKIST writes WAVELNTH in nm without WAVEUNIT
+    (304.0, "angstrom", True), (17.1, "nm", True), (1600.0, None, True), (304.0, None, True), (171.0, None, True),
+    (656.28, "Angstrom", True), (5.0e-7, "m", True),
     (None, "Angstrom", None), (float("nan"), None, None), (6563.0, "furlongs per pixel", None),
 ])
 def test_the_header_band_check(wavelength, unit, outside):

@@ -149,3 +149,23 @@ def test_relative_mode_keeps_the_contrast_to_the_disc():
 def test_relative_mode_needs_positive_intensities():
     with pytest.raises(BadFrameError, match="dark level"):
         preprocess(-np.abs(np.random.default_rng(0).normal(5, 1, (64, 64))), PreprocessConfig(size=32, mode="relative"))
+
+
+def test_resample_prebins_only_large_shrinks_and_stays_close_to_skimage():
+    """A 2048-pixel frame to 32 pixels (factor 64) is block-averaged first: close to skimage's full
+    Gaussian pre-filter (the two filters differ by about 1 % of the image's spread); a factor of 8 (512 -> 64, the simulated
+    SOT frames of every profile) is resampled exactly as before."""
+    from skimage.transform import resize
+
+    from slic_lib.preprocess import resample
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[0:2048, 0:2048]
+    frame = (1000 + 200 * np.sin(xx / 150.0) * np.cos(yy / 250.0) + 20 * rng.standard_normal((2048, 2048))).astype(np.float32)
+    def reference(a, size):
+        return resize(a, (size, size), order=1, anti_aliasing=True, preserve_range=True, mode="reflect")
+    fast, full = resample(frame, 32), reference(frame, 32)
+    assert fast.shape == (32, 32) and fast.dtype == np.float32
+    assert np.sqrt(np.mean((fast - full) ** 2)) < 0.02 * full.std()  # 1 % here: box then Gaussian against one wide Gaussian
+    sot = frame[:512, :512].copy()
+    np.testing.assert_array_equal(resample(sot, 64), reference(sot, 64))

@@ -115,5 +115,74 @@ def test_header_facts_from_keywords_and_linear_wcs():
                      "CDELT2": 0.6, "CUNIT2": "arcsec"})
     f = header_facts(h, (51, 101))
     assert f["instrument"] == "SDO/AIA_3" and f["wavelength"] == 171 and f["wavelength_unit"] == "angstrom"
-    assert f["date_obs"] == "2013-01-01T00:00:11" and f["exptime"] == 2.0
+    assert f["date_obs"] == "2013-01-01T00:00:11.000" and f["exptime"] == 2.0
     assert f["xcen"] == pytest.approx(10.0 + 0.6 * 50) and f["ycen"] == pytest.approx(-5.0)
+
+
+def test_header_facts_normalise_units_dates_and_rotation():
+    """Pixel scale and centre in arcsec whatever CUNIT says; ISO dates from the observation keywords only."""
+    base = {"NAXIS": 2, "NAXIS1": 64, "NAXIS2": 64, "CTYPE1": "HPLN-TAN", "CTYPE2": "HPLT-TAN", "CUNIT1": "deg",
+            "CUNIT2": "deg", "CRPIX1": 32.5, "CRPIX2": 32.5, "CRVAL1": -0.01, "CRVAL2": 0.02, "CDELT1": 1e-4, "CDELT2": 1e-4}
+    f = header_facts(fits.Header(base | {"DATE": "2030-01-01T00:00:00"}), (64, 64))
+    assert f["cdelt1"] == pytest.approx(0.36) and f["cdelt2"] == pytest.approx(0.36)
+    assert f["xcen"] == pytest.approx(-36.0, abs=1e-3) and f["ycen"] == pytest.approx(72.0, abs=1e-3)
+    assert f["date_obs"] is None  # DATE is when the file was written, not observed
+    gong = header_facts(fits.Header({"DATE-OBS": "2025/01/09", "TIME-OBS": "12:30:05"}), (8, 8))
+    assert gong["date_obs"] == "2025-01-09T12:30:05.000"
+    assert header_facts(fits.Header({"T_OBS": "2018.11.09_12:30:52_TAI"}), (8, 8))["date_obs"].startswith("2018-11-09T12:30:52")
+    # a field turned by 90 degrees: the centre is where the rotated axes put it (astropy.wcs)
+    turned = base | {"CUNIT1": "arcsec", "CUNIT2": "arcsec", "CRVAL1": 0.0, "CRVAL2": 0.0, "CDELT1": 0.5, "CDELT2": 0.5,
+                     "CRPIX1": 1.0, "CRPIX2": 1.0, "PC1_1": 0.0, "PC1_2": -1.0, "PC2_1": 1.0, "PC2_2": 0.0}
+    t = header_facts(fits.Header(turned), (64, 64))
+    assert t["xcen"] == pytest.approx(-0.5 * 31.5, abs=0.01) and t["ycen"] == pytest.approx(0.5 * 31.5, abs=0.01)
+
+
+def test_keywords_of_the_primary_header_are_inherited_by_an_image_extension(tmp_path):
+    primary = fits.PrimaryHDU()
+    primary.header.update({"TELESCOP": "BBSO", "INSTRUME": "HALPH", "WAVELNTH": 6563.0, "WAVEUNIT": "angstrom",
+                           "DATE-OBS": "2015-08-01T17:48:14", "EXPTIME": 0.02})
+    for name, hdu in [("ext", fits.ImageHDU(IMG, name="SCI")), ("rice", fits.CompImageHDU(IMG.astype(np.int16)))]:
+        path = tmp_path / f"{name}.fits"
+        fits.HDUList([primary, hdu]).writeto(path)
+        f = read_image(path).facts
+        assert (f["instrument"], f["wavelength"], f["exptime"]) == ("BBSO/HALPH", 6563.0, 0.02), name
+        assert f["date_obs"] == "2015-08-01T17:48:14.000"
+    primary.header["INHERIT"] = False
+    fits.HDUList([primary, fits.ImageHDU(IMG)]).writeto(tmp_path / "own.fits")
+    assert read_image(tmp_path / "own.fits").facts["instrument"] is None  # the file says: do not inherit
+
+
+def test_a_gzip_file_with_damaged_bytes_is_an_error_not_garbage_pixels(tmp_path):
+    p = tmp_path / "d.fits.gz"
+    fits.PrimaryHDU(np.random.default_rng(2).normal(size=(128, 128)).astype(np.float32)).writeto(p)
+    data = bytearray(p.read_bytes())
+    data[-8] ^= 0xFF  # the CRC-32 no longer matches: bytes changed on the way (astropy alone never reads the trailer)
+    p.write_bytes(bytes(data))
+    with pytest.raises(ReadError, match="damaged gzip") as exc:
+        read_image(p)
+    assert exc.value.kind == "damaged"
+
+
+def test_tables_and_tiny_images_name_their_cause(tmp_path):
+    table = tmp_path / "table.fits"
+    fits.HDUList([fits.PrimaryHDU(), fits.BinTableHDU.from_columns([fits.Column("flux", "E", array=np.ones(4))], name="RATE")]).writeto(table)
+    with pytest.raises(ReadError, match=r"hold tables \(HDU 1 \(RATE\)\)") as exc:
+        read_image(table)
+    assert exc.value.kind == "table-only"
+    tiny = tmp_path / "tiny.fits"
+    fits.PrimaryHDU(np.arange(4.0).reshape(2, 2)).writeto(tiny)
+    with pytest.raises(ReadError, match="too small") as exc:
+        read_image(tiny)
+    assert exc.value.kind == "degenerate"
+
+
+def test_corrupt_compressed_tiles_are_a_read_error(tmp_path):
+    p = tmp_path / "rice.fits"
+    img = (1000 + 100 * np.random.default_rng(0).standard_normal((256, 256))).astype(np.int16)
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(img, compression_type="RICE_1")]).writeto(p)
+    data = bytearray(p.read_bytes())
+    data[2880 * 3 + 2000:2880 * 3 + 22000] = np.random.default_rng(1).integers(0, 256, 20000, dtype=np.uint8).tobytes()
+    p.write_bytes(bytes(data))
+    with pytest.raises(ReadError) as exc:
+        read_image(p)
+    assert exc.value.kind in ("damaged", "truncated")
