@@ -324,13 +324,16 @@ def read_rows(out: Path, class_names: Sequence[str]) -> tuple[pa.Table, int]:
         return conform(table, class_names), 0
     cols = columns(class_names)
     text = out.read_text(errors="replace")
-    lines = text.split("\n")
-    if not lines or lines[0] != ",".join(cols):
+    header, _, body = text.partition("\n")
+    if header != ",".join(cols):
         raise SlicError(f"{out} has other columns than this model's catalogue; pass --overwrite or choose another --out.")
-    body = lines[1:]
-    cut = body[-1] != ""  # the last line has no newline: cut short
+    # csv parses the whole text, so a quoted path holding a line break stays one row
+    records = list(csv.reader(io.StringIO(body, newline="")))
+    cut = body != "" and not body.endswith("\n")  # the last row has no newline: cut short
+    if cut:
+        records.pop()
     rows, bad = [], 0
-    for values in csv.reader(body[:-1]):  # the last item is "" after a final newline, else a cut line
+    for values in records:
         row = _parse_csv_row(values, cols, class_names)
         if row is None:
             bad += 1

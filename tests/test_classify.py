@@ -4,7 +4,6 @@ import csv
 import io
 import json
 import os
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -285,3 +284,16 @@ def test_a_frame_without_positive_pixels_is_one_error_row_for_a_relative_model(t
     row, image = decode(str(tmp_path / "dark.fits"), PreprocessConfig(size=32, mode="relative"))
     assert image is None and row["status"] == "error" and row["error_kind"] == "unusable"
     assert "dark level" in row["error"]
+
+
+def test_a_file_name_with_a_line_break_is_one_csv_row_across_reruns(model, fits_tree, tmp_path):
+    folder = tmp_path / "odd"
+    folder.mkdir()
+    odd = folder / "two\nlines.fits"
+    odd.write_bytes(sorted((fits_tree / "quiet").glob("*.fits"))[0].read_bytes())
+    out = tmp_path / "cat.csv"
+    for run in range(2):
+        result = classify_files([folder], model, out, workers=0, progress=False, precision="float32")
+        assert result.new == (1 if run == 0 else 0)  # the rerun finds the row: no phantom, no second classification
+    df = pd.read_csv(out)
+    assert list(df["path"]) == [str(odd)] and list(df["status"]) == ["ok"]
