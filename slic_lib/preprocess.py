@@ -143,7 +143,7 @@ def read_fits_array(path: str | os.PathLike) -> np.ndarray:
     """
     from .reader import read_image  # the reader builds on this module's BadFrameError
 
-    return read_image(path, use_sunpy=False).data
+    return read_image(path, use_sunpy=False, read_facts=False).data
 
 
 def image_array(source: ImageSource) -> np.ndarray:

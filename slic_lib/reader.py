@@ -361,7 +361,7 @@ def check_values(arr: np.ndarray) -> None:
         raise ReadError("constant", f"every pixel has the same value ({lo:g})")
 
 
-def read_image(path: str | os.PathLike, use_sunpy: bool = True) -> FitsImage:
+def read_image(path: str | os.PathLike, use_sunpy: bool = True, read_facts: bool = True) -> FitsImage:
     """Read the first image HDU of a FITS file.
 
     Parameters
@@ -372,6 +372,10 @@ def read_image(path: str | os.PathLike, use_sunpy: bool = True) -> FitsImage:
     use_sunpy
         Try a ``sunpy.map.Map`` of the image (header facts normalised by sunpy's instrument
         sources); ``False`` reads the header with astropy only, which is faster.
+    read_facts
+        Read the header facts at all; ``False`` (pixels only, as dataset building needs)
+        leaves :attr:`FitsImage.facts` empty and saves the WCS and date parsing (about 6 ms
+        a file).
 
     Returns
     -------
@@ -441,6 +445,8 @@ def read_image(path: str | os.PathLike, use_sunpy: bool = True) -> FitsImage:
         raise ReadError(kind, f"{'truncated' if kind == 'truncated' else 'unreadable FITS'}: {msg}") from None
     arr = _as_image(arr, shape)
     check_values(arr)
+    if not read_facts:
+        return FitsImage(data=arr, hdu=index, hdu_name=name, reader="astropy", facts={})
     facts = header_facts(header, arr.shape)
     reader = "astropy"
     if use_sunpy and _has_wcs(header):
