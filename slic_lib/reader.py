@@ -253,12 +253,13 @@ def _date_obs(header) -> str | None:
         return raw
 
 
-def header_facts(header, shape: tuple[int, ...]) -> dict[str, Any]:
+def header_facts(header, shape: tuple[int, ...], wcs: bool = True) -> dict[str, Any]:
     """Instrument, wavelength (and unit), observation time, field centre, pixel scale, exposure.
 
     ``xcen``/``ycen`` come from the ``XCEN``/``YCEN`` keywords or, failing them, from the WCS
     (:func:`_wcs_facts`), in arcsec, as do ``cdelt1``/``cdelt2``; ``date_obs`` is ISO 8601
-    where it parses (:func:`_date_obs`).
+    where it parses (:func:`_date_obs`). ``wcs=False`` skips the WCS (a few milliseconds), for a
+    caller that has the centre and scale from a sunpy Map.
     """
     wave = _num(header, "WAVELNTH", "WAVELENGTH")
     unit = _text(header, "WAVEUNIT", "WAVE_UNIT")
@@ -269,7 +270,7 @@ def header_facts(header, shape: tuple[int, ...]) -> dict[str, Any]:
     telescope = _text(header, "TELESCOP")
     if instrument and telescope and telescope.lower() not in instrument.lower():
         instrument = f"{telescope}/{instrument}"
-    wcs = _wcs_facts(header, shape)
+    wcs = _wcs_facts(header, shape) if wcs else {}
     return {
         "instrument": instrument or telescope,
         "wavelength": wave,
@@ -447,13 +448,12 @@ def read_image(path: str | os.PathLike, use_sunpy: bool = True, read_facts: bool
     check_values(arr)
     if not read_facts:
         return FitsImage(data=arr, hdu=index, hdu_name=name, reader="astropy", facts={})
-    facts = header_facts(header, arr.shape)
-    reader = "astropy"
-    if use_sunpy and _has_wcs(header):
-        better = _sunpy_facts(arr, header)
-        if better is not None:
-            reader = "sunpy"
-            if facts["date_obs"] is None:  # sunpy puts the current time where the header has none
-                better.pop("date_obs", None)
-            facts.update({k: v for k, v in better.items() if v is not None})
-    return FitsImage(data=arr, hdu=index, hdu_name=name, reader=reader, facts=facts)
+    better = _sunpy_facts(arr, header) if use_sunpy and _has_wcs(header) else None
+    # sunpy's Map gives the centre and scale (and the date, in its format); astropy.wcs only where it made none
+    facts = header_facts(header, arr.shape, wcs=better is None or None in (better.get("xcen"), better.get("cdelt1")))
+    if better is None:
+        return FitsImage(data=arr, hdu=index, hdu_name=name, reader="astropy", facts=facts)
+    if facts["date_obs"] is None:  # sunpy puts the current time where the header has none
+        better.pop("date_obs", None)
+    facts.update({k: v for k, v in better.items() if v is not None})
+    return FitsImage(data=arr, hdu=index, hdu_name=name, reader="sunpy", facts=facts)
