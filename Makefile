@@ -1,7 +1,8 @@
 # Two commands on a fresh machine (see README.md):
 #   make paper   set up .venv and regenerate every figure and table (profile: cpu, ~30 min on 2 cores)
 #   make test    set up .venv and run the unit tests and the notebooks (smoke profile)
-# Other targets: setup, demo (the student demos in Voilà), scrub (strip notebook outputs), bench, clean.
+# Other targets: setup, unit (the unit tests), notebooks (the notebooks under nbval), demo (the student
+# demos in Voilà), scrub (strip notebook outputs), bench, clean.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -64,4 +65,4 @@ bench: setup
 		$(BIN)/python benchmarks/bench_gpu.py; else echo "no GPU: benchmarks/bench_gpu.py skipped"; fi
 
 clean:
-	rm -rf $(VENV) data/smoke data/cpu figures/smoke figures/cpu notebooks/executed
+	rm -rf $(VENV) data/smoke data/cpu data/models/smoke data/models/cpu data/models/demo figures/smoke figures/cpu notebooks/executed

@@ -25,7 +25,7 @@ from pathlib import Path
 
 
 def main(argv: list[str]) -> None:
-    if not argv:
+    if not argv or argv[0].startswith("-"):  # no NAME, or --help: the usage, not a run named "--help"
         sys.exit(__doc__)
     name = argv[0]
     overrides = json.loads(argv[1]) if len(argv) > 1 else {}

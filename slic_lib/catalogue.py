@@ -157,7 +157,7 @@ def check_provenance(found: dict | None, expected: dict, where: str) -> None:
                       ("calibration_sha256", "calibration")):
         if found.get(key) != expected.get(key):
             raise SlicError(f"{where} was written with another {what} ({key} {str(found.get(key))[:16]} differs from "
-                            f"{str(expected.get(key))[:16]}); resume with the same --model or choose another --out.")
+                            f"{str(expected.get(key))[:16]}); resume with the same --model, choose another --out, or pass --overwrite.")
 
 
 def read_provenance(out: Path) -> dict | None:

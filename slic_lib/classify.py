@@ -265,11 +265,12 @@ class Result:
         kinds = collections.Counter(k or "error" for k, s in zip(self._column("error_kind"), status) if s == "error")
         if kinds:
             lines.append("  errors: " + ", ".join(f"{k} {n}" for k, n in kinds.most_common()))
+        n_ood = sum(bool(f) for f in self._column("ood_flag"))
         if self.calibrated:
-            n_ood = sum(bool(f) for f in self._column("ood_flag"))
             lines.append(f"  out of distribution (ood_flag): {n_ood}")
         else:
-            lines.append("  model uncalibrated: no ood_flag (calibrate it with 'slic calibrate MODEL DATASET')")
+            lines.append(f"  out of distribution by the header's wavelength (ood_flag): {n_ood}; the model is uncalibrated, so "
+                         "no ood_score (calibrate it with 'slic calibrate MODEL DATASET')")
         if self.repaired:
             lines.append(f"  {self.repaired} damaged row(s) of the existing catalogue were classified again")
         if self.new and self.seconds > 0:
@@ -404,6 +405,11 @@ def classify_files(
         catalogue stays in the journal ``<out>.parts/`` so that reruns still resume).
     use_sunpy
         Read header facts through a sunpy Map where the header makes one.
+    progress
+        Show a progress bar in files per second.
+    warn
+        Called with one sentence for each warning (a pattern matching no file); default:
+        printed to standard error.
 
     Returns
     -------

@@ -66,8 +66,9 @@ class Report:
 
     def __str__(self) -> str:
         w = max(len(c) for c in self.class_names) + 2
-        head = " " * w + "".join(f"{c[:10]:>11}" for c in self.class_names)
-        rows = [f"{c:<{w}}" + "".join(f"{v:>11d}" for v in row) for c, row in zip(self.class_names, self.confusion)]
+        col = max(w, 8)  # columns wide enough for every class name ("prominences" was cut to "prominence")
+        head = " " * w + "".join(f"{c:>{col}}" for c in self.class_names)
+        rows = [f"{c:<{w}}" + "".join(f"{v:>{col}d}" for v in row) for c, row in zip(self.class_names, self.confusion)]
         pr = [f"{c:<{w}}precision {p:.4f}  recall {r:.4f}" for c, p, r in zip(self.class_names, self.precision, self.recall)]
         return "\n".join(
             [f"accuracy {self.accuracy:.4%} ({self.n - self.n_errors}/{self.n})", "confusion matrix (rows: true, columns: predicted)", head, *rows, *pr]

@@ -313,7 +313,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("dataset", type=Path, help="the dataset file the model was trained on (its validation split is used)")
     parser.add_argument("--quantile", type=float, default=DEFAULT_QUANTILE,
                         help="share of validation images below the OOD threshold (default 0.99)")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
 
 
 def run(args: argparse.Namespace) -> int:

@@ -106,7 +106,10 @@ def load_map(path: str | os.PathLike):
             warnings.simplefilter("always")
             smap = sunpy.map.Map(path)
     except Exception as exc:  # sunpy raises many types for unreadable files
-        raise BadFrameError(f"not a readable FITS image ({type(exc).__name__}: {str(exc).splitlines()[0][:120]})") from None
+        # the project's reader names the cause ("it looks like an HTML page", "truncated", ...);
+        # sunpy's own message is kept only where the reader finds nothing wrong
+        raise BadFrameError(_cause(path) or f"not a readable FITS image ({type(exc).__name__}: "
+                                            f"{str(exc).splitlines()[0][:120]})") from None
     for w in caught:  # header quirks of real archives are common and not the user's problem
         log.debug("%s: %s", path, w.message)
         if "more than 2 dimensions" in str(w.message):
@@ -117,6 +120,17 @@ def load_map(path: str | os.PathLike):
     if isinstance(smap, list):
         smap = smap[0]
     return smap
+
+
+def _cause(path: Path) -> str | None:
+    """Why :mod:`slic_lib.reader` cannot read ``path`` (one sentence), or None where it can."""
+    from .reader import ReadError, read_image
+
+    try:
+        read_image(path, use_sunpy=False, read_facts=False)
+    except ReadError as exc:
+        return str(exc)
+    return None
 
 
 def _data_shape(path: Path) -> tuple[int, ...] | None:

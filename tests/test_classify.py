@@ -272,6 +272,7 @@ def test_a_real_aia_171_frame_is_flagged_by_its_header_even_by_an_uncalibrated_m
     row = result.rows[0]
     assert row["status"] == "ok" and row["wavelength"] == pytest.approx(171.0)
     assert row["ood_flag"] is True
+    assert "by the header's wavelength (ood_flag): 1" in result.summary()  # the summary counts what the rows say
 
 
 def test_a_frame_without_positive_pixels_is_one_error_row_for_a_relative_model(tmp_path):

@@ -65,6 +65,7 @@ def test_bad_frames_are_skipped_and_listed(tmp_path):
     assert set(reasons) == {"empty.fits", "garbage.fits", "zeros.fits", "nans.fits", "cube.fits"}
     assert "empty" in reasons["empty.fits"] and "all-zero" in reasons["zeros.fits"]
     assert "finite" in reasons["nans.fits"] and "garbage.fits" in reasons
+    assert "not a FITS file: it looks like a text file" in reasons["garbage.fits"]  # the reader's cause, not sunpy's
     assert report.n_images == 10 and "skipped 5 file(s)" in str(report)
     assert len(json.loads(h5py.File(tmp_path / "d.h5").attrs["skipped"])) == 5
 

@@ -144,6 +144,9 @@ def test_a_bad_upload_gives_one_sentence_and_keeps_the_demo_alive(model):
     demo.upload.value = _upload(b"SIMPLE  = not really a FITS file", "broken.fits")
     assert "broken.fits cannot be classified" in demo.message.value
     assert demo.probabilities == pytest.approx(shown)
+    demo.load_upload("page.fits", b"<html><body>502 Bad Gateway</body></html>")
+    assert "page.fits cannot be classified: not a FITS file: it looks like an HTML page" in demo.message.value
+    assert "/tmp" not in demo.message.value  # the server's temporary path is not the student's business
     demo.load_upload("notes.txt", b"hello")
     assert "is not a FITS file" in demo.message.value
     demo.source.value = "upload"  # nothing was uploaded that could be read
