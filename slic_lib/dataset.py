@@ -40,7 +40,8 @@ from tqdm.auto import tqdm
 
 from .classes import CLASSES
 from .errors import SlicError
-from .preprocess import MODES, BadFrameError, PreprocessConfig, is_fits_path, load_map, preprocess_array, image_array
+from .preprocess import MODES, BadFrameError, PreprocessConfig, is_fits_path, preprocess_array
+from .reader import read_image
 
 log = logging.getLogger(__name__)
 
@@ -70,14 +71,44 @@ class BuildReport:
     per_class: dict[str, int]
     skipped: list[dict[str, str]] = field(default_factory=list)
     n_groups: int = 0
+    ignored: list[str] = field(default_factory=list)
+    """Folders under the root that hold FITS files but are not named after a class."""
 
     def __str__(self) -> str:
         counts = ", ".join(f"{k}: {v}" for k, v in self.per_class.items())
         lines = [f"wrote {self.n_images} images in {self.n_groups} observation sequences to {self.path} ({counts})"]
+        if self.ignored:
+            lines.append(f"ignored the folder(s) {', '.join(self.ignored)}: not one of the classes {', '.join(self.per_class)}")
+        if sum(n > 0 for n in self.per_class.values()) < 2:
+            lines.append("note: only one class has images; a network cannot be trained on it (evaluate or calibrate with "
+                         "a dataset of several classes)")
         if self.skipped:
             lines.append(f"skipped {len(self.skipped)} file(s):")
             lines += [f"  {s['path']}: {s['reason']}" for s in self.skipped]
         return "\n".join(lines)
+
+
+def other_folders(root: str | os.PathLike, class_names: Sequence[str] = CLASSES) -> list[str]:
+    """Sub-folders of ``root`` that hold FITS files but are not class folders (``quiet_sun`` for ``quiet``, say)."""
+    return sorted(d.name for d in Path(root).iterdir() if d.is_dir() and d.name not in class_names
+                  and any(p.is_file() and is_fits_path(p) for p in d.rglob("*")))
+
+
+def _writable_dataset_path(out: str | os.PathLike) -> Path:
+    """``out`` checked before any file is read: an ``.h5`` file name in a folder that can be written."""
+    out = Path(out)
+    if out.is_dir():
+        raise SlicError(f"{out} is a folder; name the dataset file, e.g. {out / 'dataset.h5'}.")
+    if out.suffix.lower() not in (".h5", ".hdf5"):
+        raise SlicError(f"a dataset file is HDF5: name it *.h5, not {out.name}.")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        probe = out.with_name(f".{out.name}.probe")
+        probe.touch()
+        probe.unlink()
+    except OSError as exc:
+        raise SlicError(f"cannot write the dataset file {out} ({exc.strerror}).") from None
+    return out
 
 
 def find_class_files(root: str | os.PathLike, class_names: Sequence[str] = CLASSES) -> list[tuple[Path, int]]:
@@ -111,30 +142,39 @@ def _header_float(meta, key: str) -> float:
 
 
 def read_frame(path: str | os.PathLike, label: int, config: PreprocessConfig) -> Frame:
-    """Read and preprocess one FITS file; raises :class:`BadFrameError` with the reason."""
-    smap = load_map(path)
-    image = preprocess_array(image_array(smap), config)
-    meta = smap.meta
-    try:
-        time = smap.date.isot
-    except Exception:
-        time = ""
-    try:
-        wavelength = float(smap.wavelength.to_value("Angstrom")) if smap.wavelength is not None else float("nan")
-    except Exception:
-        wavelength = float("nan")
-    synthetic = str(meta.get("synthet", "")).strip().upper() in ("T", "TRUE", "1")
+    """Read and preprocess one FITS file; raises :class:`BadFrameError` with the reason.
+
+    Read by :func:`slic_lib.reader.read_image`, so any FITS file a user has gives a frame: with
+    or without coordinate keywords, gzip- or tile-compressed, several HDUs. Time, instrument
+    and wavelength are its header facts (through a sunpy Map where the header makes one);
+    the pointing that groups frames into observing runs is ``XCEN``/``YCEN`` or ``CRVALn``.
+    """
+    img = read_image(path, facts="basic")  # the pointing comes from the header below, as it always did
+    image = preprocess_array(img.data, config)
+    header, facts = img.header, img.facts
     return Frame(
         path=str(path),
         label=label,
         image=image,
-        time=time,
-        instrument=str(smap.instrument or ""),
-        wavelength=wavelength,
-        xcen=_header_float(meta, "xcen") if "xcen" in meta else _header_float(meta, "crval1"),
-        ycen=_header_float(meta, "ycen") if "ycen" in meta else _header_float(meta, "crval2"),
-        synthetic=synthetic,
+        time=facts.get("date_obs") or "",
+        instrument=facts.get("instrument") or "",
+        wavelength=_angstrom(facts.get("wavelength"), facts.get("wavelength_unit")),
+        xcen=_header_float(header, "XCEN") if "XCEN" in header else _header_float(header, "CRVAL1"),
+        ycen=_header_float(header, "YCEN") if "YCEN" in header else _header_float(header, "CRVAL2"),
+        synthetic=str(header.get("SYNTHET", "")).strip().upper() in ("T", "TRUE", "1"),
     )
+
+
+def _angstrom(value: float | None, unit: str | None) -> float:
+    """A header wavelength in angstrom; NaN where it or its unit is missing or not a length."""
+    import astropy.units as u
+
+    if value is None or not unit:
+        return float("nan")
+    try:
+        return float((value * u.Unit(unit)).to_value(u.AA))
+    except (ValueError, TypeError, u.UnitsError):
+        return float("nan")
 
 
 def _read_one(args: tuple[str, int, PreprocessConfig]) -> Frame | tuple[str, str]:
@@ -215,6 +255,7 @@ def build_dataset(
     about ten times faster than the original one-file-at-a-time loop
     (``benchmarks/bench_build.py``).
     """
+    out = _writable_dataset_path(out)
     files = find_class_files(root, class_names)
     if not files:
         raise SlicError(f"no FITS files found under the class folders of {root}.")
@@ -236,8 +277,8 @@ def build_dataset(
             (frames.append(r) if isinstance(r, Frame) else skipped.append({"path": r[0], "reason": r[1]}))
             bar.update()
     bar.close()
-    for s in skipped:
-        log.warning("skipped %s: %s", s["path"], s["reason"])
+    for s in skipped:  # listed in the returned report (which slic build prints) and the file's attributes
+        log.info("skipped %s: %s", s["path"], s["reason"])
     if not frames:
         raise SlicError(f"none of the {len(files)} FITS files under {root} could be used (first problem: {skipped[0]['reason']}).")
 
@@ -250,7 +291,7 @@ def build_dataset(
     )
     out = save_dataset(data, out, instruments=[f.instrument for f in frames], wavelengths=[f.wavelength for f in frames])
     per_class = {name: int((labels == i).sum()) for i, name in enumerate(class_names)}
-    return BuildReport(out, len(frames), per_class, skipped, int(len(np.unique(data.groups))))
+    return BuildReport(out, len(frames), per_class, skipped, int(len(np.unique(data.groups))), other_folders(root, class_names))
 
 
 def save_dataset(
@@ -389,6 +430,9 @@ class SolarData:
 def load_dataset(path: str | os.PathLike) -> SolarData:
     """Read a dataset file written by :func:`build_dataset` (or converted from the Slic npz)."""
     path = Path(path)
+    if path.is_dir():
+        raise SlicError(f"{path} is a folder, not a dataset file; build one from its class folders first: "
+                        f"slic build {path} --out {path.name or 'dataset'}.h5")
     if not path.is_file():
         raise SlicError(f"dataset file {path} does not exist; build one with 'slic build'.")
     try:

@@ -78,6 +78,9 @@ def evaluate(
         idx = np.arange(len(data))
     else:
         raise SlicError(f"unknown subset {subset!r}; use 'val' or 'all'.")
+    if len(idx) == 0:
+        raise SlicError("the model's validation split of this dataset is empty (is it the dataset the model was trained on?); "
+                        "use --subset all to score every image.")
     probs = predict_proba(model, data.images[idx], batch_size, device, precision=precision, progress=progress)
     labels = data.labels[idx]
     return Evaluation(report(labels, probs.argmax(1), data.class_names), probs, labels, idx, data)
@@ -102,5 +105,13 @@ def run(args: argparse.Namespace) -> int:
     if result.data.is_synthetic:
         print("note: these images are simulated (slic_lib.synthetic), not real observations.")
     if args.json:
-        args.json.write_text(json.dumps({**result.report.to_dict(), "timing": timing, "synthetic_data": result.data.is_synthetic}, indent=2))
+        _write_json(args.json, {**result.report.to_dict(), "timing": timing, "synthetic_data": result.data.is_synthetic})
     return 0
+
+
+def _write_json(path: Path, obj: dict) -> None:
+    try:
+        path.write_text(json.dumps(obj, indent=2))
+    except OSError as exc:
+        raise SlicError(f"cannot write {path} ({exc.strerror}); the metrics above are not saved.") from None
+

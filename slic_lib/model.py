@@ -78,9 +78,9 @@ class ModelConfig:
         if self.arch not in ARCHITECTURES:
             raise ValueError(f"unknown architecture {self.arch!r}; expected one of {ARCHITECTURES}")
         if self.input_size < 32 or self.input_size % 32:
-            raise ValueError(f"input_size must be a positive multiple of 32 (five 2x2 pools), got {self.input_size}")
+            raise SlicError(f"the input size must be a positive multiple of 32 (five 2x2 pools), got {self.input_size}.")
         if self.width <= 0 or self.hidden < 1 or self.n_classes < 2:
-            raise ValueError("width must be > 0, hidden >= 1 and n_classes >= 2")
+            raise SlicError(f"width must be > 0, hidden >= 1 and classes >= 2, got {self.width}, {self.hidden} and {self.n_classes}.")
 
     @property
     def channels(self) -> tuple[int, ...]:
@@ -231,11 +231,18 @@ def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
             torch.save(checkpoint.to_dict(), fh)
             fh.flush()
             os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide the model from the rest of a shared group
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _is_published_state_dict(obj: Any) -> bool:

@@ -268,14 +268,18 @@ def from_checkpoint(checkpoint) -> Calibration | None:
     return Calibration.from_dict(d) if d else None
 
 
+def _refuse_published(ckpt, path) -> None:
+    if ckpt.published:
+        raise SlicError(f"{path} is a bare published state_dict, which has no place for a calibration; convert it to a "
+                        "slic_lib checkpoint first: slic_lib.model.save_checkpoint(slic_lib.model.read_checkpoint(PATH), NEW_PATH).")
+
+
 def store(path: str | os.PathLike, calibration: Calibration) -> Path:
     """Write ``calibration`` into the checkpoint at ``path`` (atomically, weights untouched)."""
     from .model import read_checkpoint, save_checkpoint
 
     ckpt = read_checkpoint(path)
-    if ckpt.published:
-        raise SlicError(f"{path} is a bare published state_dict, which has no place for a calibration; "
-                        "convert it to a slic_lib checkpoint first (slic train --init or slic_lib.model.save_checkpoint).")
+    _refuse_published(ckpt, path)
     ckpt.metrics = {**ckpt.metrics, "calibration": calibration.to_dict()}
     return save_checkpoint(ckpt, path)
 
@@ -292,15 +296,20 @@ def calibrate_checkpoint(path: str | os.PathLike, dataset: str | os.PathLike, qu
     from .splits import split
 
     ckpt = read_checkpoint(path)
+    _refuse_published(ckpt, path)  # before the work, not after it
     data = load_dataset(dataset)
     if tuple(data.class_names) != tuple(ckpt.class_names):
         raise SlicError(f"the dataset's classes {list(data.class_names)} differ from the model's {list(ckpt.class_names)}.")
-    if data.images.shape[-1] != ckpt.preprocessing.size:
-        raise SlicError(f"the dataset's images are {data.images.shape[-1]} pixels wide but the model takes {ckpt.preprocessing.size}.")
+    if data.preprocessing != ckpt.preprocessing:
+        raise SlicError(f"the dataset was preprocessed with {data.preprocessing} but the model expects {ckpt.preprocessing}; "
+                        "calibrate on the dataset the model was trained on.")
     tc = ckpt.train_config or {}
     train, val = split(data, tc.get("split", "grouped"), tc.get("val_fraction", 0.1), tc.get("seed", 0))
     if len(val) == 0:
         raise SlicError("the model's validation split of this dataset is empty; nothing to calibrate on.")
+    if len(np.unique(data.labels[val])) < 2:
+        raise SlicError(f"the model's validation split of this dataset holds one class only ({len(val)} images); a calibration "
+                        "needs validation images of several classes (the dataset the model was trained on).")
     cal = calibrate(model_from_checkpoint(ckpt), data.images[val], data.labels[val], data.images[train],
                     data.labels[train], quantile, device=device)
     store(path, cal)

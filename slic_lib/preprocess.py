@@ -76,9 +76,9 @@ class PreprocessConfig:
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
-            raise ValueError(f"unknown preprocessing mode {self.mode!r}; expected one of {MODES}")
-        if self.size < 1:
-            raise ValueError(f"size must be positive, got {self.size}")
+            raise SlicError(f"unknown preprocessing mode {self.mode!r}; expected one of {', '.join(MODES)}.")
+        if self.size < 8:
+            raise SlicError(f"the image size must be at least 8 pixels, got {self.size}.")
 
 
 def is_fits_path(path: str | os.PathLike) -> bool:
@@ -127,7 +127,7 @@ def _cause(path: Path) -> str | None:
     from .reader import ReadError, read_image
 
     try:
-        read_image(path, use_sunpy=False, read_facts=False)
+        read_image(path, use_sunpy=False, facts="none")
     except ReadError as exc:
         return str(exc)
     return None
@@ -157,7 +157,7 @@ def read_fits_array(path: str | os.PathLike) -> np.ndarray:
     """
     from .reader import read_image  # the reader builds on this module's BadFrameError
 
-    return read_image(path, use_sunpy=False, read_facts=False).data
+    return read_image(path, use_sunpy=False, facts="none").data
 
 
 def image_array(source: ImageSource) -> np.ndarray:

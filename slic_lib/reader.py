@@ -69,6 +69,8 @@ class FitsImage:
         ``sunpy`` when the header made a ``sunpy.map.Map``; ``astropy`` otherwise.
     facts : dict
         Header facts (:data:`FACTS`); ``None`` where the header is silent.
+    header : astropy.io.fits.Header
+        The image HDU's header (with the primary header's keywords it inherits).
     """
 
     data: np.ndarray
@@ -76,6 +78,7 @@ class FitsImage:
     hdu_name: str
     reader: str
     facts: dict[str, Any] = field(default_factory=dict)
+    header: fits.Header | None = field(default=None, repr=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -289,8 +292,12 @@ def _has_wcs(header) -> bool:
         "CDELT1" in header or "CD1_1" in header or "PC1_1" in header)
 
 
-def _sunpy_facts(data: np.ndarray, header) -> dict[str, Any] | None:
-    """Facts through a sunpy Map of the image, or None where the header does not make one."""
+def _sunpy_facts(data: np.ndarray, header, pointing: bool = True) -> dict[str, Any] | None:
+    """Facts through a sunpy Map of the image, or None where the header does not make one.
+
+    ``pointing=False`` leaves out the centre and pixel scale, whose coordinate frames cost
+    most of the time (about 10 ms a file).
+    """
     import sunpy
     import sunpy.map
 
@@ -306,11 +313,12 @@ def _sunpy_facts(data: np.ndarray, header) -> dict[str, Any] | None:
                 facts["wavelength"] = float(smap.wavelength.value)
                 facts["wavelength_unit"] = smap.wavelength.unit.to_string() or None  # "" where the header names none
             facts["date_obs"] = smap.date.isot
-            centre = smap.center
-            facts["xcen"] = float(centre.Tx.to_value("arcsec"))
-            facts["ycen"] = float(centre.Ty.to_value("arcsec"))
-            facts["cdelt1"] = float(smap.scale.axis1.to_value("arcsec / pix"))
-            facts["cdelt2"] = float(smap.scale.axis2.to_value("arcsec / pix"))
+            if pointing:
+                centre = smap.center
+                facts["xcen"] = float(centre.Tx.to_value("arcsec"))
+                facts["ycen"] = float(centre.Ty.to_value("arcsec"))
+                facts["cdelt1"] = float(smap.scale.axis1.to_value("arcsec / pix"))
+                facts["cdelt2"] = float(smap.scale.axis2.to_value("arcsec / pix"))
             if smap.exposure_time is not None:
                 facts["exptime"] = float(smap.exposure_time.to_value("s"))
     except Exception as exc:  # a header sunpy cannot use: astropy's reading stands
@@ -362,7 +370,7 @@ def check_values(arr: np.ndarray) -> None:
         raise ReadError("constant", f"every pixel has the same value ({lo:g})")
 
 
-def read_image(path: str | os.PathLike, use_sunpy: bool = True, read_facts: bool = True) -> FitsImage:
+def read_image(path: str | os.PathLike, use_sunpy: bool = True, facts: str = "all") -> FitsImage:
     """Read the first image HDU of a FITS file.
 
     Parameters
@@ -373,10 +381,11 @@ def read_image(path: str | os.PathLike, use_sunpy: bool = True, read_facts: bool
     use_sunpy
         Try a ``sunpy.map.Map`` of the image (header facts normalised by sunpy's instrument
         sources); ``False`` reads the header with astropy only, which is faster.
-    read_facts
-        Read the header facts at all; ``False`` (pixels only, as dataset building needs)
-        leaves :attr:`FitsImage.facts` empty and saves the WCS and date parsing (about 6 ms
-        a file).
+    facts : {"all", "basic", "none"}
+        Which header facts to read: all of :data:`FACTS`; ``"basic"`` without the pointing
+        (``xcen``, ``ycen``, ``cdelt1``, ``cdelt2``: the WCS and a sunpy Map's coordinate
+        frames, most of the time it takes); ``"none"`` for the pixels only, as
+        :func:`slic_lib.preprocess.read_fits_array` needs.
 
     Returns
     -------
@@ -446,14 +455,20 @@ def read_image(path: str | os.PathLike, use_sunpy: bool = True, read_facts: bool
         raise ReadError(kind, f"{'truncated' if kind == 'truncated' else 'unreadable FITS'}: {msg}") from None
     arr = _as_image(arr, shape)
     check_values(arr)
-    if not read_facts:
-        return FitsImage(data=arr, hdu=index, hdu_name=name, reader="astropy", facts={})
-    better = _sunpy_facts(arr, header) if use_sunpy and _has_wcs(header) else None
+    if facts not in ("all", "basic", "none"):
+        raise ValueError(f"facts must be 'all', 'basic' or 'none', got {facts!r}")
+    if facts == "none":
+        return FitsImage(data=arr, hdu=index, hdu_name=name, reader="astropy", facts={}, header=header)
+    pointing = facts == "all"
+    better = _sunpy_facts(arr, header, pointing) if use_sunpy and _has_wcs(header) else None
     # sunpy's Map gives the centre and scale (and the date, in its format); astropy.wcs only where it made none
-    facts = header_facts(header, arr.shape, wcs=better is None or None in (better.get("xcen"), better.get("cdelt1")))
+    found = header_facts(header, arr.shape, wcs=pointing and (better is None or None in (better.get("xcen"), better.get("cdelt1"))))
+    if not pointing:
+        for key in ("xcen", "ycen", "cdelt1", "cdelt2"):
+            found[key] = None
     if better is None:
-        return FitsImage(data=arr, hdu=index, hdu_name=name, reader="astropy", facts=facts)
-    if facts["date_obs"] is None:  # sunpy puts the current time where the header has none
+        return FitsImage(data=arr, hdu=index, hdu_name=name, reader="astropy", facts=found, header=header)
+    if found["date_obs"] is None:  # sunpy puts the current time where the header has none
         better.pop("date_obs", None)
-    facts.update({k: v for k, v in better.items() if v is not None})
-    return FitsImage(data=arr, hdu=index, hdu_name=name, reader="sunpy", facts=facts)
+    found.update({k: v for k, v in better.items() if v is not None})
+    return FitsImage(data=arr, hdu=index, hdu_name=name, reader="sunpy", facts=found, header=header)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
 
 import pandas as pd
+import torch
 from joblib import Parallel, delayed
 from tqdm.auto import tqdm
 
@@ -132,6 +133,13 @@ def sweep(
     """
     data = data if isinstance(data, SolarData) else load_dataset(data)
     out_dir = Path(out_dir)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise SlicError(f"--out {out_dir} is a file; name a folder for the checkpoints.")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SlicError(f"cannot make the output folder {out_dir} ({exc.strerror}).") from None
+    learning_rates = list(dict.fromkeys(float(lr) for lr in learning_rates))  # 1e-2 and 0.01 are one rate, one folder
     jobs = [TrainJob(model_config, replace(config, lr=lr), out_dir / f"lr_{lr:g}", resume) for lr in learning_rates]
     runs = dict(zip(learning_rates, train_each(data, jobs, workers, progress, desc="learning-rate sweep")))
     best_lr, best_epoch, best_acc = select_best(row for r in runs.values() for row in r.history)
@@ -139,8 +147,27 @@ def sweep(
     if int(os.environ.get("RANK", "0")) == 0:
         ckpt = read_checkpoint(best.best_path)
         ckpt.metrics = {**ckpt.metrics, "selected_lr": best_lr, "sweep_learning_rates": list(learning_rates)}
+        calibration = _kept_calibration(out_dir / "best.pt", ckpt)
+        if calibration is not None:
+            ckpt.metrics["calibration"] = calibration
         save_checkpoint(ckpt, out_dir / "best.pt")
     return SweepResult(out_dir, runs, best_lr, best_epoch, best_acc)
+
+
+def _kept_calibration(path: Path, selected) -> dict | None:
+    """The calibration of the sweep's previous ``best.pt`` when it holds the very weights selected again.
+
+    ``slic calibrate`` writes into ``best.pt``; a rerun of a finished sweep (nothing left to
+    train) must not throw that away. Other weights invalidate it: then None.
+    """
+    if not path.is_file():
+        return None
+    previous = read_checkpoint(path)
+    calibration = (previous.metrics or {}).get("calibration")
+    if calibration is None or previous.state_dict.keys() != selected.state_dict.keys():
+        return None
+    same = all(torch.equal(previous.state_dict[k], v) for k, v in selected.state_dict.items())
+    return calibration if same else None
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -260,7 +260,8 @@ def _tensors(images: Any, labels: Any, device: torch.device) -> tuple[torch.Tens
     return x, y
 
 
-def _same_settings(ckpt: Checkpoint, model_config: ModelConfig, config: TrainConfig, preprocessing: PreprocessConfig) -> bool:
+def _differences(ckpt: Checkpoint, model_config: ModelConfig, config: TrainConfig, preprocessing: PreprocessConfig) -> list[str]:
+    """The settings in which ``ckpt`` differs from this training, as ``name (saved -> wanted)``."""
     # a resumed run may run on another device, and longer at a constant rate (the cosine
     # schedule's rates depend on the number of epochs)
     may_differ = ("epochs", "device") if config.schedule == "constant" else ("device",)
@@ -268,7 +269,17 @@ def _same_settings(ckpt: Checkpoint, model_config: ModelConfig, config: TrainCon
     saved = {"randomise": "off", "cpu_amp": False, "label_smoothing": 0.0, "ema": 0.0, "schedule": "constant",
              **{k: v for k, v in ckpt.train_config.items() if k not in may_differ}}
     wanted = {k: v for k, v in asdict(config).items() if k not in may_differ}
-    return saved == wanted and ckpt.model_config == model_config and ckpt.preprocessing == preprocessing
+    diffs = [f"{k} ({saved.get(k)!r} -> {wanted.get(k)!r})" for k in sorted(set(saved) | set(wanted)) if saved.get(k) != wanted.get(k)]
+    if ckpt.model_config != model_config:
+        old, new = asdict(ckpt.model_config), asdict(model_config)
+        diffs += [f"{k} ({old.get(k)!r} -> {new.get(k)!r})" for k in sorted(new) if old.get(k) != new.get(k)] or ["the model"]
+    if ckpt.preprocessing != preprocessing:
+        diffs.append(f"preprocessing ({ckpt.preprocessing} -> {preprocessing})")
+    return diffs
+
+
+def _same_settings(ckpt: Checkpoint, model_config: ModelConfig, config: TrainConfig, preprocessing: PreprocessConfig) -> bool:
+    return not _differences(ckpt, model_config, config, preprocessing)
 
 
 def resumable(out_dir: str | os.PathLike, model_config: ModelConfig, config: TrainConfig, preprocessing: PreprocessConfig) -> bool:
@@ -286,8 +297,10 @@ def _resume(result: TrainResult, model: SlicNet, optimizer: torch.optim.Optimize
             ema: AveragedModel | None = None) -> int:
     """Load ``last.pt`` into the model, its weight average, the optimizer and result; returns the epoch it ended."""
     ckpt = read_checkpoint(result.last_path, map_location=device)
-    if not _same_settings(ckpt, model.config, config, getattr(model, "preprocessing", ckpt.preprocessing)):
-        raise SlicError(f"{result.last_path} was written with other settings; use another --out folder or --no-resume.")
+    diffs = _differences(ckpt, model.config, config, getattr(model, "preprocessing", ckpt.preprocessing))
+    if diffs:
+        raise SlicError(f"{result.last_path} was written with other settings ({'; '.join(diffs[:4])}); use another --out "
+                        "folder or --no-resume.")
     if ema is not None:
         ema.module.load_state_dict(ckpt.state_dict)
         ema.n_averaged.fill_(int(ckpt.metrics.get("ema_steps", 1)))
@@ -510,6 +523,9 @@ def train(
     train_idx, val_idx = split(data, config.split, config.val_fraction, config.seed)
     if len(train_idx) == 0 or len(val_idx) == 0:
         raise SlicError(f"the {config.split} split left an empty side ({len(train_idx)} train, {len(val_idx)} validation images); add data or change --split.")
+    if len(np.unique(data.labels[train_idx])) < 2:
+        raise SlicError(f"the training images hold one class only ({data.class_names[int(data.labels[train_idx][0])]}); "
+                        "a classifier needs images of at least two classes.")
     torch.manual_seed(config.seed)
     model = SlicNet(model_config)
     model.class_names = data.class_names

@@ -63,6 +63,10 @@ def test_evaluate_in_bfloat16_reports_it(trained, dataset_file, tmp_path, capsys
         (["train", "/nonexistent/data.h5", "--out", "/tmp/x"], "does not exist"),
         (["build", "/nonexistent/folder", "--out", "/tmp/x.h5"], "not a folder"),
         (["evaluate", "/nonexistent/data.h5", "--model", "/nonexistent/m.pt"], "does not exist"),
+        (["build", "/tmp", "--out", "/tmp"], "is a folder; name the dataset file"),
+        (["build", "/tmp", "--out", "/tmp/x.npz"], "name it *.h5"),
+        (["build", "/tmp", "--out", "/tmp/x.h5", "--size", "0"], "at least 8 pixels"),
+        (["train", "/tmp", "--out", "/tmp/x"], "is a folder, not a dataset file; build one"),
     ],
 )
 def test_bad_input_is_one_sentence_and_nonzero_exit(argv, message):
@@ -98,3 +102,46 @@ def test_train_runs_its_rates_side_by_side_with_workers(dataset_file, tmp_path, 
     assert code == 0 and (tmp_path / "best.pt").exists()
     assert all((tmp_path / f"lr_{lr}" / "last.pt").exists() for lr in ("0.005", "0.001"))
     assert "best: learning rate" in capsys.readouterr().out
+
+
+def test_train_input_errors_are_one_sentence(dataset_file, tmp_path, capsys):
+    base = ["train", str(dataset_file), "--epochs", "1", "--batch-size", "8", "--hidden", "32", "--no-progress"]
+    (tmp_path / "file").write_text("")
+    for extra, words in [(["--out", str(tmp_path / "w"), "--width", "0"], "width must be > 0"),
+                         (["--out", str(tmp_path / "file")], "is a file; name a folder")]:
+        assert main([*base, "--width", "0.125", *extra]) == 1
+        assert words in capsys.readouterr().err
+
+
+def test_one_class_is_refused_by_train_and_noted_by_build(fits_tree, tmp_path, capsys):
+    import shutil
+
+    root = tmp_path / "one"
+    shutil.copytree(fits_tree / "sunspots", root / "sunspots")
+    shutil.copytree(fits_tree / "quiet", root / "quiet_sun")  # a likely name that is not a class
+    assert main(["build", str(root), "--out", str(tmp_path / "one.h5"), "--size", "32", "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    assert "ignored the folder(s) quiet_sun" in out and "only one class has images" in out
+    assert main(["train", str(tmp_path / "one.h5"), "--out", str(tmp_path / "r"), "--epochs", "1", "--no-progress"]) == 1
+    assert "one class only (sunspots)" in capsys.readouterr().err
+
+
+def test_calibration_survives_a_rerun_of_a_finished_training_and_a_changed_setting_is_named(dataset_file, tmp_path, capsys):
+    args = ["train", str(dataset_file), "--out", str(tmp_path), "--lr", "5e-3", "--epochs", "2", "--batch-size", "8",
+            "--width", "0.125", "--hidden", "32", "--no-progress"]
+    assert main(args) == 0
+    assert main(["calibrate", str(tmp_path / "best.pt"), str(dataset_file)]) == 0
+    assert main(args) == 0  # nothing left to train
+    assert read_checkpoint(tmp_path / "best.pt").metrics.get("calibration") is not None
+    assert (tmp_path / "best.pt").stat().st_mode & 0o044  # readable by the group, as umask allows, not mkstemp's 0600
+    assert main([*args[:-1], "--batch-size", "4", "--no-progress"]) == 1
+    assert "batch_size (8 -> 4)" in capsys.readouterr().err
+
+
+def test_calibrate_refuses_a_dataset_of_other_preprocessing(trained, fits_tree, tmp_path, capsys):
+    other = tmp_path / "standard.h5"
+    assert main(["build", str(fits_tree), "--out", str(other), "--size", "32", "--mode", "slic-npz", "--no-progress"]) == 0
+    before = read_checkpoint(trained).metrics.get("calibration")
+    assert main(["calibrate", str(trained), str(other)]) == 1
+    assert "preprocessed with" in capsys.readouterr().err
+    assert read_checkpoint(trained).metrics.get("calibration") == before  # nothing was rewritten

@@ -63,7 +63,7 @@ def test_bad_frames_are_skipped_and_listed(tmp_path):
     report = build_dataset(root, tmp_path / "d.h5", PreprocessConfig(size=32), workers=1, progress=False)
     reasons = {s["path"].rsplit("/", 1)[-1]: s["reason"] for s in report.skipped}
     assert set(reasons) == {"empty.fits", "garbage.fits", "zeros.fits", "nans.fits", "cube.fits"}
-    assert "empty" in reasons["empty.fits"] and "all-zero" in reasons["zeros.fits"]
+    assert "empty" in reasons["empty.fits"] and "every pixel is zero" in reasons["zeros.fits"]
     assert "finite" in reasons["nans.fits"] and "garbage.fits" in reasons
     assert "not a FITS file: it looks like a text file" in reasons["garbage.fits"]  # the reader's cause, not sunpy's
     assert report.n_images == 10 and "skipped 5 file(s)" in str(report)
@@ -129,3 +129,19 @@ def test_concat_renumbers_groups_and_keeps_a_fixed_split():
     assert split(both, "fixed")[1].tolist() == [3, 4]
     with pytest.raises(SlicError, match="combined"):
         a.concat(SolarData.from_arrays(np.zeros((1, 8, 8)), [0], CLASSES, PreprocessConfig(size=8, mode="slic-npz")))
+
+
+def test_plain_fits_files_without_coordinate_keywords_build_a_dataset(tmp_path):
+    """A physicist's own frames often carry no WCS: they build like any other (a sunpy Map refused them)."""
+    import astropy.io.fits as fits
+
+    rng = np.random.default_rng(0)
+    for name in ("quiet", "sunspots"):
+        (tmp_path / "tree" / name).mkdir(parents=True)
+        for i in range(3):
+            hdus = [fits.PrimaryHDU((1000 + 10 * rng.normal(size=(64, 64))).astype(np.float32))]
+            if i == 2:  # and a tile-compressed one, its image in an extension
+                hdus = [fits.PrimaryHDU(), fits.CompImageHDU(hdus[0].data.astype(np.int16), compression_type="RICE_1")]
+            fits.HDUList(hdus).writeto(tmp_path / "tree" / name / f"f{i}.fits")
+    report = build_dataset(tmp_path / "tree", tmp_path / "d.h5", PreprocessConfig(size=32), workers=1, progress=False)
+    assert report.n_images == 6 and not report.skipped

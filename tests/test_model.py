@@ -51,10 +51,12 @@ def test_classifier_input_follows_size_and_width():
 
 
 def test_bad_config_is_refused():
-    with pytest.raises(ValueError, match="multiple of 32"):
+    with pytest.raises(SlicError, match="multiple of 32"):  # a user's --size: one sentence, no traceback
         ModelConfig(input_size=100)
     with pytest.raises(ValueError, match="unknown architecture"):
         ModelConfig(arch="resnet")
+    with pytest.raises(SlicError, match="width must be > 0"):
+        ModelConfig(width=0)
 
 
 def test_he_initialisation():
