@@ -8,8 +8,10 @@ image, and makes a ``sunpy.map.Map`` of it only where the header allows one (so 
 instrument sources normalise the metadata); ``reader`` says which was used. A file that
 cannot give an image raises :class:`ReadError`, whose message names the real cause and whose
 ``kind`` is a short code to count errors by. It is the project's one FITS reader: `slic
-classify` and the catalogue use it whole, dataset building and preprocessing its pixels
-(:func:`slic_lib.preprocess.read_fits_array`).
+classify` and the catalogue use it whole, dataset building without the pointing
+(:func:`slic_lib.dataset.read_frame`), preprocessing its pixels
+(:func:`slic_lib.preprocess.read_fits_array`); where a sunpy Map itself is wanted (the
+resolution test, the demos), :func:`slic_lib.preprocess.load_map` explains a failure with it.
 """
 
 from __future__ import annotations
