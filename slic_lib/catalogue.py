@@ -39,7 +39,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from .errors import SlicError
-from .reader import FACTS
+from .facts import FACTS
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".pq": "parquet"}
 STATUSES = ("ok", "error")

@@ -7,7 +7,8 @@ import pytest
 from astropy.io import fits
 
 from conftest import pattern, write_fits
-from slic_lib.reader import ReadError, describe_bytes, header_facts, read_image
+from slic_lib.facts import header_facts
+from slic_lib.reader import ReadError, describe_bytes, read_image
 
 IMG = pattern(2, np.random.default_rng(0), 32)
 
