@@ -101,6 +101,9 @@ def run(args: argparse.Namespace) -> int:
     timing = time_inference(load_checkpoint(args.model), result.data.images[result.indices], device=args.device, precision=args.precision,
                             repeats=1)
     print(result.report)
+    if args.subset == "val":
+        print(f"scored {len(result.indices)} of the dataset's {len(result.data)} images: the validation split of the model's "
+              "training settings (the one it was selected on, if this is its dataset; --subset all scores every image)")
     print(f"classified {timing['n_images']} images in {timing['seconds']:.2f} s on {timing['device']} in {timing['precision']}")
     if result.data.is_synthetic:
         print("note: these images are simulated (slic_lib.synthetic), not real observations.")

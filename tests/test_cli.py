@@ -48,6 +48,7 @@ def test_train_then_evaluate(trained, dataset_file, tmp_path, capsys):
     assert "confusion matrix" in out and "classified" in out
     assert '"accuracy"' in (tmp_path / "m.json").read_text()
     assert "in float32" in out  # the reference arithmetic unless asked
+    assert "the validation split of the model's training settings" in out  # which images were scored
 
 
 def test_evaluate_in_bfloat16_reports_it(trained, dataset_file, tmp_path, capsys):
