@@ -171,6 +171,30 @@ def to_channels_last(model: nn.Module) -> nn.Module:
     return model.to(memory_format=torch.channels_last)
 
 
+def fold_batchnorm(model: nn.Module) -> nn.Module:
+    """Fold every BatchNorm that follows a convolution into it (in place), for inference only.
+
+    In eval mode a BatchNorm is an affine map per channel, so the convolution before it can
+    absorb it (``torch.nn.utils.fusion.fuse_conv_bn_eval``); the BatchNorm becomes an
+    ``Identity``. The same function up to rounding, one pass over the feature maps fewer: on the
+    published network at 256x256 under bfloat16 autocast the BatchNorms took 1.0 s of 16 s of a
+    ``slic classify`` over 96 files, as they run in float32. A folded model cannot be trained
+    (it has no BatchNorm statistics left): fold a model loaded to classify, not one to train.
+    Returns the model, in eval mode.
+    """
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    model.eval()
+    for block in model.modules():
+        if not isinstance(block, nn.Sequential):
+            continue
+        for i in range(len(block) - 1):
+            conv, bn = block[i], block[i + 1]
+            if isinstance(conv, nn.Conv2d) and isinstance(bn, nn.BatchNorm2d):
+                block[i], block[i + 1] = fuse_conv_bn_eval(conv, bn), nn.Identity()
+    return model
+
+
 @contextlib.contextmanager
 def eval_mode(model: nn.Module) -> Iterator[nn.Module]:
     """Put a model in eval mode inside the block and restore its previous mode after."""

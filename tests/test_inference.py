@@ -57,6 +57,19 @@ def test_channels_last_gives_the_same_logits_and_keeps_the_mode(net, images):
     assert net.layer1[0].weight.is_contiguous(memory_format=torch.channels_last)
 
 
+def test_folding_batchnorm_keeps_the_function(net, images):
+    with torch.no_grad():  # statistics other than the initial ones, so that folding has work to do
+        for m in net.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2), m.weight.uniform_(0.5, 2)
+    before = logits(net, images, channels_last=False)
+    folded = inference.fold_batchnorm(net)
+    assert folded is net and not net.training
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    assert sum(isinstance(m, torch.nn.Identity) for m in net.modules()) == len(net.config.channels)
+    torch.testing.assert_close(logits(net, images, channels_last=False), before, rtol=1e-4, atol=1e-4)
+
+
 def test_bfloat16_logits_are_close_to_float32(net, images):
     f32 = logits(net, images, precision="float32")
     b16 = logits(net, images, precision="bfloat16")

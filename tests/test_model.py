@@ -11,6 +11,7 @@ from slic_lib.model import (
     ModelConfig,
     SlicNet,
     load_checkpoint,
+    model_from_checkpoint,
     n_parameters,
     read_checkpoint,
     save_checkpoint,
@@ -101,6 +102,27 @@ def test_project_checkpoint_round_trip(tmp_path):
     x = torch.randn(2, 1, 32, 32)
     assert torch.equal(model(x), loaded(x))
     assert loaded.class_names[0] == "filaments"
+
+
+def test_mapped_and_shared_loading_gives_the_same_network(tmp_path):
+    """``slic classify``'s way (mmap, the checkpoint's own tensors) and the copying way agree."""
+    model = SlicNet(arch="slic", input_size=32, width=0.125, hidden=16)
+    with torch.no_grad():  # BatchNorm statistics other than the initial ones, so a lost buffer shows
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_mean.uniform_(-1, 1), m.running_var.uniform_(0.5, 2)
+    path = save_checkpoint(_checkpoint(model.eval()), tmp_path / "m.pt")
+    x = torch.randn(2, 1, 32, 32)
+    mapped = read_checkpoint(path, mmap=True)
+    shared = model_from_checkpoint(mapped, copy=False)
+    copied_ckpt = read_checkpoint(path)
+    copied = model_from_checkpoint(copied_ckpt)
+    assert torch.equal(shared(x), model(x)) and torch.equal(copied(x), model(x))
+    assert not shared.training and not copied.training
+    # copy=False uses the checkpoint's tensors; copy=True owns its own
+    assert shared.layer1[0].weight.data_ptr() == mapped.state_dict["layer1.0.weight"].data_ptr()
+    assert copied.layer1[0].weight.data_ptr() != copied_ckpt.state_dict["layer1.0.weight"].data_ptr()
+    assert all(not p.is_meta for p in [*shared.parameters(), *shared.buffers(), *copied.parameters(), *copied.buffers()])
 
 
 class Payload:
