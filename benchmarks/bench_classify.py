@@ -62,6 +62,12 @@ def original_approach(folder: Path, checkpoint: Path, out: Path) -> None:
         csv.writer(fh).writerows([("path", "label"), *rows])
 
 
+def quantize_supported() -> bool:
+    from slic_lib import quantize
+
+    return quantize.supported()
+
+
 def _labels(path: Path) -> dict[str, str]:
     if not path.exists():
         return {}
@@ -69,17 +75,29 @@ def _labels(path: Path) -> dict[str, str]:
         return {r["path"]: r["label"] for r in csv.DictReader(fh) if r.get("label")}
 
 
-def make_checkpoint(path: Path) -> float:
-    """The published layout with random weights and ``slic-npz`` preprocessing; returns its GFLOP per image."""
+def make_checkpoint(path: Path, folder: Path) -> float:
+    """The published layout with random weights and ``slic-npz`` preprocessing; returns its GFLOP per image.
+
+    Where the CPU has an int8 engine, the checkpoint also gets int8 scales (as ``slic calibrate``
+    stores them), computed from the first 32 of the benchmark's files.
+    """
+    import numpy as np
     import torch
 
+    from slic_lib import quantize
+    from slic_lib.classify import decode
     from slic_lib.model import Checkpoint, SlicNet, save_checkpoint
     from slic_lib.preprocess import PreprocessConfig
 
     torch.manual_seed(0)
-    net = SlicNet(arch="slic", input_size=256, width=1.0, hidden=4096)
+    net = SlicNet(arch="slic", input_size=256, width=1.0, hidden=4096).eval()
     flops = network_flops(net, 256)
-    save_checkpoint(Checkpoint(net.state_dict(), net.config, PreprocessConfig(256, "slic-npz"), net.class_names), path)
+    pre = PreprocessConfig(256, "slic-npz")
+    metrics = {}
+    if quantize.supported():
+        images = [decode(str(p), pre)[1] for p in sorted(folder.rglob("*.fits"))[:32]]
+        metrics["int8"] = quantize.calibrate(net, np.stack([im for im in images if im is not None]))
+    save_checkpoint(Checkpoint(net.state_dict(), net.config, pre, net.class_names, metrics=metrics), path)
     return flops / 1e9
 
 
@@ -102,16 +120,19 @@ def main(argv: list[str] | None = None) -> Table:
         if len(list(folder.rglob("*.fits"))) != args.n:
             write_fits_files(folder, args.n, size=512)
         ckpt = work / "published_layout_random.pt"
-        gflop = make_checkpoint(ckpt)
+        gflop = make_checkpoint(ckpt, folder)
         slic = Path(sys.executable).with_name("slic")
         help_text = subprocess.run([str(slic), "classify", "--help"], capture_output=True, text=True).stdout
         extra = ["--precision", "auto"] if "--precision" in help_text else []
-        out_orig, out_slic = work / "original.csv", work / "slic.csv"
+        out_orig, out_slic, out_int8 = work / "original.csv", work / "slic.csv", work / "slic_int8.csv"
+        classify = [str(slic), "classify", str(folder), "--model", str(ckpt), "--overwrite", "--no-progress"]
         commands = {
             "original approach": [sys.executable, str(HERE), "--original", str(folder), str(ckpt), str(out_orig)],
-            "slic classify": [str(slic), "classify", str(folder), "--model", str(ckpt), "--out", str(out_slic), "--overwrite",
-                              "--no-progress", *extra],
+            "slic classify": [*classify, "--out", str(out_slic), *extra],
         }
+        int8 = "int8" in help_text and quantize_supported()
+        if int8:
+            commands["slic classify int8"] = [*classify, "--out", str(out_int8), "--precision", "int8"]
         failures: dict[str, str] = {}
 
         def runner(name: str, cmd: list[str]):
@@ -126,9 +147,11 @@ def main(argv: list[str] | None = None) -> Table:
         if failures:
             for name, err in failures.items():
                 print(f"{name} failed:\n{err}", file=sys.stderr)
-        a, b = _labels(out_orig), _labels(out_slic)
+        a, b, c = _labels(out_orig), _labels(out_slic), _labels(out_int8)
         common = set(a) & set(b)
         agree = sum(a[p] == b[p] for p in common) / max(len(common), 1)
+        common8 = set(a) & set(c)
+        agree8 = sum(a[p] == c[p] for p in common8) / max(len(common8), 1)
 
     table = Table(f"slic classify over {args.n} full-size (512x512) FITS files, whole processes, median of {args.repeats} alternating runs")
     table.peaks = peak
@@ -136,9 +159,16 @@ def main(argv: list[str] | None = None) -> Table:
     table.add(Row("classify FITS files (whole process)", "original approach", "slic classify " + " ".join(extra), o, s, unit="s"))
     table.add(Row("files per second", "original approach", "slic classify", args.n / o, args.n / s, unit="files/s", higher_is_better=True,
                   gflops=gflop * args.n / s, peak_name="bfloat16" if cpu_has_bf16() else "float32"))
+    if int8:
+        i = seconds["slic classify int8"]
+        table.add(Row("classify FITS files (whole process)", "original approach", "slic classify --precision int8", o, i, unit="s"))
+        table.add(Row("files per second", "original approach", "slic classify --precision int8", args.n / o, args.n / i, unit="files/s",
+                      higher_is_better=True, gflops=gflop * args.n / i, peak_name="bfloat16" if cpu_has_bf16() else "float32"))
     table.notes += [
         f"network: published layout, {gflop:.1f} GFLOP/image; the GFLOP/s column counts the whole process's time (start-up and reading included)",
         f"labels agree on {agree * 100:.1f} % of {len(common)} files (random weights; float32 batch 1 against slic classify's precision)",
+        *([f"int8 labels agree with the original's on {agree8 * 100:.1f} % of {len(common8)} files (random weights, whose "
+           "near-ties say little: bench_bf16_agreement.py measures a trained model); int8 scales from 32 of the files"] if int8 else []),
         f"torch threads per process: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset (one per core)')}",
     ]
     if failures:

@@ -158,6 +158,12 @@ def check_provenance(found: dict | None, expected: dict, where: str) -> None:
         if found.get(key) != expected.get(key):
             raise SlicError(f"{where} was written with another {what} ({key} {str(found.get(key))[:16]} differs from "
                             f"{str(expected.get(key))[:16]}); resume with the same --model, choose another --out, or pass --overwrite.")
+    # bfloat16 and float32 rows may share a catalogue (resumed on another machine); int8 rows,
+    # an approximation of another kind, may not share one with either
+    was, now = found.get("precision"), expected.get("precision")
+    if (was == "int8") != (now == "int8"):
+        raise SlicError(f"{where} was written with --precision {was or 'float32'}; resume with that precision, choose another "
+                        "--out, or pass --overwrite.")
 
 
 def read_provenance(out: Path) -> dict | None:

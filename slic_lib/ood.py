@@ -274,21 +274,37 @@ def _refuse_published(ckpt, path) -> None:
                         "slic_lib checkpoint first: slic_lib.model.save_checkpoint(slic_lib.model.read_checkpoint(PATH), NEW_PATH).")
 
 
-def store(path: str | os.PathLike, calibration: Calibration) -> Path:
-    """Write ``calibration`` into the checkpoint at ``path`` (atomically, weights untouched)."""
+def store(path: str | os.PathLike, calibration: Calibration, int8: dict | None = None) -> Path:
+    """Write ``calibration`` (and int8 scales, :func:`slic_lib.quantize.calibrate`) into the
+    checkpoint at ``path`` (atomically, weights untouched)."""
     from .model import read_checkpoint, save_checkpoint
 
     ckpt = read_checkpoint(path)
     _refuse_published(ckpt, path)
     ckpt.metrics = {**ckpt.metrics, "calibration": calibration.to_dict()}
+    if int8 is not None:
+        ckpt.metrics["int8"] = int8
     return save_checkpoint(ckpt, path)
 
 
+def calibrate_int8(model, train_images: Any, val_images: Any) -> dict | None:
+    """int8 scales from training images, with the share of validation images whose int8 label
+    equals the float32 one (``agreement``); None where the CPU has no int8 engine."""
+    from . import quantize
+
+    if not quantize.supported():
+        return None
+    int8 = quantize.calibrate(model, train_images)
+    int8["agreement"], int8["n_agreement"] = quantize.agreement(model, int8, val_images), int(len(val_images))
+    return int8
+
+
 def calibrate_checkpoint(path: str | os.PathLike, dataset: str | os.PathLike, quantile: float = DEFAULT_QUANTILE,
-                         device: str | None = None) -> Calibration:
+                         device: str | None = None) -> tuple[Calibration, dict | None]:
     """Calibrate the checkpoint at ``path`` on its own validation split of ``dataset`` and store it.
 
-    The split is rebuilt from the checkpoint's training settings (``split``, ``val_fraction``,
+    Returns the calibration and the int8 scales (:func:`calibrate_int8`; None without an int8
+    engine), both stored in the checkpoint. The split is rebuilt from the checkpoint's training settings (``split``, ``val_fraction``,
     ``seed``), so the images are the ones the model was selected on, never its training images.
     """
     from .dataset import load_dataset
@@ -310,10 +326,11 @@ def calibrate_checkpoint(path: str | os.PathLike, dataset: str | os.PathLike, qu
     if len(np.unique(data.labels[val])) < 2:
         raise SlicError(f"the model's validation split of this dataset holds one class only ({len(val)} images); a calibration "
                         "needs validation images of several classes (the dataset the model was trained on).")
-    cal = calibrate(model_from_checkpoint(ckpt), data.images[val], data.labels[val], data.images[train],
-                    data.labels[train], quantile, device=device)
-    store(path, cal)
-    return cal
+    model = model_from_checkpoint(ckpt)
+    cal = calibrate(model, data.images[val], data.labels[val], data.images[train], data.labels[train], quantile, device=device)
+    int8 = calibrate_int8(model, data.images[train], data.images[val])
+    store(path, cal, int8)
+    return cal, int8
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -327,10 +344,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``slic calibrate``."""
-    cal = calibrate_checkpoint(args.model, args.dataset, args.quantile, args.device)
+    cal, int8 = calibrate_checkpoint(args.model, args.dataset, args.quantile, args.device)
     print(f"calibrated {args.model} on {cal.n_images} validation images: temperature {cal.temperature:.3f} "
           f"(NLL {cal.nll_before:.3f} -> {cal.nll_after:.3f}, ECE {cal.ece_before:.3f} -> {cal.ece_after:.3f}); "
           f"OOD when the Mahalanobis score > {cal.threshold:.1f} (the {cal.quantile:.0%} quantile of validation scores)")
+    if int8:
+        print(f"int8 scales from {int8['n_images']} training images; int8 labels equal float32 ones on "
+              f"{int8['agreement']:.1%} of {int8['n_agreement']} validation images ('slic classify --precision int8')")
     return 0
 
 
@@ -355,7 +375,7 @@ class WithFeatures(torch.nn.Module):
         for _, module in self.model.stages():
             x = module(x)
             if isinstance(module, torch.nn.MaxPool2d):
-                pooled.append(x.float().mean((2, 3)))
+                pooled.append((x.dequantize() if x.is_quantized else x.float()).mean((2, 3)))
         z = self.model.classifier(torch.flatten(x, 1))
         return torch.cat([z.float(), *pooled], 1)
 

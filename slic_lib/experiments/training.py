@@ -59,9 +59,11 @@ def train_sweep(run: Run, progress: bool = True):
     train_idx, val = split(data, config.split, config.val_fraction, config.seed)
     # calibrate the selected model on its own validation split, so 'slic classify' gives calibrated
     # confidences and flags images unlike its training data (slic_lib.ood)
+    # and the int8 scales 'slic classify --precision int8' applies (slic_lib.quantize)
     with cpu_threads(run.profile.threads):
-        ood.store(run.best_model, ood.calibrate(load_checkpoint(run.best_model), data.images[val], data.labels[val],
-                                                data.images[train_idx], data.labels[train_idx]))
+        best = load_checkpoint(run.best_model)
+        ood.store(run.best_model, ood.calibrate(best, data.images[val], data.labels[val], data.images[train_idx], data.labels[train_idx]),
+                  ood.calibrate_int8(best, data.images[train_idx], data.images[val]))
     with torch.random.fork_rng():  # leave the global random state as training left it
         torch.manual_seed(config.seed)
         untrained = SlicNet(read_checkpoint(run.best_model).model_config)

@@ -16,7 +16,7 @@ from ..errors import SlicError
 from ..splits import split
 from ..evaluate import Evaluation, evaluate
 from ..inference import cpu_threads, resolve_precision, time_inference
-from ..model import ModelConfig, SlicNet, load_checkpoint, read_checkpoint
+from ..model import SlicNet, load_checkpoint, read_checkpoint
 from ..profiles import get_profile
 from ..plots.validation import plot_confusion, plot_examples, plot_inference_times, plot_misclassified, plot_split_comparison
 from ..sweep import TrainJob, train_each

@@ -1,0 +1,100 @@
+"""int8 inference: calibration, stored scales, `slic calibrate` and `slic classify --precision int8`."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from slic_lib import quantize
+from slic_lib.classify import classify_files
+from slic_lib.cli import main
+from slic_lib.errors import SlicError
+from slic_lib.inference import fold_batchnorm, logits
+from slic_lib.model import SlicNet, read_checkpoint
+
+from conftest import TINY
+
+pytestmark = pytest.mark.skipif(not quantize.supported(), reason="no x86 quantized engine")
+
+
+@pytest.fixture
+def net_and_images():
+    torch.manual_seed(0)
+    net = SlicNet(**TINY).eval()
+    images = np.random.default_rng(0).gamma(4.0, 0.25, size=(40, 32, 32)).astype(np.float32)
+    return net, images
+
+
+def test_stored_scales_rebuild_the_calibrated_network(net_and_images):
+    net, images = net_and_images
+    int8 = quantize.calibrate(net, images[:24])
+    assert json.loads(json.dumps(int8)) == int8  # plain numbers: a weights_only checkpoint holds them
+    assert int8["n_images"] == 24 and set(int8["activations"]) == {"quant", *(f"net.layer{i}.0" for i in range(1, 9))}
+    q = quantize.quantize(_copy(net), int8)
+    assert [name for name, _ in q.stages()][0] == "quant" and q.class_names == net.class_names
+    ref, got = logits(net, images[24:]), logits(q, images[24:])
+    assert got.dtype == torch.float32 and got.shape == ref.shape
+    # int8 is an approximation: close on the logit scale, not equal
+    assert (got - ref).abs().max() < 0.1 * ref.abs().max() and not torch.equal(got, ref)
+    assert quantize.agreement(net, int8, images[24:]) >= 0.8
+    assert any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())  # the caller's network is untouched
+
+
+def _copy(net):
+    import copy
+
+    return copy.deepcopy(net)
+
+
+def test_scales_of_another_network_and_a_folded_network_are_refused(net_and_images):
+    net, images = net_and_images
+    int8 = quantize.calibrate(net, images[:8])
+    del int8["activations"]["net.layer3.0"]
+    with pytest.raises(SlicError, match="does not fit"):
+        quantize.quantize(_copy(net), int8)
+    with pytest.raises(SlicError, match="BatchNorm"):
+        quantize.quantize(fold_batchnorm(_copy(net)), quantize.calibrate(net, images[:8]))
+
+
+@pytest.fixture(scope="module")
+def calibrated(dataset_file, tmp_path_factory):
+    out = tmp_path_factory.mktemp("run8")
+    assert main(["train", str(dataset_file), "--out", str(out), "--lr", "5e-3", "--epochs", "4", "--batch-size", "8",
+                 "--width", "0.125", "--hidden", "32", "--no-progress"]) == 0
+    return out / "best.pt"
+
+
+def test_calibrate_stores_scales_and_classify_int8_agrees(calibrated, dataset_file, fits_tree, tmp_path, capsys):
+    files = sorted(fits_tree.rglob("*.fits"))[:12]
+    with pytest.raises(SlicError, match="no int8 scales: run 'slic calibrate"):
+        classify_files(files, calibrated, None, precision="int8", workers=0, progress=False)
+    assert main(["calibrate", str(calibrated), str(dataset_file)]) == 0
+    said = capsys.readouterr().out
+    int8 = read_checkpoint(calibrated).metrics["int8"]
+    assert f"{int8['agreement']:.1%} of {int8['n_agreement']} validation images" in said
+    a = pd.DataFrame(classify_files(files, calibrated, None, precision="float32", workers=0, progress=False).rows)
+    res = classify_files(files, calibrated, None, precision="int8", workers=0, progress=False)
+    b = pd.DataFrame(res.rows)
+    assert res.precision == "int8" and len(b) == len(a) and (b["status"] == "ok").all()
+    assert (a["label"] == b["label"]).mean() >= 0.75
+    np.testing.assert_allclose(b.filter(like="p_").sum(axis=1), 1, atol=1e-5)
+    # a catalogue written in int8 records it, and a resume in another precision is refused
+    out = tmp_path / "c.csv"
+    assert main(["classify", *map(str, files), "--model", str(calibrated), "--out", str(out), "--precision", "int8",
+                 "--workers", "0", "--no-progress"]) == 0
+    assert main(["classify", *map(str, files), "--model", str(calibrated), "--out", str(out), "--precision", "float32",
+                 "--workers", "0", "--no-progress"]) == 1
+    assert "precision" in capsys.readouterr().err
+
+
+def test_int8_on_a_gpu_or_from_a_bare_published_state_dict_is_one_sentence(calibrated, fits_tree, tmp_path, monkeypatch):
+    from slic_lib import classify
+
+    with pytest.raises(SlicError, match="CPU only"):
+        classify.resolve_precision("int8", "cuda")
+    ckpt = read_checkpoint(calibrated)
+    ckpt.published, ckpt.metrics = True, {}
+    with pytest.raises(SlicError, match="convert it to a slic_lib checkpoint"):
+        classify.ready_model(ckpt, "int8")
