@@ -37,7 +37,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from benchlib import Row, Table, interleaved, network_flops, peak_variants, peaks  # noqa: E402
 
-from slic_lib import paper  # noqa: E402
+from slic_lib import paper, quantize  # noqa: E402
 from slic_lib.inference import cpu_has_bf16, logits, resolve_precision, to_channels_last  # noqa: E402
 from slic_lib.model import SlicNet  # noqa: E402
 from slic_lib.profiles import get_profile  # noqa: E402
@@ -92,6 +92,10 @@ def main(argv: list[str] | None = None) -> Table:
         "float32 channels-last": lambda: logits(cl, images, bs, "cpu", "float32", channels_last=True),
         f"{bf16} channels-last (auto)": lambda: logits(cl, images, bs, "cpu", "auto", channels_last=True),
     }
+    if quantize.supported():
+        # int8 as slic classify --precision int8 runs it; scales from these images (speed does not depend on them)
+        q8 = quantize.quantize(copy.deepcopy(net), quantize.calibrate(net, images[:bs, 0].numpy()))
+        variants["int8 channels-last (slic classify --precision int8)"] = lambda: logits(q8, images, bs, "cpu", "float32")
     if args.compile:
         compiled = torch.compile(to_channels_last(copy.deepcopy(net)))
 
@@ -121,7 +125,7 @@ def main(argv: list[str] | None = None) -> Table:
         if name == "float32":
             continue
         per_image = s / args.n
-        peak = "bfloat16" if "bfloat16" in name else "float32"
+        peak = "bfloat16" if "bfloat16" in name or "int8" in name else "float32"  # int8 against the fastest float peak
         table.add(Row(f"forward pass, {name}", "PyTorch float32", name, base, per_image, unit="s/image",
                       gflops=flops / per_image / 1e9, peak_name=peak))
     table.rows.insert(0, Row("forward pass, float32 (the loop before issue 13)", "PyTorch float32", "PyTorch float32", base, base,
@@ -136,6 +140,8 @@ def main(argv: list[str] | None = None) -> Table:
     table.add(Row(f"{paper.N_VALIDATION} validation images (scaled from {args.n})", f"paper, {paper.CPU_NAME}", f"this CPU, {best_name}",
                   paper.CPU_SECONDS, per_1318, unit="s"))
     table.notes += [
+        *(["int8: its GFLOP/s count the same multiply-adds, set against the bfloat16 peak (VNNI multiplies twice as many "
+           "int8 pairs per instruction)"] if quantize.supported() else []),
         f"torch threads: {threads}; native bfloat16 on this CPU: {'yes' if cpu_has_bf16() else 'no'} (precision auto -> {bf16})",
         f"labels of float32 and {auto} agree on {float((ref == fast).float().mean()) * 100:.1f} % of these random inputs (random weights)",
         f"paper ({paper.CITATION}): {paper.N_VALIDATION} images in {paper.CPU_SECONDS:.0f} s on {paper.CPU_NAME}, "

@@ -307,19 +307,27 @@ class Result:
         return "\n".join(lines)
 
 
-def _prefetch(pool: cf.Executor, fn, items: Sequence, ahead: int, *args) -> Iterator[Any]:
-    """Results of ``fn(item, *args)`` in order, with at most ``ahead`` submitted ahead."""
+def _ahead(batch_size: int, workers: int) -> int:
+    """How many files are decoded ahead of the network."""
+    return max(2 * batch_size, 4 * max(workers, 1))
+
+
+def _prefetch(pool: cf.Executor, fn, items: Sequence, ahead: int, *args, early: dict | None = None) -> Iterator[Any]:
+    """Results of ``fn(item, *args)`` in order, with at most ``ahead`` submitted ahead; ``early``
+    holds futures of items submitted before (by item), which are used instead of submitting again."""
+    early = {} if early is None else early
     pending: collections.deque = collections.deque()
+    submit = lambda item: early.pop(item, None) or pool.submit(fn, item, *args)  # noqa: E731
     it = iter(items)
     for item in it:
-        pending.append(pool.submit(fn, item, *args))
+        pending.append(submit(item))
         if len(pending) >= ahead:
             break
     while pending:
         yield pending.popleft().result()
         nxt = next(it, None)
         if nxt is not None:
-            pending.append(pool.submit(fn, nxt, *args))
+            pending.append(submit(nxt))
 
 
 def default_workers() -> int:
@@ -480,9 +488,7 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
     if precision == "int8":
         device = "cpu"  # also where 'auto' would take a GPU
     ckpt = read_checkpoint(model_path, mmap=True)
-    net = ready_model(ckpt, precision)
-    calibration = from_checkpoint(ckpt)
-    names = tuple(net.class_names)
+    names = tuple(ckpt.class_names)
     if features:
         unknown = [f for f in features if f not in names]
         if unknown:
@@ -490,6 +496,11 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
     files = [str(f) for f in expand_inputs(paths, from_list, say)]
     if not files:
         raise SlicError("no input files: the paths, folders and patterns given hold no FITS file.")
+    # the first files are decoded while the model is made ready and the catalogue read
+    early = {} if pool is None else {f: pool[0].submit(decode, f, ckpt.preprocessing, use_sunpy)
+                                     for f in files[: _ahead(batch_size, pool[1])]}
+    net = ready_model(ckpt, precision)
+    calibration = from_checkpoint(ckpt)
     sha = hashing.result()
     provenance = {
         "slic_lib_version": __version__,
@@ -507,7 +518,7 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
                     synthetic_data=bool(ckpt.metrics.get("synthetic_data")))
     if out is None:
         rows, result.network_seconds, result.seconds = _classify(files, net, calibration, model_path, sha, batch_size, device,
-                                                                 precision, pool, dask, use_sunpy, progress, None)
+                                                                 precision, pool, dask, use_sunpy, progress, None, early)
         result.table, result.new = cat.to_table(rows, names), len(rows)
         return result
 
@@ -532,8 +543,10 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
         done = cat.finished_paths(existing) | cat.finished_paths(journaled)  # error rows are tried again
         todo = [f for f in files if f not in done]
         del done, journaled
+        for f in set(early) - set(todo):  # decoded early, but already in the catalogue
+            early.pop(f).cancel()
         _, result.network_seconds, result.seconds = _classify(todo, net, calibration, model_path, sha, batch_size, device,
-                                                              precision, pool, dask, use_sunpy, progress, journal)
+                                                              precision, pool, dask, use_sunpy, progress, journal, early)
         result.new = len(todo)
         # rows of earlier runs' other inputs first, as they were; then this run's inputs in order
         everything, result.table = cat.merge([existing, cat.absolute_paths(journal.read())], files)
@@ -553,9 +566,9 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
 
 def _classify(files: list[str], net, calibration, model_path: Path, sha: str, batch_size: int, device: str,
               precision: str, pool: tuple[cf.Executor, int] | None, dask, use_sunpy: bool, progress: bool,
-              journal: cat.Journal | None) -> tuple[list[dict], float, float]:
+              journal: cat.Journal | None, early: dict[str, cf.Future] | None = None) -> tuple[list[dict], float, float]:
     """Classify ``files``, committing each batch to the journal; (rows when there is no journal,
-    network s, wall s)."""
+    network s, wall s). ``early``: decodings of some of the files already submitted, by path."""
     from tqdm.auto import tqdm
 
     rows: list[dict] = []
@@ -581,7 +594,7 @@ def _classify(files: list[str], net, calibration, model_path: Path, sha: str, ba
             executor, workers = pool
             threads = max(1, (os.cpu_count() or 1) - workers) if workers > 0 else None
             with cpu_threads(threads), _explain_broken_pool():
-                decoded = _prefetch(executor, decode, files, max(2 * batch_size, 4 * max(workers, 1)), net.preprocessing, use_sunpy)
+                decoded = _prefetch(executor, decode, files, _ahead(batch_size, workers), net.preprocessing, use_sunpy, early=early)
                 for batch in _batches(files, batch_size, ramp=True):
                     part = [next(decoded) for _ in batch]
                     batch_rows, s = finish(net, [r for r, _ in part], [im for _, im in part], calibration, batch_size,
