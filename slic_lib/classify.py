@@ -465,6 +465,10 @@ def classify_files(
     Result
     """
     say = warn or (lambda msg: print(f"slic classify: warning: {msg}", file=sys.stderr))
+    if precision == "int8":  # before the reader thread starts: its catch_warnings would undo a later filter
+        from .quantize import quiet_deprecations
+
+        quiet_deprecations()
     pool = decode_pool(workers, use_sunpy) if dask is None else None
     try:
         return _classify_files(paths, model, out, pool, from_list=from_list, batch_size=batch_size, device=device,

@@ -100,7 +100,7 @@ def has_vnni() -> bool:
     return "avx512_vnni" in flags or "avx_vnni" in flags
 
 
-def _quiet() -> None:
+def quiet_deprecations() -> None:
     """Silence (for the process) the notices of the deprecation described in the module docstring,
     which would otherwise be printed by every ``slic classify --precision int8``. A filter, not
     ``warnings.catch_warnings``: that restores the filters of the whole process when it ends,
@@ -112,7 +112,7 @@ def _quiet() -> None:
 def _prepared(model: nn.Module, observer: Any) -> Int8Net:
     from torch.ao.quantization import HistogramObserver, QConfig, get_default_qconfig, prepare
 
-    _quiet()
+    quiet_deprecations()
     torch.backends.quantized.engine = ENGINE
     q = Int8Net(model)
     # The full 8-bit range where VNNI multiplies bytes without overflow: the engine's default
