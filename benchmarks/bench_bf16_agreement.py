@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> Table:
             if (a != b).any():
                 table.notes.append(f"int8, {name}: {int((a != b).sum())} disagreements, "
                                    f"{margins_note((top2[:, 0] - top2[:, 1])[a != b].tolist())}")
-        table.notes.append(f"int8 scales stored by 'slic calibrate' from {int8['n_images']} training images")
+        table.notes.append(f"int8 scales stored in the checkpoint (by 'slic calibrate', or make paper's calibration) from {int8['n_images']} training images")
     else:
         table.notes.append("no int8 row: the checkpoint has no int8 scales ('slic calibrate' stores them) or this CPU no int8 engine")
     print(table.render())
