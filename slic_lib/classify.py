@@ -440,7 +440,8 @@ def classify_files(
         Files per network batch and per committed part.
     device, precision
         Where and in which arithmetic the network runs (``precision="auto"``: see
-        :func:`resolve_precision`).
+        :func:`resolve_precision`; ``"int8"``: on the CPU, with the int8 scales ``slic
+        calibrate`` stored in the checkpoint, :mod:`slic_lib.quantize`).
     workers
         Decoding processes (None: :func:`default_workers`; 0: one thread of this process).
         They are started with ``spawn``: a script that calls this function with processes

@@ -147,27 +147,26 @@ def sweep(
     if int(os.environ.get("RANK", "0")) == 0:
         ckpt = read_checkpoint(best.best_path)
         ckpt.metrics = {**ckpt.metrics, "selected_lr": best_lr, "sweep_learning_rates": list(learning_rates)}
-        calibration = _kept_calibration(out_dir / "best.pt", ckpt)
-        if calibration is not None:
-            ckpt.metrics["calibration"] = calibration
+        ckpt.metrics.update(_kept_calibration(out_dir / "best.pt", ckpt))
         save_checkpoint(ckpt, out_dir / "best.pt")
     return SweepResult(out_dir, runs, best_lr, best_epoch, best_acc)
 
 
-def _kept_calibration(path: Path, selected) -> dict | None:
-    """The calibration of the sweep's previous ``best.pt`` when it holds the very weights selected again.
+def _kept_calibration(path: Path, selected) -> dict:
+    """The calibration and int8 scales of the sweep's previous ``best.pt`` (as metrics entries)
+    when it holds the very weights selected again.
 
     ``slic calibrate`` writes into ``best.pt``; a rerun of a finished sweep (nothing left to
-    train) must not throw that away. Other weights invalidate it: then None.
+    train) must not throw that away. Other weights invalidate both: then nothing is kept.
     """
     if not path.is_file():
-        return None
+        return {}
     previous = read_checkpoint(path)
-    calibration = (previous.metrics or {}).get("calibration")
-    if calibration is None or previous.state_dict.keys() != selected.state_dict.keys():
-        return None
+    kept = {k: v for k, v in (previous.metrics or {}).items() if k in ("calibration", "int8")}
+    if not kept or previous.state_dict.keys() != selected.state_dict.keys():
+        return {}
     same = all(torch.equal(previous.state_dict[k], v) for k, v in selected.state_dict.items())
-    return calibration if same else None
+    return kept if same else {}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
