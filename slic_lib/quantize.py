@@ -6,8 +6,9 @@ engine: oneDNN and FBGEMM with AVX-512 VNNI), after post-training static quantiz
 convolution with per-channel weight scales, and each block's output gets one scale and zero
 point, chosen from calibration images with PyTorch's histogram observer. The classifier's
 fully connected layers stay float32 (they are 4 % of the work). Measured on the published
-network at 256x256 on a 2-core AVX-512 VNNI CPU: 24 images/s against 10.7 for bfloat16
-channels-last (the bfloat16 matrix-product peak allows 12), batch 16.
+network at 256x256 on a 2-core AVX-512 VNNI CPU: 23.4 images/s against 10.4 for bfloat16
+channels-last (the bfloat16 matrix-product peak allows 12-14), batch 16
+(``benchmarks/bench_inference.py``).
 
 The activation scales are data-dependent, so they are computed once, by ``slic calibrate``
 (:func:`calibrate` on a sample of the model's training images), stored in the checkpoint as
