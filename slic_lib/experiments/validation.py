@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -10,7 +11,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .. import paper, results, summary, tables
+from .. import paper, quantize, results, summary, tables
 from ..dataset import SolarData, load_dataset
 from ..errors import SlicError
 from ..splits import split
@@ -115,6 +116,10 @@ def inference_timing(run: Run, model_path: str | Path | None = None) -> pd.DataF
     (bfloat16 on a CPU with AVX-512 BF16 or a recent GPU), on the CPU and on a GPU when
     present; all through :func:`slic_lib.inference.time_inference` (channels-last, batch 16
     for the full-size network: larger batches of 256x256 images fall out of a CPU's cache).
+    The full-size network is also timed in int8 on the CPU where PyTorch has the engine
+    (``slic classify --precision int8``, :mod:`slic_lib.quantize`; its scales from the timed
+    images, as timing does not depend on them). The small networks of the ``cpu`` and ``smoke``
+    profiles are not: their quantization steps cost more than their convolutions.
     """
     model = load_checkpoint(model_path or run.require_model())
     stored = results.read_arrays(run.name, "validation")
@@ -132,6 +137,10 @@ def inference_timing(run: Run, model_path: str | Path | None = None) -> pd.DataF
             for precision in dict.fromkeys(["float32", resolve_precision("auto", device)]):
                 t = time_inference(net, imgs, device=device, precision=precision, batch_size=batch, repeats=run.profile.timing_repeats)
                 rows.append({**t, "source": "this run", "model": label})
+        if net.config == full.config and quantize.supported():
+            q8 = quantize.quantize(copy.deepcopy(net).cpu(), quantize.calibrate(net, imgs[:16]))
+            t = time_inference(q8, imgs, device="cpu", precision="float32", batch_size=batch, repeats=run.profile.timing_repeats)
+            rows.append({**t, "precision": "int8", "source": "this run", "model": label})
     for p in paper.TIMINGS:
         rows.append({**p, "precision": "float32", "seconds_per_image": p["seconds"] / p["n_images"], "batch_size": None,
                      "source": "paper", "model": "slic 256px width 1"})
