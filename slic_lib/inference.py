@@ -76,7 +76,7 @@ def cpu_has_bf16() -> bool:
     where bfloat16 is emulated) is asked. CPUs without these instructions emulate bfloat16
     more slowly than float32, so ``auto`` falls back to float32 there.
     """
-    flags = _cpu_flags()
+    flags = cpu_flags()
     if flags is not None:
         return bool({"avx512_bf16", "amx_bf16"} & flags)
     try:
@@ -85,7 +85,7 @@ def cpu_has_bf16() -> bool:
         return False
 
 
-def _cpu_flags() -> set[str] | None:
+def cpu_flags() -> set[str] | None:
     """The CPU feature flags of ``/proc/cpuinfo``, or None where there is no such file."""
     try:
         with open("/proc/cpuinfo") as fh:

@@ -25,13 +25,13 @@ def images():
 
 @pytest.mark.parametrize("flags, expected", [({"avx512f", "avx512_bf16"}, True), ({"amx_bf16"}, True), ({"avx512f", "avx2"}, False)])
 def test_bf16_detection_reads_the_cpu_flags(monkeypatch, flags, expected):
-    monkeypatch.setattr(inference, "_cpu_flags", lambda: flags)
+    monkeypatch.setattr(inference, "cpu_flags", lambda: flags)
     assert cpu_has_bf16() is expected
     assert resolve_precision("auto", "cpu") == ("bfloat16" if expected else "float32")
 
 
 def test_explicit_precisions_pass_through_and_unknown_ones_are_user_errors(monkeypatch):
-    monkeypatch.setattr(inference, "_cpu_flags", lambda: set())
+    monkeypatch.setattr(inference, "cpu_flags", lambda: set())
     assert resolve_precision("bfloat16", "cpu") == "bfloat16"
     assert resolve_precision("float32", "cpu") == "float32"
     with pytest.raises(SlicError, match="unknown precision 'half'"):
@@ -39,7 +39,7 @@ def test_explicit_precisions_pass_through_and_unknown_ones_are_user_errors(monke
 
 
 def test_autocast_is_on_only_for_bfloat16(monkeypatch):
-    monkeypatch.setattr(inference, "_cpu_flags", lambda: {"avx512_bf16"})
+    monkeypatch.setattr(inference, "cpu_flags", lambda: {"avx512_bf16"})
     x = torch.randn(4, 4)
     with autocast(torch.device("cpu"), "auto"):
         assert (x @ x).dtype == torch.bfloat16

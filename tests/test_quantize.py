@@ -48,6 +48,19 @@ def _copy(net):
     return copy.deepcopy(net)
 
 
+def test_the_full_8_bit_range_only_where_the_cpu_has_vnni(monkeypatch, net_and_images):
+    from torch.ao.quantization import HistogramObserver
+
+    from slic_lib import inference
+
+    net, _ = net_and_images
+    for flags, top in (({"avx512_vnni", "avx512f"}, 255), ({"avx_vnni"}, 255), ({"avx2"}, 127), (None, 127)):
+        monkeypatch.setattr(inference, "cpu_flags", lambda flags=flags: flags)
+        q = quantize._prepared(_copy(net), None)
+        observers = [m for m in q.modules() if isinstance(m, HistogramObserver)]
+        assert observers and all(m.quant_max == top and m.quant_min == 0 for m in observers), flags
+
+
 def test_scales_of_another_network_and_a_folded_network_are_refused(net_and_images):
     net, images = net_and_images
     int8 = quantize.calibrate(net, images[:8])

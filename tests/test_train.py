@@ -233,7 +233,7 @@ def test_resume_is_exact_with_domain_randomisation(dataset_file, tmp_path):
 def test_engine_trains_in_bfloat16_on_a_cpu_that_has_it_when_asked_and_channels_last(amp, monkeypatch):
     from slic_lib import inference
 
-    monkeypatch.setattr(inference, "_cpu_flags", lambda: {"avx512_bf16"})
+    monkeypatch.setattr(inference, "cpu_flags", lambda: {"avx512_bf16"})
     seen = []
     real = torch.nn.Conv2d.forward
 
