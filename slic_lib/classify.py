@@ -226,7 +226,6 @@ def ready_model(checkpoint, precision: str):
         return fold_batchnorm(net)
     from . import quantize
 
-    quantize.quiet_deprecations()  # also in Dask workers, where classify_files did not run
     int8 = (checkpoint.metrics or {}).get("int8")
     if not int8:
         how = ("convert it to a slic_lib checkpoint and calibrate that" if checkpoint.published
