@@ -26,7 +26,14 @@ def pattern(label: int, rng: np.random.Generator, size: int = 48) -> np.ndarray:
     return (1000 + 300 * wave + rng.normal(0, 60, (size, size))).astype(np.float32)
 
 
-def write_fits(path: Path, data: np.ndarray, time: str, xcen: float = 0.0) -> None:
+def write_fits(path: Path, data: np.ndarray, time: str, xcen: float = 0.0, plain: bool = False) -> None:
+    """A frame with a sunpy-made WCS header or, ``plain``, the bare keywords of a user's own frames
+    written by astropy alone (no sunpy needed: the GPU machine has none)."""
+    if plain:
+        from astropy.io import fits
+
+        fits.PrimaryHDU(data, fits.Header({"DATE-OBS": time, "XCEN": xcen, "YCEN": 0.0})).writeto(path, overwrite=True)
+        return
     import astropy.units as u
     import sunpy.map
     from astropy.coordinates import SkyCoord
@@ -39,7 +46,8 @@ def write_fits(path: Path, data: np.ndarray, time: str, xcen: float = 0.0) -> No
     sunpy.map.Map(data, header).save(path, overwrite=True)
 
 
-def make_tree(root: Path, per_class: int = 12, frames_per_sequence: int = 3, size: int = 48, seed: int = 0) -> Path:
+def make_tree(root: Path, per_class: int = 12, frames_per_sequence: int = 3, size: int = 48, seed: int = 0,
+              plain: bool = False) -> Path:
     """Class folders of FITS files made of sequences of near-identical frames."""
     rng = np.random.default_rng(seed)
     for label, name in enumerate(CLASSES):
@@ -49,7 +57,8 @@ def make_tree(root: Path, per_class: int = 12, frames_per_sequence: int = 3, siz
             seq, frame = divmod(i, frames_per_sequence)
             day = 1 + seq + 5 * label
             time = f"2012-03-{day:02d}T10:00:{10 * frame:02d}"
-            write_fits(folder / f"FG201203{day:02d}_1000{10 * frame:02d}.fits", pattern(label, rng, size), time, xcen=100.0 * seq)
+            write_fits(folder / f"FG201203{day:02d}_1000{10 * frame:02d}.fits", pattern(label, rng, size), time, xcen=100.0 * seq,
+                       plain=plain)
     return root
 
 

@@ -298,3 +298,11 @@ def test_a_file_name_with_a_line_break_is_one_csv_row_across_reruns(model, fits_
         assert result.new == (1 if run == 0 else 0)  # the rerun finds the row: no phantom, no second classification
     df = pd.read_csv(out)
     assert list(df["path"]) == [str(odd)] and list(df["status"]) == ["ok"]
+
+
+def test_whole_path_on_plain_frames_cpu(tmp_path):
+    """tests/test_gpu.py's build-train-calibrate-classify path, run here on the CPU (auto precision),
+    so that CI checks the function the GPU machine runs."""
+    from test_gpu import whole_path
+
+    whole_path(tmp_path, "cpu")

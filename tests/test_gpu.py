@@ -12,6 +12,8 @@ from slic_lib.inference import logits, resolve_precision
 from slic_lib.model import SlicNet
 from slic_lib.train import TrainConfig, fit
 
+from conftest import make_tree
+
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
 
@@ -49,3 +51,34 @@ def test_gpu_fit_with_data_on_the_gpu(randomise):
     if randomise == "off":  # learnt in 3 epochs; with domain randomisation it takes longer (the chain runs on the GPU: the point here)
         pred = logits(net, x[:64], device="cuda", precision="auto").argmax(1).numpy()
         assert np.mean(pred == y[:64].numpy()) >= 0.9, result.history
+
+
+def whole_path(tmp_path, device: str) -> None:
+    """``slic build``, ``train``, ``calibrate`` and ``classify`` on ``device``, over plain FITS frames
+    (no coordinate keywords); the catalogue's labels are the CPU's in float32. A function of the
+    device so that it can be checked on a CPU machine too (``tests/test_classify.py`` does)."""
+    from slic_lib.classify import classify_files
+    from slic_lib.cli import main
+
+    fits_tree, dataset_file, run = make_tree(tmp_path / "tree", plain=True), tmp_path / "tiny.h5", tmp_path / "run"
+    assert main(["build", str(fits_tree), "--out", str(dataset_file), "--size", "32", "--workers", "1", "--no-progress"]) == 0
+    assert main(["train", str(dataset_file), "--out", str(run), "--lr", "5e-3", "--epochs", "6", "--batch-size", "8",
+                 "--width", "0.125", "--hidden", "32", "--device", device, "--no-progress"]) == 0
+    assert main(["calibrate", str(run / "best.pt"), str(dataset_file), "--device", device]) == 0
+    files = sorted(fits_tree.rglob("*.fits"))
+    common = dict(workers=0, progress=False, use_sunpy=False)  # header facts by astropy alone: no sunpy needed there
+    on_cpu = classify_files(files, run / "best.pt", device="cpu", precision="float32", **common)
+    here = classify_files(files, run / "best.pt", tmp_path / "catalogue.parquet", device=device, precision="auto", **common)
+    assert on_cpu.n_ok == here.n_ok == len(files) > 0
+    assert here.calibrated and (tmp_path / "catalogue.parquet").is_file()
+    labels = np.array(here._column("label")) == np.array(on_cpu._column("label"))
+    assert labels.mean() >= 0.95, (here.precision, labels.mean())
+    np.testing.assert_allclose(here._column("confidence"), on_cpu._column("confidence"), atol=0.05)
+    if device.startswith("cuda"):  # int8 is the CPU's: one sentence, a non-zero exit, nothing written
+        assert main(["classify", str(files[0]), "--model", str(run / "best.pt"), "--device", device,
+                     "--precision", "int8", "--out", str(tmp_path / "int8.csv"), "--no-progress"]) != 0
+        assert not (tmp_path / "int8.csv").exists()
+
+
+def test_gpu_build_train_calibrate_classify(tmp_path):
+    whole_path(tmp_path, "cuda")
