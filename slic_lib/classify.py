@@ -228,7 +228,7 @@ def ready_model(checkpoint, precision: str):
 
     int8 = (checkpoint.metrics or {}).get("int8")
     if not int8:
-        how = ("convert it to a slic_lib checkpoint and calibrate that" if checkpoint.published
+        how = ("write a calibrated slic_lib checkpoint of it with 'slic calibrate MODEL DATASET --out NEW.pt'" if checkpoint.published
                else "run 'slic calibrate MODEL DATASET' once (it stores them in the checkpoint)")
         raise SlicError(f"the model has no int8 scales: {how}, or use --precision auto.")
     return quantize.quantize(net, int8)

@@ -270,8 +270,9 @@ def from_checkpoint(checkpoint) -> Calibration | None:
 
 def _refuse_published(ckpt, path) -> None:
     if ckpt.published:
-        raise SlicError(f"{path} is a bare published state_dict, which has no place for a calibration; convert it to a "
-                        "slic_lib checkpoint first: slic_lib.model.save_checkpoint(slic_lib.model.read_checkpoint(PATH), NEW_PATH).")
+        raise SlicError(f"{path} is a bare published state_dict, which has no place for a calibration; write a calibrated "
+                        "slic_lib checkpoint of it with 'slic calibrate MODEL DATASET --out NEW.pt' (DATASET: the release's, "
+                        "which notebook 01 writes with data_source='slic-release').")
 
 
 def store(path: str | os.PathLike, calibration: Calibration, int8: dict | None = None) -> Path:
@@ -281,10 +282,14 @@ def store(path: str | os.PathLike, calibration: Calibration, int8: dict | None =
 
     ckpt = read_checkpoint(path)
     _refuse_published(ckpt, path)
+    return save_checkpoint(_with(ckpt, calibration, int8), path)
+
+
+def _with(ckpt, calibration: Calibration, int8: dict | None):
     ckpt.metrics = {**ckpt.metrics, "calibration": calibration.to_dict()}
     if int8 is not None:
         ckpt.metrics["int8"] = int8
-    return save_checkpoint(ckpt, path)
+    return ckpt
 
 
 def calibrate_int8(model, train_images: Any, val_images: Any) -> dict | None:
@@ -300,25 +305,45 @@ def calibrate_int8(model, train_images: Any, val_images: Any) -> dict | None:
 
 
 def calibrate_checkpoint(path: str | os.PathLike, dataset: str | os.PathLike, quantile: float = DEFAULT_QUANTILE,
-                         device: str | None = None) -> tuple[Calibration, dict | None]:
+                         device: str | None = None, out: str | os.PathLike | None = None) -> tuple[Calibration, dict | None]:
     """Calibrate the checkpoint at ``path`` on its own validation split of ``dataset`` and store it.
 
     Returns the calibration and the int8 scales (:func:`calibrate_int8`; None without an int8
-    engine), both stored in the checkpoint. The split is rebuilt from the checkpoint's training settings (``split``, ``val_fraction``,
-    ``seed``), so the images are the ones the model was selected on, never its training images.
+    engine), both stored in the checkpoint: in place, or in a copy at ``out``. The split is
+    rebuilt from the checkpoint's training settings (``split``, ``val_fraction``, ``seed``), so
+    the images are the ones the model was selected on, never its training images.
+
+    The published ``sol_class_4.pth`` is a bare state_dict with no place for either: with
+    ``out``, it is written there as a ``slic_lib`` checkpoint (weights unchanged, its source
+    and SHA-256 recorded), calibrated on the paper's own validation images, the fixed split of
+    the release's dataset (:func:`slic_lib.dataset.convert_slic_npz`).
     """
     from .dataset import load_dataset
-    from .model import model_from_checkpoint, read_checkpoint
+    from .model import model_from_checkpoint, read_checkpoint, save_checkpoint
     from .splits import split
 
     ckpt = read_checkpoint(path)
-    _refuse_published(ckpt, path)  # before the work, not after it
+    if out is None:
+        _refuse_published(ckpt, path)  # before the work, not after it
+    else:
+        out = _writable_out(out)
     data = load_dataset(dataset)
     if tuple(data.class_names) != tuple(ckpt.class_names):
         raise SlicError(f"the dataset's classes {list(data.class_names)} differ from the model's {list(ckpt.class_names)}.")
     if data.preprocessing != ckpt.preprocessing:
         raise SlicError(f"the dataset was preprocessed with {data.preprocessing} but the model expects {ckpt.preprocessing}; "
                         "calibrate on the dataset the model was trained on.")
+    if ckpt.published:
+        if data.fixed_val is None:
+            raise SlicError("the published network was selected on the release's solar_test_data.npz: calibrate it on the "
+                            "release's dataset (notebook 01 writes it with data_source='slic-release'), whose fixed split "
+                            "holds those images; this dataset has no fixed split.")
+        from .catalogue import sha256
+
+        ckpt.train_config = {"split": "fixed"}
+        ckpt.metrics = {"converted_from": {"path": str(Path(path).resolve()), "sha256": sha256(Path(path)),
+                                           "trained_by": "Armstrong & Fletcher (2019), the Slic release"}}
+        ckpt.published = False
     tc = ckpt.train_config or {}
     train, val = split(data, tc.get("split", "grouped"), tc.get("val_fraction", 0.1), tc.get("seed", 0))
     if len(val) == 0:
@@ -329,28 +354,50 @@ def calibrate_checkpoint(path: str | os.PathLike, dataset: str | os.PathLike, qu
     model = model_from_checkpoint(ckpt)
     cal = calibrate(model, data.images[val], data.labels[val], data.images[train], data.labels[train], quantile, device=device)
     int8 = calibrate_int8(model, data.images[train], data.images[val])
-    store(path, cal, int8)
+    if out is None:
+        store(path, cal, int8)
+    else:
+        save_checkpoint(_with(ckpt, cal, int8), out)
     return cal, int8
+
+
+def _writable_out(out: str | os.PathLike) -> Path:
+    out = Path(out)
+    if out.is_dir():
+        raise SlicError(f"--out {out} is a folder; give the checkpoint file to write, e.g. {out / 'calibrated.pt'}.")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SlicError(f"cannot make the folder of --out {out} ({exc.strerror}).") from None
+    if not os.access(out.parent, os.W_OK):
+        raise SlicError(f"cannot write --out {out}: its folder is not writable.")
+    return out
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``slic calibrate``."""
-    parser.add_argument("model", type=Path, help="checkpoint to calibrate (rewritten in place, weights unchanged)")
+    parser.add_argument("model", type=Path, help="checkpoint to calibrate (rewritten in place, weights unchanged; "
+                        "the published sol_class_4.pth needs --out)")
     parser.add_argument("dataset", type=Path, help="the dataset file the model was trained on (its validation split is used)")
     parser.add_argument("--quantile", type=float, default=DEFAULT_QUANTILE,
                         help="share of validation images below the OOD threshold (default 0.99)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="write the calibrated checkpoint here instead of in place (a slic_lib checkpoint, also of "
+                             "the published state_dict, which can then run with --precision int8)")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``slic calibrate``."""
-    cal, int8 = calibrate_checkpoint(args.model, args.dataset, args.quantile, args.device)
-    print(f"calibrated {args.model} on {cal.n_images} validation images: temperature {cal.temperature:.3f} "
+    cal, int8 = calibrate_checkpoint(args.model, args.dataset, args.quantile, args.device, args.out)
+    written = args.model if args.out is None else args.out
+    print(f"calibrated {args.model}{'' if args.out is None else f' into {args.out}'} on {cal.n_images} validation images: temperature {cal.temperature:.3f} "
           f"(NLL {cal.nll_before:.3f} -> {cal.nll_after:.3f}, ECE {cal.ece_before:.3f} -> {cal.ece_after:.3f}); "
           f"OOD when the Mahalanobis score > {cal.threshold:.1f} (the {cal.quantile:.0%} quantile of validation scores)")
     if int8:
         print(f"int8 scales from {int8['n_images']} training images; int8 labels equal float32 ones on "
-              f"{int8['agreement']:.1%} of {int8['n_agreement']} validation images ('slic classify --precision int8')")
+              f"{int8['agreement']:.1%} of {int8['n_agreement']} validation images "
+              f"('slic classify --model {written} --precision int8')")
     return 0
 
 

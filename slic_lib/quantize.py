@@ -16,7 +16,8 @@ plain numbers, and applied at every load (:func:`quantize`): the labels of a fil
 on which other files are classified with it. ``slic calibrate`` also reports how often int8
 labels agree with float32 ones on the model's validation images; use ``--precision int8``
 where that agreement is good enough for the work. A bare published state_dict has no place for
-the scales: convert it to a project checkpoint first (``slic calibrate`` says how).
+the scales: ``slic calibrate sol_class_4.pth DATASET --out NEW.pt`` writes it as a project
+checkpoint with them, calibrated on the release's own validation images.
 
 ``torch.ao.quantization`` and the quantized dtypes (``quint8``, ``qint8``) it runs on are
 deprecated since PyTorch 2.13, to be removed in a later release (pytorch/pytorch#184982), in

@@ -122,3 +122,60 @@ def test_features_leave_the_networks_mode_as_it_was():
     net.train()
     logits_and_features(net, x)
     assert net.training  # and a network in training stays so
+
+
+def _release(tmp_path, n_train=60, n_val=30, size=32):
+    """Files in the Slic release's layout (npz rows: a label, then a flattened 0..255 image;
+    a bare state_dict of the published key layout), with class-dependent stripes so that the
+    network's features differ between classes; and the dataset notebook 01 makes of them."""
+    from slic_lib.dataset import convert_slic_npz
+    from slic_lib.model import SlicNet
+
+    rng = np.random.default_rng(0)
+    for name, n in (("solar_train_data.npz", n_train), ("solar_test_data.npz", n_val)):
+        labels = np.arange(n) % 5
+        images = np.stack([np.clip(pattern(int(k), rng, size) / 1600 * 255, 0, 255).ravel() for k in labels])
+        np.savez_compressed(tmp_path / name, data=np.concatenate([labels[:, None], images.round()], axis=1))
+    torch.manual_seed(0)
+    pth = tmp_path / "sol_class_4.pth"
+    torch.save(SlicNet(arch="slic", input_size=size, width=0.125, hidden=32).state_dict(), pth)
+    h5 = convert_slic_npz(tmp_path / "solar_train_data.npz", tmp_path / "release.h5", val_npz=tmp_path / "solar_test_data.npz")
+    return pth, h5
+
+
+def test_the_published_state_dict_is_calibrated_into_a_new_checkpoint(tmp_path, capsys):
+    from slic_lib import quantize
+    from slic_lib.catalogue import sha256
+    from slic_lib.dataset import load_dataset
+
+    pth, h5 = _release(tmp_path)
+    before = sha256(pth)
+    # in place is refused in one sentence that names the way, before any work
+    assert main(["calibrate", str(pth), str(h5)]) != 0
+    assert "--out NEW.pt" in capsys.readouterr().err
+    out = tmp_path / "models" / "sol_class_4_calibrated.pt"
+    assert main(["calibrate", str(pth), str(h5), "--out", str(out)]) == 0
+    said = capsys.readouterr().out
+    assert f"into {out}" in said and "on 30 validation images" in said
+    assert sha256(pth) == before  # the release's file is left as it was
+    published, converted = read_checkpoint(pth), read_checkpoint(out)
+    assert published.published and not converted.published
+    assert converted.train_config == {"split": "fixed"} and converted.preprocessing == published.preprocessing
+    assert converted.metrics["converted_from"]["sha256"] == before
+    assert ood.from_checkpoint(converted).n_images == 30  # the release's own validation images
+    for key, value in published.state_dict.items():
+        assert torch.equal(converted.state_dict[key], value), key
+    assert ("int8" in converted.metrics) == quantize.supported()
+    # the converted checkpoint is an ordinary one: calibrated again in place
+    assert main(["calibrate", str(out), str(h5)]) == 0
+    # a dataset without the release's fixed split is refused: the published network's validation images are unknown there
+    data = load_dataset(h5)
+    from dataclasses import replace
+
+    from slic_lib.dataset import save_dataset
+
+    save_dataset(replace(data, fixed_val=None), tmp_path / "nofixed.h5")
+    assert main(["calibrate", str(pth), str(tmp_path / "nofixed.h5"), "--out", str(tmp_path / "x.pt")]) != 0
+    assert "fixed split" in capsys.readouterr().err and not (tmp_path / "x.pt").exists()
+    assert main(["calibrate", str(pth), str(h5), "--out", str(tmp_path)]) != 0  # a folder
+    assert "is a folder" in capsys.readouterr().err

@@ -109,5 +109,28 @@ def test_int8_on_a_gpu_or_from_a_bare_published_state_dict_is_one_sentence(calib
         classify.resolve_precision("int8", "cuda")
     ckpt = read_checkpoint(calibrated)
     ckpt.published, ckpt.metrics = True, {}
-    with pytest.raises(SlicError, match="convert it to a slic_lib checkpoint"):
+    with pytest.raises(SlicError, match="--out NEW.pt"):
         classify.ready_model(ckpt, "int8")
+
+
+def test_the_published_network_runs_in_int8_once_calibrated_into_a_checkpoint(fits_tree, tmp_path):
+    from test_ood import _release
+
+    pth, h5 = _release(tmp_path)
+    out = tmp_path / "sol_class_4_calibrated.pt"
+    assert main(["calibrate", str(pth), str(h5), "--out", str(out)]) == 0
+    files = sorted(fits_tree.rglob("*.fits"))[:20]
+    common = dict(workers=0, progress=False)
+    with pytest.raises(SlicError, match="--out NEW.pt"):  # the bare file has nowhere to keep the scales
+        classify_files(files, pth, precision="int8", **common)
+    fast = classify_files(files, out, precision="int8", **common)
+    exact = classify_files(files, out, precision="float32", **common)
+    released = classify_files(files, pth, precision="float32", **common)  # the same weights, as released
+    assert fast.precision == "int8" and fast.calibrated and not released.calibrated
+    assert fast.n_ok == exact.n_ok == released.n_ok == len(files)
+    assert exact._column("label") == released._column("label")  # a temperature never changes the argmax
+    # an untrained network's probabilities: int8 within a few hundredths of float32
+    probs = [c for c in fast.table.column_names if c.startswith("p_")]
+    assert len(probs) == 5
+    for c in probs:
+        np.testing.assert_allclose(fast._column(c), exact._column(c), atol=0.05, err_msg=c)
