@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 
+from .classify import PRECISION_CHOICES
 from .dataset import SolarData, load_dataset
 from .splits import split
 from .errors import SlicError
-from .inference import PRECISION_CHOICES, predict_proba, time_inference
+from .inference import predict_proba, time_inference
 from .metrics import Report, report
 from .model import SlicNet, load_checkpoint, read_checkpoint
 
@@ -27,6 +28,10 @@ class Evaluation:
     labels: np.ndarray
     indices: np.ndarray
     data: SolarData
+    model: SlicNet | None = None
+    """The network that computed ``probs`` (int8 where asked: :func:`slic_lib.quantize.quantize`)."""
+    precision: str = "float32"
+    """Its arithmetic, resolved (``auto`` is ``bfloat16`` or ``float32`` here)."""
 
     @property
     def preds(self) -> np.ndarray:
@@ -63,12 +68,20 @@ def evaluate(
     The validation split is recomputed from the split settings stored in the checkpoint, so
     it is the one the model was selected on. ``precision`` is the network's arithmetic
     (:func:`slic_lib.inference.logits`): float32 by default, the reference the paper's metrics
-    were computed in.
+    were computed in; ``auto``/``bfloat16`` as ``slic classify`` runs it; ``int8`` (a checkpoint
+    with the scales ``slic calibrate`` stores, on a CPU) as ``slic classify --precision int8``
+    runs it (:func:`slic_lib.classify.ready_model`).
     """
+    from .classify import ready_model, resolve_precision
+
+    precision = resolve_precision(precision, device)
     train_config: dict = {}
     if not isinstance(model, SlicNet):
-        train_config = read_checkpoint(model).train_config
-        model = load_checkpoint(model)
+        ckpt = read_checkpoint(model)
+        train_config = ckpt.train_config
+        model = ready_model(ckpt, "int8") if precision == "int8" else load_checkpoint(model)
+    elif precision == "int8":
+        raise SlicError("int8 needs a checkpoint with its stored scales (a path), not a network in memory.")
     data = data if isinstance(data, SolarData) else load_dataset(data)
     if data.preprocessing != model.preprocessing:
         raise SlicError(f"the dataset was preprocessed with {data.preprocessing} but the model expects {model.preprocessing}; rebuild the dataset.")
@@ -81,9 +94,10 @@ def evaluate(
     if len(idx) == 0:
         raise SlicError("the model's validation split of this dataset is empty (is it the dataset the model was trained on?); "
                         "use --subset all to score every image.")
-    probs = predict_proba(model, data.images[idx], batch_size, device, precision=precision, progress=progress)
+    arithmetic, device = ("float32", "cpu") if precision == "int8" else (precision, device)  # an int8 network is already quantized
+    probs = predict_proba(model, data.images[idx], batch_size, device, precision=arithmetic, progress=progress)
     labels = data.labels[idx]
-    return Evaluation(report(labels, probs.argmax(1), data.class_names), probs, labels, idx, data)
+    return Evaluation(report(labels, probs.argmax(1), data.class_names), probs, labels, idx, data, model, precision)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -92,14 +106,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--subset", choices=("val", "all"), default="val", help="the checkpoint's validation split, or every image")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     parser.add_argument("--precision", choices=PRECISION_CHOICES, default="float32",
-                        help="network arithmetic: float32 (default, the reference), or bfloat16 / auto as slic classify runs it")
+                        help="network arithmetic: float32 (default, the reference), or auto / bfloat16 / int8 as slic classify "
+                             "runs it (int8: CPUs, a checkpoint calibrated by slic calibrate)")
     parser.add_argument("--json", type=Path, help="also write the metrics and timing to this JSON file")
 
 
 def run(args: argparse.Namespace) -> int:
     result = evaluate(args.model, args.data, args.subset, device=args.device, progress=True, precision=args.precision)
-    timing = time_inference(load_checkpoint(args.model), result.data.images[result.indices], device=args.device, precision=args.precision,
-                            repeats=1)
+    int8 = result.precision == "int8"
+    timing = time_inference(result.model, result.data.images[result.indices], device="cpu" if int8 else args.device,
+                            precision="float32" if int8 else result.precision, repeats=1)
+    timing["precision"] = result.precision
     print(result.report)
     if args.subset == "val":
         print(f"scored {len(result.indices)} of the dataset's {len(result.data)} images: the validation split of the model's "

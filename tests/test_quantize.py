@@ -134,3 +134,23 @@ def test_the_published_network_runs_in_int8_once_calibrated_into_a_checkpoint(fi
     assert len(probs) == 5
     for c in probs:
         np.testing.assert_allclose(fast._column(c), exact._column(c), atol=0.05, err_msg=c)
+
+
+def test_evaluate_in_int8_scores_the_network_classify_runs(calibrated, dataset_file, tmp_path, capsys):
+    from slic_lib.evaluate import evaluate
+
+    assert main(["calibrate", str(calibrated), str(dataset_file)]) == 0  # idempotent: the fixture may be fresh here
+    capsys.readouterr()
+    out = tmp_path / "m.json"
+    assert main(["evaluate", str(dataset_file), "--model", str(calibrated), "--precision", "int8", "--json", str(out)]) == 0
+    assert "in int8" in capsys.readouterr().out
+    metrics = json.loads(out.read_text())
+    assert metrics["timing"]["precision"] == "int8"
+    exact, fast = evaluate(calibrated, dataset_file), evaluate(calibrated, dataset_file, precision="int8")
+    assert fast.precision == "int8" and isinstance(fast.model, quantize.Int8Net)
+    assert np.array_equal(fast.indices, exact.indices) and metrics["accuracy"] == pytest.approx(fast.report.accuracy)
+    assert not np.array_equal(fast.probs, exact.probs)  # int8 arithmetic really ran
+    stored = read_checkpoint(calibrated).metrics["int8"]["agreement"]  # slic calibrate's agreement on the same images
+    assert np.mean(fast.preds == exact.preds) == pytest.approx(stored)
+    with pytest.raises(SlicError, match="CPU only"):
+        evaluate(calibrated, dataset_file, device="cuda", precision="int8")
