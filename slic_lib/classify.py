@@ -7,9 +7,9 @@ the header facts a solar physicist filters on (instrument, wavelength, time, poi
 scale, exposure). Rows are committed in batches to a journal and the catalogue is written by
 rename (:mod:`slic_lib.catalogue`): a run killed at any moment resumes to the same catalogue.
 
-Decoding (reading, checking, resampling) runs in worker processes (``--workers``) ahead of
-the network, so the network is never left waiting for files; ``--dask`` spreads batches over
-a Dask cluster instead.
+Decoding (reading, checking, resampling) runs in a reader thread or worker processes
+(``--workers``) ahead of the network (:mod:`slic_lib.readahead`), so the network is never left
+waiting for files; ``--dask`` spreads batches over a Dask cluster instead.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ from __future__ import annotations
 import argparse
 import collections
 import concurrent.futures as cf
-import contextlib
 import glob
-import multiprocessing
 import os
 import sys
 import threading
@@ -27,12 +25,13 @@ import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Iterator, Sequence
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 
 from . import __version__
 from . import catalogue as cat
+from . import readahead
 from .errors import SlicError
 from .preprocess import BadFrameError, PreprocessConfig, is_fits_path, preprocess_array
 from .reader import ReadError, read_image
@@ -307,91 +306,6 @@ class Result:
         return "\n".join(lines)
 
 
-def _ahead(batch_size: int, workers: int) -> int:
-    """How many files are decoded ahead of the network."""
-    return max(2 * batch_size, 4 * max(workers, 1))
-
-
-def _prefetch(pool: cf.Executor, fn, items: Sequence, ahead: int, *args, early: dict | None = None) -> Iterator[Any]:
-    """Results of ``fn(item, *args)`` in order, with at most ``ahead`` submitted ahead; ``early``
-    holds futures of items submitted before (by item), which are used instead of submitting again."""
-    early = {} if early is None else early
-    pending: collections.deque = collections.deque()
-    submit = lambda item: early.pop(item, None) or pool.submit(fn, item, *args)  # noqa: E731
-    it = iter(items)
-    for item in it:
-        pending.append(submit(item))
-        if len(pending) >= ahead:
-            break
-    while pending:
-        yield pending.popleft().result()
-        nxt = next(it, None)
-        if nxt is not None:
-            pending.append(submit(nxt))
-
-
-def default_workers() -> int:
-    """Decoding processes: all CPUs but two, at most 8; on two CPUs none (a reader thread).
-
-    On 2 cores a decoding process takes one of the network's two torch threads' cores: over 96
-    full-size files with the published layout in bfloat16, the network ran at 5.3 files/s beside
-    one decoding process and 8.9 files/s beside a reader thread, and the whole run took 27.4 s
-    against 18.6 s (`benchmarks/bench_classify.py`'s files, a quiet machine).
-    """
-    return max(0, min(8, (os.cpu_count() or 2) - 2))
-
-
-def _warm(use_sunpy: bool = True) -> int:
-    """A worker that runs this has imported what decoding needs (astropy, and sunpy's Map,
-    which :mod:`slic_lib.reader` imports on the first file with a WCS: 2-3 s here; not with
-    ``--no-sunpy``, where it was 3 s of import for nothing)."""
-    import astropy.io.fits  # noqa: F401
-
-    if use_sunpy:
-        import sunpy.map  # noqa: F401
-    return os.getpid()
-
-
-def decode_pool(workers: int | None, use_sunpy: bool = True) -> tuple[cf.Executor, int]:
-    """The decoding pool (processes, or one thread for ``workers=0``), started at once so that
-    the workers' start-up overlaps loading the model; also the number of processes."""
-    workers = default_workers() if workers is None else workers
-    if workers < 0:
-        raise SlicError(f"--workers must be 0 or more, not {workers}.")
-    if workers == 0:
-        pool = cf.ThreadPoolExecutor(1)
-        pool.submit(_warm, use_sunpy)
-        return pool, 0
-    pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
-    for _ in range(workers):
-        pool.submit(_warm, use_sunpy)
-    return pool, workers
-
-
-@contextlib.contextmanager
-def _explain_broken_pool() -> Iterator[None]:
-    try:
-        yield
-    except cf.process.BrokenProcessPool:
-        raise SlicError("a decoding worker process died (out of memory, or a script that calls classify_files "
-                        "without `if __name__ == '__main__':`); committed rows are kept: fix that or pass "
-                        "--workers 0 / workers=0, and run again to resume.") from None
-
-
-def _batches(items: list, n: int, ramp: bool = False) -> list[list]:
-    """``items`` in batches of ``n``; with ``ramp``, the first ones of 4, 8, 16, ... up to ``n``.
-
-    The ramp starts the network after 4 files are decoded rather than ``n``, and each batch
-    leaves the reader time to decode the next, larger one (it decodes about three files while the
-    network classifies one): 0.5 s of a 96-file run at ``n = 32`` in int8.
-    """
-    out, i, size = [], 0, min(4, n) if ramp else n
-    while i < len(items):
-        out.append(items[i : i + size])
-        i, size = i + size, min(2 * size, n)
-    return out
-
-
 def _dask_client(address: str):
     try:
         from dask.distributed import Client, LocalCluster
@@ -442,7 +356,7 @@ def classify_files(
         :func:`resolve_precision`; ``"int8"``: on the CPU, with the int8 scales ``slic
         calibrate`` stored in the checkpoint, :mod:`slic_lib.quantize`).
     workers
-        Decoding processes (None: :func:`default_workers`; 0: one thread of this process).
+        Decoding processes (None: :func:`slic_lib.readahead.default_workers`; 0: one thread of this process).
         They are started with ``spawn``: a script that calls this function with processes
         must do so under ``if __name__ == "__main__":``.
     dask
@@ -470,7 +384,7 @@ def classify_files(
         from .quantize import quiet_deprecations
 
         quiet_deprecations()
-    pool = decode_pool(workers, use_sunpy) if dask is None else None
+    pool = readahead.decode_pool(workers, use_sunpy) if dask is None else None
     try:
         return _classify_files(paths, model, out, pool, from_list=from_list, batch_size=batch_size, device=device,
                                precision=precision, dask=dask, overwrite=overwrite, features=features,
@@ -503,7 +417,7 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
         raise SlicError("no input files: the paths, folders and patterns given hold no FITS file.")
     # the first files are decoded while the model is made ready and the catalogue read
     early = {} if pool is None else {f: pool[0].submit(decode, f, ckpt.preprocessing, use_sunpy)
-                                     for f in files[: _ahead(batch_size, pool[1])]}
+                                     for f in files[: readahead.ahead(batch_size, pool[1])]}
     net = ready_model(ckpt, precision)
     calibration = from_checkpoint(ckpt)
     sha = hashing.result()
@@ -598,9 +512,9 @@ def _classify(files: list[str], net, calibration, model_path: Path, sha: str, ba
 
             executor, workers = pool
             threads = max(1, (os.cpu_count() or 1) - workers) if workers > 0 else None
-            with cpu_threads(threads), _explain_broken_pool():
-                decoded = _prefetch(executor, decode, files, _ahead(batch_size, workers), net.preprocessing, use_sunpy, early=early)
-                for batch in _batches(files, batch_size, ramp=True):
+            with cpu_threads(threads), readahead.explain_broken_pool():
+                decoded = readahead.prefetch(executor, decode, files, readahead.ahead(batch_size, workers), net.preprocessing, use_sunpy, early=early)
+                for batch in readahead.batches(files, batch_size, ramp=True):
                     part = [next(decoded) for _ in batch]
                     batch_rows, s = finish(net, [r for r, _ in part], [im for _, im in part], calibration, batch_size,
                                            device, precision)
@@ -617,7 +531,7 @@ def _run_dask(files, dask, model_path, sha, batch_size, device, precision, use_s
     own = not isinstance(dask, Client)
     client, cluster = _dask_client(str(dask)) if own else (dask, None)
     try:
-        batches = _batches(files, batch_size)
+        batches = readahead.batches(files, batch_size)
         n_ahead = 2 * max(1, len(client.scheduler_info().get("workers", {})) or 1)
         it = iter(batches)
         submit = lambda b: client.submit(classify_batch, b, str(model_path.resolve()), sha, batch_size, device,  # noqa: E731
@@ -652,7 +566,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--features", help="keep only rows predicted as these classes, comma-separated (e.g. sunspots,flares)")
     parser.add_argument("--batch-size", type=int, default=32, help="files per network batch and per commit (default 32)")
     parser.add_argument("--workers", type=int, default=None,
-                        help=f"decoding processes (default {default_workers()} here: all CPUs but two, none on two CPUs; 0: a reader thread of this process)")
+                        help=f"decoding processes (default {readahead.default_workers()} here: all CPUs but two, none on two CPUs; 0: a reader thread of this process)")
     parser.add_argument("--device", default="auto", help="auto, cpu or cuda[:N]")
     parser.add_argument("--precision", choices=PRECISION_CHOICES, default="auto",
                         help="network arithmetic; auto: bfloat16 where the CPU/GPU supports it natively, else float32; "
