@@ -18,6 +18,7 @@ import argparse
 import collections
 import concurrent.futures as cf
 import glob
+import itertools
 import os
 import sys
 import threading
@@ -492,14 +493,17 @@ def _classify(files: list[str], net, calibration, model_path: Path, sha: str, ba
 
     rows: list[dict] = []
     net_seconds = 0.0
+    committed = 0
     t0 = time.perf_counter()
     bar = tqdm(total=len(files), desc="classifying", unit="file", disable=not progress or not files, dynamic_ncols=True)
 
     def commit(batch_rows: list[dict]) -> None:
+        nonlocal committed
         if journal is not None:
             journal.commit(batch_rows)  # the rows live on disk; merged in Arrow at the end
         else:
             rows.extend(batch_rows)
+        committed += len(batch_rows)
         bar.update(len(batch_rows))
 
     try:
@@ -522,6 +526,9 @@ def _classify(files: list[str], net, calibration, model_path: Path, sha: str, ba
                     commit(batch_rows)
     finally:
         bar.close()
+    if committed != len(files):  # one row per input is the promise: a shortfall is a bug, never a silent success
+        raise SlicError(f"{len(files) - committed} of {len(files)} files got no row (a bug in slic; please report it); the "
+                        "rows written are kept: run the same command again to classify the rest.")
     return rows, net_seconds, time.perf_counter() - t0
 
 
@@ -536,7 +543,8 @@ def _run_dask(files, dask, model_path, sha, batch_size, device, precision, use_s
         it = iter(batches)
         submit = lambda b: client.submit(classify_batch, b, str(model_path.resolve()), sha, batch_size, device,  # noqa: E731
                                          precision, use_sunpy, pure=False)
-        futures = as_completed([submit(b) for b, _ in zip(it, range(n_ahead))])
+        # islice, not zip(it, range(n)): zip draws one batch more from `it` before it sees the range end, and lost it
+        futures = as_completed([submit(b) for b in itertools.islice(it, n_ahead)])
         for fut in futures:
             commit(fut.result())
             nxt = next(it, None)

@@ -202,16 +202,28 @@ def test_decoding_processes_give_the_same_rows(model, fits_tree, tmp_path):
 def test_dask_local_cluster_gives_the_same_rows(model, fits_tree, tmp_path):
     from dask.distributed import Client, LocalCluster
 
+    # 7 batches of one against 2 x 2 submitted ahead: more batches than the first submission (a batch was lost there)
     files = sorted((fits_tree / "filaments").glob("*.fits"))[:6] + [tmp_path / "missing.fits"]
-    single = classify_files(files, model, tmp_path / "single.parquet", precision="float32", workers=0, batch_size=3,
+    single = classify_files(files, model, tmp_path / "single.parquet", precision="float32", workers=0, batch_size=1,
                             progress=False)
     # processes=False: two one-thread workers in this process (spawning worker processes takes longer here)
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, Client(cluster) as client:
         assert len(client.scheduler_info()["workers"]) == 2
-        spread = classify_files(files, model, tmp_path / "dask.parquet", precision="float32", batch_size=3, dask=client,
+        spread = classify_files(files, model, tmp_path / "dask.parquet", precision="float32", batch_size=1, dask=client,
                                 progress=False)
+    assert len(spread.rows) == len(files) and spread.new == len(files)
     assert spread.rows == single.rows
     assert pd.read_parquet(tmp_path / "dask.parquet").equals(pd.read_parquet(tmp_path / "single.parquet"))
+
+
+def test_a_file_without_a_row_is_an_error_never_a_silent_success(model, fits_tree, tmp_path, monkeypatch):
+    from slic_lib import classify
+
+    real = classify.finish
+    monkeypatch.setattr(classify, "finish", lambda *a, **k: (lambda rows, s: (rows[:-1], s))(*real(*a, **k)))  # loses a row
+    files = sorted((fits_tree / "quiet").glob("*.fits"))[:4]
+    with pytest.raises(SlicError, match="2 of 4 files got no row"):
+        classify_files(files, model, tmp_path / "c.csv", precision="float32", workers=0, batch_size=2, progress=False)
 
 
 def test_merge_keeps_each_paths_last_row_where_it_was_first_found_and_orders_inputs_last():
