@@ -46,7 +46,8 @@ exit status:
   1  a usage error: no input files, unreadable model, catalogue locked by another run, ...
   {EXIT_SOME_FAILED}  some input files could not be classified (their rows say why)
   {EXIT_NONE_CLASSIFIED}  no input file could be classified
-  130 interrupted; committed rows are kept and a rerun resumes
+  130 interrupted (Ctrl-C), 143 terminated (SIGTERM: kill, a batch system's time limit);
+      committed rows are kept and a rerun resumes
 
 The catalogue is CSV or Parquet by its suffix, with absolute paths. A rerun with the same
 --out skips files already classified and tries the failed ones again; a run killed at any

@@ -9,8 +9,13 @@ never breaks the others.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
+import os
+import signal
 import sys
+import threading
+from typing import Iterator
 from importlib.metadata import PackageNotFoundError, version
 
 from .errors import SlicError
@@ -67,13 +72,39 @@ def main(argv: list[str] | None = None) -> int:
     module.add_arguments(parser)
     args = parser.parse_args(argv[1:])
     try:
-        return int(module.run(args) or 0)
+        with _terminate_as_interrupt():
+            return int(module.run(args) or 0)
     except SlicError as exc:
         print(f"slic {name}: error: {exc}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print(f"slic {name}: interrupted; finished work (checkpoints, catalogue rows) is kept.", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:
+        how, code = ("terminated", 128 + signal.SIGTERM) if isinstance(exc, Terminated) else ("interrupted", 130)
+        print(f"slic {name}: {how}; finished work (checkpoints, catalogue rows) is kept.", file=sys.stderr)
+        return code
+    except BrokenPipeError:  # `slic classify ... | head`: the reader left; what was written to disk is complete
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's recipe: no second error at exit
+        return 1
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (``kill``, a batch system's time limit), taken the way Ctrl-C is: the work in hand
+    stops where it is, what is finished stays, and worker pools are shut down."""
+
+
+@contextlib.contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    if threading.current_thread() is not threading.main_thread():  # signal handlers belong to the main thread
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

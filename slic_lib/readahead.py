@@ -14,6 +14,8 @@ import concurrent.futures as cf
 import contextlib
 import multiprocessing
 import os
+import threading
+import time
 from typing import Any, Iterator, Sequence
 
 from .errors import SlicError
@@ -64,6 +66,24 @@ def warm(use_sunpy: bool = True) -> int:
     return os.getpid()
 
 
+def end_with_parent(parent: int, every: float = 0.5) -> None:
+    """In a worker process: exit as soon as process ``parent`` is gone.
+
+    A pool's workers outlive a parent that is killed (``kill``, ``kill -9``, an out-of-memory
+    kill), holding a few hundred MB each and the parent's output pipes, on which a wrapper that
+    reads them then waits forever. Ctrl-C reaches the whole process group and is not the case.
+    A daemon thread watches the parent id (the worker is re-parented when its parent dies), on
+    every platform, where Linux's ``PR_SET_PDEATHSIG`` would cover one.
+    """
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(every)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
 def decode_pool(workers: int | None, use_sunpy: bool = True) -> tuple[cf.Executor, int]:
     """The decoding pool (processes, or one thread for ``workers=0``), started at once so that
     the workers' start-up overlaps loading the model; also the number of processes."""
@@ -74,7 +94,8 @@ def decode_pool(workers: int | None, use_sunpy: bool = True) -> tuple[cf.Executo
         pool = cf.ThreadPoolExecutor(1)
         pool.submit(warm, use_sunpy)
         return pool, 0
-    pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=end_with_parent,
+                                  initargs=(os.getpid(),))
     for _ in range(workers):
         pool.submit(warm, use_sunpy)
     return pool, workers

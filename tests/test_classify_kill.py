@@ -65,3 +65,80 @@ def test_kill_at_several_moments_then_resume(model, fits_tree, tmp_path):
     r = pd.read_csv(ref)
     assert list(r["path"]) == list(df["path"]) and list(r["label"]) == list(df["label"])
     pd.testing.assert_series_equal(r["p_quiet"], df["p_quiet"], rtol=1e-5)
+
+
+def _children(pid: int) -> list[int]:
+    """Processes whose parent is ``pid`` (Linux /proc)."""
+    kids = []
+    for stat in os.listdir("/proc"):
+        if stat.isdigit():
+            try:
+                fields = open(f"/proc/{stat}/stat").read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid and fields[0] != "Z":
+                kids.append(int(stat))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_decoding_workers_end_with_a_killed_parent():
+    # a pool like slic classify's on a machine of more than two CPUs, then the parent killed outright
+    code = ("import time; from slic_lib import readahead; pool, _ = readahead.decode_pool(2, use_sunpy=False); "
+            "[f.result() for f in [pool.submit(time.sleep, 0) for _ in range(4)]]; print('ready', flush=True); time.sleep(120)")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert proc.stdout.readline().strip() == b"ready"
+    workers = [k for k in _children(proc.pid) if b"multiprocessing" in open(f"/proc/{k}/cmdline", "rb").read()
+               and b"resource_tracker" not in open(f"/proc/{k}/cmdline", "rb").read()]
+    assert len(workers) == 2
+    proc.kill()
+    proc.wait()
+    t0 = time.monotonic()
+    while any(_alive(w) for w in workers) and time.monotonic() - t0 < 20:
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers)  # before the fix they ran on, holding memory and the parent's pipes
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_sigterm_stops_like_ctrl_c_and_the_rerun_completes(model, fits_tree, tmp_path):
+    out = tmp_path / "cat.parquet"
+    parts = cat.journal_dir(out)
+    cmd = [sys.executable, "-m", "slic_lib.cli", "classify", str(fits_tree), "--model", str(model), "--out", str(out),
+           "--batch-size", "2", "--workers", "1", "--precision", "float32", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    t0 = time.monotonic()
+    while not (parts.is_dir() and any(parts.glob("part-*.parquet"))) and proc.poll() is None and time.monotonic() - t0 < 120:
+        time.sleep(0.005)
+    workers = _children(proc.pid)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)  # returns: no worker holds the pipes open
+    assert proc.returncode == 128 + signal.SIGTERM, err.decode()
+    assert "terminated; finished work" in err.decode() and "Traceback" not in err.decode()
+    time.sleep(1)
+    assert not any(_alive(w) for w in workers)
+    assert any(parts.glob("part-*.parquet")) and not out.exists()  # committed rows kept for the rerun
+    rerun = subprocess.run(cmd, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr.decode()
+    df = pd.read_parquet(out)
+    assert sorted(df["path"]) == sorted(str(p) for p in fits_tree.rglob("*.fits")) and (df["status"] == "ok").all()
+
+
+def test_a_closed_output_pipe_is_no_traceback_and_the_catalogue_is_complete(model, fits_tree, tmp_path):
+    # `slic classify ... | head -1`: the reader is gone before the summary is printed
+    read, write = os.pipe()
+    os.close(read)
+    out = tmp_path / "c.csv"
+    files = sorted(str(p) for p in fits_tree.rglob("*.fits"))[:6]
+    proc = subprocess.run([sys.executable, "-m", "slic_lib.cli", "classify", *files, "--model", str(model), "--out", str(out),
+                           "--workers", "0", "--precision", "float32", "--no-progress"], stdout=write, stderr=subprocess.PIPE,
+                          env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
+    os.close(write)
+    assert proc.returncode == 1 and b"Traceback" not in proc.stderr and b"Exception ignored" not in proc.stderr, proc.stderr
+    assert sorted(pd.read_csv(out)["path"]) == files
