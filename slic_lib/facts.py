@@ -12,6 +12,7 @@ an extension's header completed by the primary header's keywords (FITS ``INHERIT
 from __future__ import annotations
 
 import logging
+import re
 import warnings
 from typing import Any
 
@@ -107,6 +108,9 @@ def _wcs_facts(header, shape: tuple[int, ...]) -> dict[str, float]:
     return facts
 
 
+_OLD_FITS_DATE = re.compile(r"^(\d\d)/(\d\d)/(\d\d)$")
+
+
 def _date_obs(header) -> str | None:
     """The observation time as ISO 8601 (``sunpy.time.parse_time``), or the keyword's text where it does not parse.
 
@@ -116,6 +120,10 @@ def _date_obs(header) -> str | None:
     raw = _text(header, "DATE-OBS", "DATE_OBS", "DATE-BEG", "DATE_BEG", "T_OBS")
     if raw is None:
         return None
+    old = _OLD_FITS_DATE.match(raw)
+    if old:  # the FITS standard's first date form, DD/MM/YY, deprecated since 1997 and meaning 1900-1999
+        day, month, year = old.groups()
+        raw = f"19{year}-{month}-{day}"
     clock = _text(header, "TIME-OBS", "TIME_OBS")
     if clock and ":" not in raw:
         raw = f"{raw} {clock}"

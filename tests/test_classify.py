@@ -112,6 +112,20 @@ def test_inputs_folders_globs_and_lists(fits_tree, tmp_path, monkeypatch):
     assert expand_inputs([str(tmp_path / "*.nothing")], warn=warned.append) == [] and warned
 
 
+def test_folders_are_searched_through_links_without_looping(fits_tree, tmp_path):
+    archive = tmp_path / "archive"
+    (archive / "2012").mkdir(parents=True)
+    own = archive / "2012" / "own.fits"
+    own.write_bytes((sorted((fits_tree / "flares").glob("*.fits"))[0]).read_bytes())
+    (archive / "2012" / "quiet").symlink_to(fits_tree / "quiet", target_is_directory=True)  # an archive tree of links
+    (archive / "2012" / "up").symlink_to(archive, target_is_directory=True)  # a link back up: no loop
+    found = expand_inputs([archive])
+    assert found == sorted(found) and own in found
+    assert len(found) == 1 + 12  # each real folder once: the loop adds nothing
+    assert archive / "2012" / "quiet" / sorted(p.name for p in (fits_tree / "quiet").glob("*.fits"))[0] in found
+    assert expand_inputs([str(archive / "*")]) == found  # a glob's folders alike
+
+
 def test_parquet_and_csv_round_trip_with_provenance(model, fits_tree, tmp_path):
     files = sorted((fits_tree / "filaments").glob("*.fits"))[:3] + [tmp_path / "missing.fits"]
     frames = {}

@@ -130,6 +130,10 @@ def test_header_facts_normalise_units_dates_and_rotation():
     assert f["date_obs"] is None  # DATE is when the file was written, not observed
     gong = header_facts(fits.Header({"DATE-OBS": "2025/01/09", "TIME-OBS": "12:30:05"}), (8, 8))
     assert gong["date_obs"] == "2025-01-09T12:30:05.000"
+    # the FITS standard's first form, DD/MM/YY (1900-1999), as astropy's own test files carry it
+    old = header_facts(fits.Header({"DATE-OBS": "19/05/94", "TIME-OBS": "15:41:16"}), (8, 8))
+    assert old["date_obs"] == "1994-05-19T15:41:16.000"
+    assert header_facts(fits.Header({"DATE-OBS": "yesterday"}), (8, 8))["date_obs"] == "yesterday"  # kept as written
     assert header_facts(fits.Header({"T_OBS": "2018.11.09_12:30:52_TAI"}), (8, 8))["date_obs"].startswith("2018-11-09T12:30:52")
     # a field turned by 90 degrees: the centre is where the rotated axes put it (astropy.wcs)
     turned = base | {"CUNIT1": "arcsec", "CUNIT2": "arcsec", "CRVAL1": 0.0, "CRVAL2": 0.0, "CDELT1": 0.5, "CDELT2": 0.5,
