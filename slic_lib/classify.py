@@ -34,7 +34,7 @@ from . import __version__
 from . import catalogue as cat
 from . import readahead
 from .errors import SlicError
-from .preprocess import BadFrameError, PreprocessConfig, is_fits_path, preprocess_array
+from .preprocess import BadFrameError, PreprocessConfig, fits_under, is_fits_path, preprocess_array
 from .reader import ReadError, read_image
 
 EXIT_OK, EXIT_SOME_FAILED, EXIT_NONE_CLASSIFIED = 0, 3, 4
@@ -77,21 +77,6 @@ def read_list(source: str) -> list[str]:
     return [s.strip() for s in lines if s.strip() and not s.strip().startswith("#")]
 
 
-def fits_under(folder: Path) -> list[Path]:
-    """FITS files under ``folder``, recursively and sorted, following links to folders (archive
-    trees are often assembled from them; ``Path.rglob`` skips them before Python 3.13), each
-    real folder once, so that a link back up the tree is no loop."""
-    found, seen = [], set()
-    for root, dirs, files in os.walk(folder, followlinks=True):
-        real = os.path.realpath(root)
-        if real in seen:
-            dirs[:] = []
-            continue
-        seen.add(real)
-        found += [p for p in (Path(root, f) for f in files) if _is_fits_name(p) and p.is_file()]
-    return sorted(found)
-
-
 def expand_inputs(paths: Iterable[str | os.PathLike], from_list: str | None = None, warn=None) -> list[Path]:
     """Input files in order, once each, as absolute paths: files as given, FITS files under
     folders (recursive, sorted) and glob matches (sorted; ``**`` recurses). A path that does not exist is kept
@@ -101,7 +86,7 @@ def expand_inputs(paths: Iterable[str | os.PathLike], from_list: str | None = No
     for item in items:
         p = Path(item)
         if p.is_dir():
-            out += fits_under(p)
+            out += fits_under(p, _is_fits_name)
         elif p.exists() or not glob.has_magic(item):
             out.append(p)
         else:
@@ -109,7 +94,7 @@ def expand_inputs(paths: Iterable[str | os.PathLike], from_list: str | None = No
             found = [Path(m) for m in matches if Path(m).is_file()]
             for m in matches:
                 if Path(m).is_dir():
-                    found += fits_under(Path(m))
+                    found += fits_under(Path(m), _is_fits_name)
             if not found and warn:
                 warn(f"no file matches {item!r}")
             out += found

@@ -40,7 +40,7 @@ from tqdm.auto import tqdm
 
 from .classes import CLASSES
 from .errors import SlicError
-from .preprocess import MODES, BadFrameError, PreprocessConfig, is_fits_path, preprocess_array
+from .preprocess import MODES, BadFrameError, PreprocessConfig, fits_under, preprocess_array
 from .reader import read_image
 
 log = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ class BuildReport:
 def other_folders(root: str | os.PathLike, class_names: Sequence[str] = CLASSES) -> list[str]:
     """Sub-folders of ``root`` that hold FITS files but are not class folders (``quiet_sun`` for ``quiet``, say)."""
     return sorted(d.name for d in Path(root).iterdir() if d.is_dir() and d.name not in class_names
-                  and any(p.is_file() and is_fits_path(p) for p in d.rglob("*")))
+                  and fits_under(d))
 
 
 def _writable_dataset_path(out: str | os.PathLike) -> Path:
@@ -129,7 +129,7 @@ def find_class_files(root: str | os.PathLike, class_names: Sequence[str] = CLASS
     for label, name in enumerate(class_names):
         folder = root / name
         if folder.is_dir():
-            files = sorted((p for p in folder.rglob("*") if p.is_file() and is_fits_path(p)), key=lambda p: p.name)
+            files = sorted(fits_under(folder), key=lambda p: p.name)  # through links to folders, as slic classify
             out += [(p, label) for p in files]
     return out
 

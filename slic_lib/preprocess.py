@@ -86,6 +86,21 @@ def is_fits_path(path: str | os.PathLike) -> bool:
     return str(path).lower().endswith(FITS_SUFFIXES)
 
 
+def fits_under(folder: str | os.PathLike, accept=is_fits_path) -> list[Path]:
+    """Files under ``folder`` whose names ``accept`` takes (FITS suffixes), recursively and sorted,
+    following links to folders (archive trees are often assembled from them; ``Path.rglob`` skips
+    them before Python 3.13), each real folder once, so that a link back up the tree is no loop."""
+    found, seen = [], set()
+    for root, dirs, files in os.walk(folder, followlinks=True):
+        real = os.path.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        found += [p for p in (Path(root, f) for f in files) if accept(p) and p.is_file()]
+    return sorted(found)
+
+
 def _existing_file(path: str | os.PathLike) -> Path:
     """The path of a file that exists and is not empty, else :class:`BadFrameError` with the reason."""
     path = Path(path)

@@ -145,3 +145,16 @@ def test_plain_fits_files_without_coordinate_keywords_build_a_dataset(tmp_path):
             fits.HDUList(hdus).writeto(tmp_path / "tree" / name / f"f{i}.fits")
     report = build_dataset(tmp_path / "tree", tmp_path / "d.h5", PreprocessConfig(size=32), workers=1, progress=False)
     assert report.n_images == 6 and not report.skipped
+
+
+def test_class_folders_are_read_through_links(fits_tree, tmp_path):
+    from slic_lib.dataset import find_class_files
+
+    root = tmp_path / "root"
+    (root / "sunspots").mkdir(parents=True)
+    (root / "sunspots" / "2012").symlink_to(fits_tree / "sunspots", target_is_directory=True)  # a linked night of files
+    (root / "flares").symlink_to(fits_tree / "flares", target_is_directory=True)  # a linked class folder
+    found = find_class_files(root)
+    assert len(found) == 24 and {label for _, label in found} == {1, 4}
+    names = [p.name for p, label in found if label == 4]
+    assert names == sorted(names) and len(names) == 12
