@@ -65,14 +65,14 @@ def main(argv: list[str] | None = None) -> int:
     module_name, help_ = COMMANDS[name]
     parser = argparse.ArgumentParser(prog=f"slic {name}", description=help_)
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:  # an optional dependency of this one command is missing
-        print(f"slic {name}: error: cannot import {module_name} ({exc}).", file=sys.stderr)
-        return 1
-    module.add_arguments(parser)
-    args = parser.parse_args(argv[1:])
-    try:
-        with _terminate_as_interrupt():
+        with _terminate_as_interrupt():  # from the start: importing torch alone takes seconds
+            try:
+                module = importlib.import_module(module_name)
+            except ImportError as exc:  # an optional dependency of this one command is missing
+                print(f"slic {name}: error: cannot import {module_name} ({exc}).", file=sys.stderr)
+                return 1
+            module.add_arguments(parser)
+            args = parser.parse_args(argv[1:])
             return int(module.run(args) or 0)
     except SlicError as exc:
         print(f"slic {name}: error: {exc}", file=sys.stderr)

@@ -446,6 +446,8 @@ def load_dataset(path: str | os.PathLike) -> SolarData:
             )
     except (OSError, KeyError) as exc:
         raise SlicError(f"{path} is not a slic_lib dataset file ({exc}).") from exc
+    except (TypeError, ValueError) as exc:  # attributes of another version (a new preprocessing field), or damaged JSON
+        raise SlicError(f"{path} is a dataset file this slic_lib cannot read ({exc}); rebuild it with 'slic build'.") from exc
 
 
 # --------------------------------------------------------------------------------------------

@@ -83,6 +83,8 @@ def evaluate(
     elif precision == "int8":
         raise SlicError("int8 needs a checkpoint with its stored scales (a path), not a network in memory.")
     data = data if isinstance(data, SolarData) else load_dataset(data)
+    if tuple(model.class_names) != tuple(data.class_names):  # else another model's classes are scored under these names
+        raise SlicError(f"the dataset's classes {list(data.class_names)} differ from the model's {list(model.class_names)}.")
     if data.preprocessing != model.preprocessing:
         raise SlicError(f"the dataset was preprocessed with {data.preprocessing} but the model expects {model.preprocessing}; rebuild the dataset.")
     if subset == "val":

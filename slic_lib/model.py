@@ -316,10 +316,14 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     if isinstance(obj, dict) and obj.get("format") == CHECKPOINT_FORMAT:
         if obj.get("version", 0) > CHECKPOINT_VERSION:
             raise SlicError(f"checkpoint {path} was written by a newer slic_lib (format version {obj['version']}); upgrade slic_lib.")
+        try:
+            model_config, preprocessing = ModelConfig(**obj["model_config"]), PreprocessConfig(**obj["preprocessing"])
+        except (TypeError, KeyError, ValueError) as exc:  # fields of another version, or a damaged dict
+            raise SlicError(f"checkpoint {path} holds settings this slic_lib cannot read ({exc}).") from exc
         return Checkpoint(
             state_dict=obj["state_dict"],
-            model_config=ModelConfig(**obj["model_config"]),
-            preprocessing=PreprocessConfig(**obj["preprocessing"]),
+            model_config=model_config,
+            preprocessing=preprocessing,
             class_names=tuple(obj["class_names"]),
             train_config=obj.get("train_config") or {},
             metrics=obj.get("metrics") or {},

@@ -161,7 +161,10 @@ def _kept_calibration(path: Path, selected) -> dict:
     """
     if not path.is_file():
         return {}
-    previous = read_checkpoint(path)
+    try:
+        previous = read_checkpoint(path)
+    except SlicError:  # damaged: nothing to keep, and the selected model replaces it
+        return {}
     kept = {k: v for k, v in (previous.metrics or {}).items() if k in ("calibration", "int8")}
     if not kept or previous.state_dict.keys() != selected.state_dict.keys():
         return {}

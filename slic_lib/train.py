@@ -23,6 +23,7 @@ notebook 03's split comparison and notebook 06's fine-tuning (:mod:`slic_lib.fin
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -293,11 +294,35 @@ def resumable(out_dir: str | os.PathLike, model_config: ModelConfig, config: Tra
     return last.exists() and _same_settings(read_checkpoint(last), model_config, config, preprocessing)
 
 
+def data_fingerprint(*sets: tuple[Any, Any] | None) -> str:
+    """A short hash of training (and validation) sets ``(images, labels)``: every label, the
+    images' shape and a strided sample of their pixels (every pixel would cost seconds for the
+    paper's 13,000 images at 256x256). A resumed training must continue on the same data."""
+    h = hashlib.sha256()
+    for s in sets:
+        if s is None:
+            continue
+        x, y = torch.as_tensor(s[0]), torch.as_tensor(s[1])
+        h.update(repr(tuple(x.shape)).encode())
+        h.update(y.detach().cpu().to(torch.int64).numpy().tobytes())
+        if len(x):
+            h.update(x.detach().reshape(len(x), -1)[:, ::61].to(torch.float32).cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
 def _resume(result: TrainResult, model: SlicNet, optimizer: torch.optim.Optimizer, config: TrainConfig, device: torch.device,
-            ema: AveragedModel | None = None) -> int:
+            ema: AveragedModel | None = None, fingerprint: str | None = None) -> int:
     """Load ``last.pt`` into the model, its weight average, the optimizer and result; returns the epoch it ended."""
-    ckpt = read_checkpoint(result.last_path, map_location=device)
+    try:
+        ckpt = read_checkpoint(result.last_path, map_location=device)
+    except SlicError as exc:
+        raise SlicError(f"{exc} To start this training afresh, use --no-resume (or remove {result.last_path}).") from None
     diffs = _differences(ckpt, model.config, config, getattr(model, "preprocessing", ckpt.preprocessing))
+    saved = (ckpt.metrics or {}).get("data_fingerprint")  # None in checkpoints of older versions: not compared
+    if saved is not None and fingerprint is not None and saved != fingerprint:
+        diffs.insert(0, "the training data (another dataset, split or class list)")
+    if tuple(ckpt.class_names) != tuple(getattr(model, "class_names", ckpt.class_names)):
+        diffs.insert(0, f"class_names ({list(ckpt.class_names)} -> {list(model.class_names)})")
     if diffs:
         raise SlicError(f"{result.last_path} was written with other settings ({'; '.join(diffs[:4])}); use another --out "
                         "folder or --no-resume.")
@@ -375,6 +400,7 @@ def fit(
     rank, world = _init_distributed(device)
     if batches == "all" and world > 1:
         raise SlicError("the 'all' batch policy gives processes unequal batch counts; use batches='full' under torchrun.")
+    metrics = {**(metrics or {}), "data_fingerprint": data_fingerprint(train_set, val_set)}
     x, y = _tensors(*train_set, device)
     if len(y) == 0:
         raise SlicError("no training images were given.")
@@ -402,7 +428,7 @@ def fit(
         if rank == 0:
             result.out_dir.mkdir(parents=True, exist_ok=True)
         if resume and result.last_path.exists():
-            start_epoch = _resume(result, model, optimizer, config, device, ema)
+            start_epoch = _resume(result, model, optimizer, config, device, ema, metrics["data_fingerprint"])
     net: nn.Module = model
     if world > 1:
         net = nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
@@ -462,7 +488,7 @@ def fit(
             if keep_best and xv is not None:
                 best_state = {k: v.detach().clone() for k, v in evaluated.state_dict().items()}
         if result.out_dir is not None and rank == 0:
-            _save(result, model, optimizer, config, epoch, row, improved, metrics or {}, ema)
+            _save(result, model, optimizer, config, epoch, row, improved, metrics, ema)
         if on_epoch is not None and rank == 0:
             on_epoch(row)
     if best_state is not None:

@@ -6,6 +6,8 @@ import sys
 
 import pytest
 
+from slic_lib.errors import SlicError
+
 from slic_lib.cli import COMMANDS, main
 from slic_lib import inference
 from slic_lib.inference import resolve_precision
@@ -143,6 +145,21 @@ def test_calibration_survives_a_rerun_of_a_finished_training_and_a_changed_setti
     assert "batch_size (8 -> 4)" in capsys.readouterr().err
 
 
+def test_a_resume_on_another_dataset_is_refused(dataset_file, tmp_path, capsys):
+    from conftest import make_tree
+
+    other = tmp_path / "other.h5"
+    assert main(["build", str(make_tree(tmp_path / "tree", seed=7)), "--out", str(other), "--size", "32", "--no-progress"]) == 0
+    args = ["--out", str(tmp_path / "run"), "--lr", "5e-3", "--batch-size", "8", "--width", "0.125", "--hidden", "32",
+            "--no-progress"]
+    assert main(["train", str(dataset_file), *args, "--epochs", "1"]) == 0
+    capsys.readouterr()
+    # the same settings, more epochs, other images: validation accuracies of two datasets must not be compared
+    assert main(["train", str(other), *args, "--epochs", "2"]) == 1
+    assert "the training data (another dataset, split or class list)" in capsys.readouterr().err
+    assert main(["train", str(dataset_file), *args, "--epochs", "2"]) == 0  # its own data resumes
+
+
 def test_calibrate_refuses_a_dataset_of_other_preprocessing(trained, fits_tree, tmp_path, capsys):
     other = tmp_path / "standard.h5"
     assert main(["build", str(fits_tree), "--out", str(other), "--size", "32", "--mode", "slic-npz", "--no-progress"]) == 0
@@ -150,3 +167,45 @@ def test_calibrate_refuses_a_dataset_of_other_preprocessing(trained, fits_tree, 
     assert main(["calibrate", str(trained), str(other)]) == 1
     assert "preprocessed with" in capsys.readouterr().err
     assert read_checkpoint(trained).metrics.get("calibration") == before  # nothing was rewritten
+
+
+def test_evaluate_refuses_a_dataset_of_other_classes(trained, dataset_file, tmp_path, capsys):
+    from dataclasses import replace
+
+    from slic_lib.dataset import load_dataset, save_dataset
+
+    data = load_dataset(dataset_file)
+    save_dataset(replace(data, class_names=tuple(f"{c}_x" for c in data.class_names)), tmp_path / "renamed.h5")
+    assert main(["evaluate", str(tmp_path / "renamed.h5"), "--model", str(trained), "--subset", "all"]) == 1
+    assert "differ from the model's" in capsys.readouterr().err  # before: another model's classes scored under these names
+
+
+def test_a_damaged_checkpoint_does_not_block_a_rerun_or_says_how(dataset_file, tmp_path, capsys):
+    def train(epochs: int) -> int:
+        return main(["train", str(dataset_file), "--out", str(tmp_path), "--lr", "5e-3", "--epochs", str(epochs),
+                     "--batch-size", "8", "--width", "0.125", "--hidden", "32", "--no-progress"])
+
+    assert train(1) == 0
+    best = tmp_path / "best.pt"
+    best.write_bytes(best.read_bytes()[:1000])  # a copy cut short
+    assert train(1) == 0 and read_checkpoint(best).epoch == 1  # written again from the rate's own best
+    last = tmp_path / "lr_0.005" / "last.pt"
+    last.write_bytes(last.read_bytes()[:1000])
+    capsys.readouterr()
+    assert train(2) == 1
+    assert "--no-resume" in capsys.readouterr().err
+
+
+def test_a_dataset_file_of_another_version_is_one_sentence(dataset_file, tmp_path):
+    import shutil
+
+    import h5py
+
+    from slic_lib.dataset import load_dataset
+
+    copy = tmp_path / "newer.h5"
+    shutil.copy(dataset_file, copy)
+    with h5py.File(copy, "a") as h5:
+        h5.attrs["preprocessing"] = '{"size": 32, "mode": "standard", "a_new_field": 1}'
+    with pytest.raises(SlicError, match="cannot read.*rebuild it"):
+        load_dataset(copy)
