@@ -14,6 +14,7 @@ import multiprocessing
 import os
 import threading
 from dataclasses import dataclass, replace
+from multiprocessing.managers import SyncManager
 from pathlib import Path
 from typing import Iterable, NamedTuple, Sequence
 
@@ -26,6 +27,7 @@ from .augment import PRESETS as RANDOMISATIONS
 from .dataset import SolarData, load_dataset
 from .errors import SlicError
 from .model import ModelConfig, read_checkpoint, save_checkpoint
+from .readahead import end_with_parent
 from .paper import LEARNING_RATES as PAPER_LEARNING_RATES
 from .splits import SPLITS
 from .inference import PRECISION_CHOICES, resolve_device, resolve_precision
@@ -61,7 +63,8 @@ class TrainJob(NamedTuple):
     resume: bool = True
 
 
-def _train_in_worker(data: SolarData, job: TrainJob, events) -> TrainResult:
+def _train_in_worker(data: SolarData, job: TrainJob, events, parent: int) -> TrainResult:
+    end_with_parent(parent)  # a killed `slic train` must not leave its rates training on, writing the same folders
     result = train(data, job.model_config, job.config, job.out_dir, resume=job.resume, progress=False, on_epoch=events.put)
     result.model = None  # the checkpoints hold it; do not send the network back through a pipe
     return result
@@ -82,7 +85,9 @@ def train_each(data: SolarData, jobs: Sequence[TrainJob], workers: int = 1, prog
     if workers <= 1 or len(jobs) <= 1 or int(os.environ.get("WORLD_SIZE", "1")) > 1:
         return [train(data, j.model_config, j.config, j.out_dir, resume=j.resume, progress=progress) for j in jobs]
     workers = min(workers, len(jobs))
-    with multiprocessing.Manager() as manager:
+    manager = SyncManager(ctx=multiprocessing.get_context())
+    manager.start(end_with_parent, (os.getpid(),))  # its server process ends with this one too
+    with manager:
         events = manager.Queue()
         bar = tqdm(total=sum(j.config.epochs for j in jobs), desc=f"{desc} ({len(jobs)} runs, {workers} processes)", unit="epoch",
                    disable=not progress)
@@ -94,7 +99,7 @@ def train_each(data: SolarData, jobs: Sequence[TrainJob], workers: int = 1, prog
         counter = threading.Thread(target=count_epochs, daemon=True)
         counter.start()
         try:
-            results = Parallel(n_jobs=workers, backend="loky")(delayed(_train_in_worker)(data, job, events) for job in jobs)
+            results = Parallel(n_jobs=workers, backend="loky")(delayed(_train_in_worker)(data, job, events, os.getpid()) for job in jobs)
         finally:
             events.put(None)
             counter.join()

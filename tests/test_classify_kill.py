@@ -8,6 +8,7 @@ import time
 
 import pandas as pd
 import pytest
+import torch
 
 from slic_lib import catalogue as cat
 from slic_lib.classify import classify_files
@@ -142,3 +143,26 @@ def test_a_closed_output_pipe_is_no_traceback_and_the_catalogue_is_complete(mode
     os.close(write)
     assert proc.returncode == 1 and b"Traceback" not in proc.stderr and b"Exception ignored" not in proc.stderr, proc.stderr
     assert sorted(pd.read_csv(out)["path"]) == files
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_sweep_leaves_no_rate_training_on(dataset_file, tmp_path):
+    # two rates side by side in joblib workers (and a Manager for the progress), then the parent killed outright
+    out = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "slic_lib.cli", "train", str(dataset_file), "--out", str(out), "--lr", "5e-3", "--lr", "1e-3",
+           "--epochs", "40", "--batch-size", "8", "--width", "0.125", "--hidden", "32", "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    t0 = time.monotonic()
+    while not any(out.glob("lr_*/last.pt")) and proc.poll() is None and time.monotonic() - t0 < 120:
+        time.sleep(0.05)
+    helpers = _children(proc.pid)
+    assert len(helpers) >= 3  # two training workers and the Manager's server (and loky's bookkeeping)
+    proc.kill()
+    proc.wait()
+    t0 = time.monotonic()
+    while any(_alive(h) for h in helpers) and time.monotonic() - t0 < 20:
+        time.sleep(0.2)
+    assert not any(_alive(h) for h in helpers)  # before: the rates trained on to the end, and their workers stayed
+    epochs = {p: torch.load(p, weights_only=True)["epoch"] for p in out.glob("lr_*/last.pt")}
+    time.sleep(2)
+    assert epochs == {p: torch.load(p, weights_only=True)["epoch"] for p in out.glob("lr_*/last.pt")}  # nothing writes on
