@@ -114,6 +114,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.json is not None and (args.json.is_dir() or not args.json.parent.is_dir()):  # before the work, not after it
+        raise SlicError(f"--json {args.json} is a folder or in a folder that does not exist; name a file to write.")
     result = evaluate(args.model, args.data, args.subset, device=args.device, progress=True, precision=args.precision)
     int8 = result.precision == "int8"
     timing = time_inference(result.model, result.data.images[result.indices], device="cpu" if int8 else args.device,

@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -298,6 +299,18 @@ def _verify(part: Path, path: Path, expected_sha256: str | None, expected_size: 
 # --------------------------------------------------------------------------- datasets
 
 
+def _mirror_url(base_url: str | None) -> str | None:
+    """``--base-url`` as a URL: a local folder (an offline mirror) becomes ``file://``; anything
+    that is neither a folder nor an http(s)/file URL is refused before any download."""
+    if base_url is None:
+        return None
+    if Path(base_url).expanduser().is_dir():
+        return Path(base_url).expanduser().resolve().as_uri()
+    if urllib.parse.urlparse(base_url).scheme not in ("http", "https", "file"):
+        raise SlicError(f"--base-url {base_url} is neither a folder nor an http(s):// or file:// URL.")
+    return base_url
+
+
 def fetch(
     name: str,
     dest: str | os.PathLike | None = None,
@@ -334,7 +347,13 @@ def fetch(
         raise SlicError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}.")
     dataset = DATASETS[name]
     dest = Path(dest) if dest is not None else paths.data_root() / name
-    dest.mkdir(parents=True, exist_ok=True)
+    if dest.exists() and not dest.is_dir():
+        raise SlicError(f"--dest {dest} is a file; name a folder for the {name} files.")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SlicError(f"cannot make the folder {dest} ({exc.strerror}).") from None
+    base_url = _mirror_url(base_url)
     manifest = read_manifest(dest)
     out: dict[str, Path] = {}
     for remote in dataset.files:
@@ -377,7 +396,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Arguments of ``slic fetch``."""
     parser.add_argument("dataset", choices=sorted(DATASETS), help="what to download")
     parser.add_argument("--dest", type=Path, default=None, help="folder (default: data/<dataset>)")
-    parser.add_argument("--base-url", default=None, help="download from this mirror instead")
+    parser.add_argument("--base-url", default=None, help="download from this mirror instead: an http(s):// or file:// URL, or a local folder")
     parser.add_argument("--force", action="store_true", help="delete existing files and download again")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
 

@@ -209,3 +209,10 @@ def test_a_dataset_file_of_another_version_is_one_sentence(dataset_file, tmp_pat
         h5.attrs["preprocessing"] = '{"size": 32, "mode": "standard", "a_new_field": 1}'
     with pytest.raises(SlicError, match="cannot read.*rebuild it"):
         load_dataset(copy)
+
+
+def test_evaluate_refuses_a_json_path_it_cannot_write_before_the_work(trained, dataset_file, tmp_path, capsys):
+    for bad in (tmp_path, tmp_path / "missing" / "m.json"):
+        assert main(["evaluate", str(dataset_file), "--model", str(trained), "--json", str(bad)]) == 1
+        captured = capsys.readouterr()
+        assert "--json" in captured.err and "confusion matrix" not in captured.out  # refused before any evaluation

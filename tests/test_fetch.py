@@ -203,3 +203,18 @@ def test_cli_success_and_failure(server, tmp_path, capsys):
     assert rc == 1
     assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
     assert "cannot reach" in err
+
+
+def test_a_local_mirror_folder_and_bad_places_are_taken_as_a_user_means_them(tmp_path, capsys):
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for name, data in FILES.items():
+        (mirror / name).write_bytes(data)
+    rc = cli.main(["fetch", "slic-release", "--base-url", str(mirror), "--dest", str(tmp_path / "got"), "--no-progress"])
+    assert rc == 0 and all((tmp_path / "got" / n).read_bytes() == d for n, d in FILES.items())  # an offline mirror
+    capsys.readouterr()
+    for argv, said in ((["--base-url", "notaurl", "--dest", str(tmp_path / "x")], "neither a folder nor"),
+                       (["--dest", str(mirror / "sol_class_4.pth")], "is a file")):
+        assert cli.main(["fetch", "slic-release", *argv, "--no-progress"]) == 1
+        err = capsys.readouterr().err
+        assert said in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
