@@ -146,6 +146,7 @@ def sweep(
         raise SlicError(f"cannot make the output folder {out_dir} ({exc.strerror}).") from None
     learning_rates = list(dict.fromkeys(float(lr) for lr in learning_rates))  # 1e-2 and 0.01 are one rate, one folder
     jobs = [TrainJob(model_config, replace(config, lr=lr), out_dir / f"lr_{lr:g}", resume) for lr in learning_rates]
+    _refuse_changed_settings(jobs, data.preprocessing)
     runs = dict(zip(learning_rates, train_each(data, jobs, workers, progress, desc="learning-rate sweep")))
     best_lr, best_epoch, best_acc = select_best(row for r in runs.values() for row in r.history)
     best = runs[best_lr]
@@ -155,6 +156,23 @@ def sweep(
         ckpt.metrics.update(_kept_calibration(out_dir / "best.pt", ckpt))
         save_checkpoint(ckpt, out_dir / "best.pt")
     return SweepResult(out_dir, runs, best_lr, best_epoch, best_acc)
+
+
+def _refuse_changed_settings(jobs: Sequence[TrainJob], preprocessing) -> None:
+    """Every rate that would resume, checked before any trains: else, with rates one after
+    another, the first could train to its end before the second's changed settings stop the run."""
+    from .train import _differences
+
+    for job in jobs:
+        last = job.out_dir / "last.pt"
+        if job.resume and last.exists():
+            try:
+                diffs = _differences(read_checkpoint(last, mmap=True), job.model_config, job.config, preprocessing)
+            except SlicError:
+                continue  # damaged: the rate's own resume says so, with the way out
+            if diffs:
+                raise SlicError(f"{last} was written with other settings ({'; '.join(diffs[:4])}); use another --out "
+                                "folder or --no-resume.")
 
 
 def _kept_calibration(path: Path, selected) -> dict:

@@ -216,3 +216,13 @@ def test_evaluate_refuses_a_json_path_it_cannot_write_before_the_work(trained, d
         assert main(["evaluate", str(dataset_file), "--model", str(trained), "--json", str(bad)]) == 1
         captured = capsys.readouterr()
         assert "--json" in captured.err and "confusion matrix" not in captured.out  # refused before any evaluation
+
+
+def test_a_sweep_refuses_changed_settings_before_any_rate_trains(dataset_file, tmp_path, capsys):
+    common = ["--out", str(tmp_path), "--epochs", "1", "--width", "0.125", "--hidden", "32", "--no-progress"]
+    assert main(["train", str(dataset_file), "--lr", "1e-3", "--batch-size", "8", *common]) == 0
+    capsys.readouterr()
+    # a new rate first, then the old one with another batch size: refused before the new one trains
+    assert main(["train", str(dataset_file), "--lr", "5e-3", "--lr", "1e-3", "--batch-size", "4", *common]) == 1
+    assert "batch_size (8 -> 4)" in capsys.readouterr().err
+    assert not (tmp_path / "lr_0.005").exists()
