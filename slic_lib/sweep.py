@@ -248,6 +248,11 @@ def run(args: argparse.Namespace) -> int:
     result = sweep(data, model_config, config, args.lr or PAPER_LEARNING_RATES, args.out, resume=not args.no_resume, progress=not args.no_progress,
                    workers=args.workers)
     if int(os.environ.get("RANK", "0")) == 0:
+        for lr, r in result.runs.items():
+            done = max((int(h["epoch"]) for h in r.history), default=0)
+            if done > args.epochs:  # a constant rate resumes to more epochs, never back to fewer
+                print(f"note: lr {lr:g} had already trained {done} epochs, more than --epochs {args.epochs}; its epochs are kept "
+                      "as they are and count in the selection (--no-resume starts afresh)")
         precision = (result.runs[result.best_lr].history or [{}])[-1].get("precision", "float32")
         print(f"best: learning rate {result.best_lr:g}, epoch {result.best_epoch}, validation accuracy {result.best_val_accuracy:.4f} "
               f"(trained in {precision}) -> {result.best_path}")

@@ -226,3 +226,20 @@ def test_a_sweep_refuses_changed_settings_before_any_rate_trains(dataset_file, t
     assert main(["train", str(dataset_file), "--lr", "5e-3", "--lr", "1e-3", "--batch-size", "4", *common]) == 1
     assert "batch_size (8 -> 4)" in capsys.readouterr().err
     assert not (tmp_path / "lr_0.005").exists()
+
+
+def test_fewer_epochs_than_a_folder_holds_is_noted(dataset_file, tmp_path, capsys):
+    common = ["train", str(dataset_file), "--out", str(tmp_path), "--lr", "5e-3", "--batch-size", "8", "--width", "0.125",
+              "--hidden", "32", "--no-progress"]
+    assert main([*common, "--epochs", "2"]) == 0
+    capsys.readouterr()
+    assert main([*common, "--epochs", "1"]) == 0
+    assert "had already trained 2 epochs, more than --epochs 1" in capsys.readouterr().out
+
+
+def test_synth_into_a_folder_that_holds_files_says_so(tmp_path, capsys):
+    args = ["synth", str(tmp_path), "--per-class", "1", "--size", "48", "--workers", "1", "--quiet"]
+    assert main([*args, "--seed", "1"]) == 0
+    assert "already holds" not in capsys.readouterr().out
+    assert main([*args, "--seed", "2"]) == 0
+    assert "already holds simulated files" in capsys.readouterr().out

@@ -6,6 +6,7 @@ import argparse
 import logging
 from pathlib import Path
 
+from ..classes import CLASSES
 from ..errors import SlicError
 from ..observations import OBSERVATIONS
 from .sequences import generate, generate_sequence
@@ -36,6 +37,10 @@ def run(args: argparse.Namespace) -> int:
         raise SlicError(f"--per-class must be at least 1, not {args.per_class}.")
     if args.aia_frames is not None and args.aia_frames < 1:
         raise SlicError(f"--aia-frames must be at least 1, not {args.aia_frames}.")
+    before = [c for c in CLASSES if Path(args.outdir, c).is_dir() and any(Path(args.outdir, c).iterdir())]
+    if before:  # same-named files are replaced; others stay, so a class folder can end up with more files than asked
+        print(f"note: {args.outdir} already holds simulated files ({', '.join(before)}); the new ones are added beside them "
+              "(use an empty folder for a dataset of exactly --per-class files a class)")
     paths = generate(args.outdir, args.per_class, seed=args.seed, size=args.size, workers=args.workers,
                      frames_per_sequence=args.frames_per_sequence, progress=not args.quiet)
     log.info("wrote %d simulated SOT files under %s", len(paths), args.outdir)
