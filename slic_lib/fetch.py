@@ -346,13 +346,7 @@ def fetch(
     if name not in DATASETS:
         raise SlicError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}.")
     dataset = DATASETS[name]
-    dest = Path(dest) if dest is not None else paths.data_root() / name
-    if dest.exists() and not dest.is_dir():
-        raise SlicError(f"--dest {dest} is a file; name a folder for the {name} files.")
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SlicError(f"cannot make the folder {dest} ({exc.strerror}).") from None
+    dest = paths.make_folder(dest if dest is not None else paths.data_root() / name, "--dest", f"the {name} files")
     base_url = _mirror_url(base_url)
     manifest = read_manifest(dest)
     out: dict[str, Path] = {}

@@ -49,3 +49,18 @@ def results_dir(profile: str) -> Path:
     path = data_root() / profile / "results"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def make_folder(path: str | os.PathLike, option: str, holds: str) -> Path:
+    """The folder a user named with ``option``, made if needed; a file there, or a folder that
+    cannot be made, is one sentence (:class:`~slic_lib.errors.SlicError`) before any work."""
+    from .errors import SlicError
+
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise SlicError(f"{option} {path} is a file; name a folder for {holds}.")
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SlicError(f"cannot make the folder {path} ({exc.strerror}).") from None
+    return path

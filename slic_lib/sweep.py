@@ -27,6 +27,7 @@ from .augment import PRESETS as RANDOMISATIONS
 from .dataset import SolarData, load_dataset
 from .errors import SlicError
 from .model import ModelConfig, read_checkpoint, save_checkpoint
+from .paths import make_folder
 from .readahead import end_with_parent
 from .paper import LEARNING_RATES as PAPER_LEARNING_RATES
 from .splits import SPLITS
@@ -137,13 +138,7 @@ def sweep(
     ``workers`` rates train side by side (:func:`train_each`).
     """
     data = data if isinstance(data, SolarData) else load_dataset(data)
-    out_dir = Path(out_dir)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise SlicError(f"--out {out_dir} is a file; name a folder for the checkpoints.")
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SlicError(f"cannot make the output folder {out_dir} ({exc.strerror}).") from None
+    out_dir = make_folder(out_dir, "--out", "the checkpoints")
     learning_rates = list(dict.fromkeys(float(lr) for lr in learning_rates))  # 1e-2 and 0.01 are one rate, one folder
     jobs = [TrainJob(model_config, replace(config, lr=lr), out_dir / f"lr_{lr:g}", resume) for lr in learning_rates]
     _refuse_changed_settings(jobs, data.preprocessing)
