@@ -89,7 +89,9 @@ def is_fits_path(path: str | os.PathLike) -> bool:
 def fits_under(folder: str | os.PathLike, accept=is_fits_path) -> list[Path]:
     """Files under ``folder`` whose names ``accept`` takes (FITS suffixes), recursively and sorted,
     following links to folders (archive trees are often assembled from them; ``Path.rglob`` skips
-    them before Python 3.13), each real folder once, so that a link back up the tree is no loop."""
+    them before Python 3.13), each real folder once, so that a link back up the tree is no loop.
+    A link to a file that is gone is kept: its error row, or its line among the skipped files,
+    says so, where leaving it out would hide it."""
     found, seen = [], set()
     for root, dirs, files in os.walk(folder, followlinks=True):
         real = os.path.realpath(root)
@@ -97,7 +99,8 @@ def fits_under(folder: str | os.PathLike, accept=is_fits_path) -> list[Path]:
             dirs[:] = []
             continue
         seen.add(real)
-        found += [p for p in (Path(root, f) for f in files) if accept(p) and p.is_file()]
+        # a link whose file is gone stays in, so that it gets its error row (or is listed as skipped)
+        found += [p for p in (Path(root, f) for f in files) if accept(p) and (p.is_file() or p.is_symlink())]
     return sorted(found)
 
 

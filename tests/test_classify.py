@@ -124,6 +124,8 @@ def test_folders_are_searched_through_links_without_looping(fits_tree, tmp_path)
     assert len(found) == 1 + 12  # each real folder once: the loop adds nothing
     assert archive / "2012" / "quiet" / sorted(p.name for p in (fits_tree / "quiet").glob("*.fits"))[0] in found
     assert expand_inputs([str(archive / "*")]) == found  # a glob's folders alike
+    (archive / "2012" / "gone.fits").symlink_to(tmp_path / "deleted.fits")  # a link whose file is gone
+    assert archive / "2012" / "gone.fits" in expand_inputs([archive])  # kept: its row will say what is wrong
 
 
 def test_parquet_and_csv_round_trip_with_provenance(model, fits_tree, tmp_path):

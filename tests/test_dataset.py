@@ -158,3 +158,6 @@ def test_class_folders_are_read_through_links(fits_tree, tmp_path):
     assert len(found) == 24 and {label for _, label in found} == {1, 4}
     names = [p.name for p, label in found if label == 4]
     assert names == sorted(names) and len(names) == 12
+    (root / "sunspots" / "gone.fits").symlink_to(tmp_path / "deleted.fits")  # a link whose file is gone: listed, not hidden
+    report = build_dataset(root, tmp_path / "d.h5", PreprocessConfig(size=32), workers=1, progress=False)
+    assert report.skipped == [{"path": str(root / "sunspots" / "gone.fits"), "reason": "file does not exist"}]
