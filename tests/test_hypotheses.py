@@ -54,6 +54,8 @@ def test_flips_are_the_first_value_where_the_true_class_loses():
     ({0: ["filaments", "flares", "flares"], 1: ["filaments", "flares", "flares"]}, "does not hold"),
     ({0: ["sunspots"] * 3, 1: ["sunspots"] * 3}, "does not reproduce"),
     ({0: ["sunspots", "flares", "flares"], 1: ["quiet", "flares", "flares"], 2: ["quiet", "flares", "flares"]}, "only in part"),
+    # at the realistic value (the second column) right in half the seeds: a tie is not "mostly classified correctly"
+    ({0: ["sunspots", "sunspots", "flares"], 1: ["sunspots", "flares", "flares"]}, "half the seeds classify the realistic scene"),
 ])
 def test_verdict_follows_the_numbers(preds, expected):
     stats = hypotheses._stats(_frame(preds), "sunspots")

@@ -21,7 +21,7 @@ from slic_lib.classes import CLASSES
 from slic_lib.degrade import AIA_RESOLUTION, SOT_RESOLUTION
 from slic_lib.errors import SlicError
 from slic_lib.inference import predict_proba
-from slic_lib.preprocess import preprocess
+from slic_lib.preprocess import preprocess, preprocess_array
 from slic_lib.realdata import bbso, samples
 from slic_lib.synthetic import render_sot, write_fits
 from slic_lib.widgets import ClassifyDemo, FoolDemo, KnobDemo, ResolutionDemo, SaliencyDemo, find_model, load_demo_model
@@ -140,10 +140,12 @@ def test_upload_a_fits_file(model, tmp_path):
 
 def test_a_bad_upload_gives_one_sentence_and_keeps_the_demo_alive(model):
     demo = ClassifyDemo(model)
-    shown = demo.probabilities.copy()
+    assert demo.probabilities is not None and demo.prediction.value
     demo.upload.value = _upload(b"SIMPLE  = not really a FITS file", "broken.fits")
     assert "broken.fits cannot be classified" in demo.message.value
-    assert demo.probabilities == pytest.approx(shown)
+    # nothing of the last image's answer stays beside the sentence, where it would read as this file's
+    assert demo.probabilities is None and demo.prediction.value == "" and bytes(demo.image.value) == b""
+    assert all(bar.value == 0 for bar in demo.bars.bars.values())
     demo.load_upload("page.fits", b"<html><body>502 Bad Gateway</body></html>")
     assert "page.fits cannot be classified: not a FITS file: it looks like an HTML page" in demo.message.value
     assert "/tmp" not in demo.message.value  # the server's temporary path is not the student's business
@@ -151,6 +153,32 @@ def test_a_bad_upload_gives_one_sentence_and_keeps_the_demo_alive(model):
     assert "is not a FITS file" in demo.message.value
     demo.source.value = "upload"  # nothing was uploaded that could be read
     assert "upload a FITS file" in demo.message.value
+
+
+def test_uploads_of_the_files_students_have(model, tmp_path):
+    from astropy.io import fits
+
+    sim = render_sot("sunspots", np.random.default_rng(2), 128)
+    image = sim.data.astype(np.float32)
+    demo = ClassifyDemo(model)
+    plain = tmp_path / "plain.fits"  # a bare array: no coordinate keywords at all (sunpy's Map refuses it)
+    fits.PrimaryHDU(image).writeto(plain)
+    demo.load_upload("plain.fits", plain.read_bytes())
+    assert demo.message.value == "" and demo.uploaded_name == "plain.fits"
+    assert "no solar coordinates" in demo.current_map()[2]
+    expected = predict_proba(model.model, preprocess_array(image, model.model.preprocessing)[None])[0]
+    assert demo.probabilities == pytest.approx(expected, abs=1e-5)  # what slic classify gives the same file
+    rice = tmp_path / "rice.fits"  # tile-compressed, the image in an extension
+    fits.HDUList([fits.PrimaryHDU(), fits.CompImageHDU(image, compression_type="RICE_1", quantize_level=64)]).writeto(rice)
+    demo.load_upload("rice.fits", rice.read_bytes())
+    assert demo.message.value == "" and demo.uploaded_name == "rice.fits"
+    constant = tmp_path / "flat.fits"
+    from dataclasses import replace
+
+    write_fits(replace(sim, data=np.full_like(image, 5.0)), constant)  # coordinates, but nothing to see
+    demo.load_upload("flat.fits", constant.read_bytes())
+    assert "flat.fits cannot be classified" in demo.message.value and demo.prediction.value == ""
+    assert demo.uploaded is None
 
 
 def test_resolution_factor_8_makes_pixels_and_resolution_8_times_coarser(model):

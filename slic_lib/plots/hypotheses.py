@@ -63,8 +63,8 @@ def plot_sweep(frame: pd.DataFrame, true_class: str, knob: str, images: Mapping[
     for v, c, p in zip(values, modal, p_top.median(axis=1)):
         ax.annotate(c, (v, p), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=7, rotation=30)
     ax.axvline(1.0, color="0.4", ls=":", lw=1)
-    # along the line at mid-height, where neither the class names above the points nor the curves near 0 and 1 are
-    ax.text(1.0, 0.5, "realistic ", fontsize=8, color="0.3", rotation=90, ha="right", va="center")
+    # above the frame: inside it, any height can hold a curve, its band or a class name
+    ax.text(1.0, 1.01, "realistic", transform=ax.get_xaxis_transform(), fontsize=8, color="0.3", ha="center", va="bottom")
     if flip is not None:
         ax.axvline(flip, color=WRONG_COLOUR, ls="--", lw=1, label=f"true class no longer on top (median): {flip:g}")
     ax.set_ylim(0, 1.12)  # room for the class names above points at 1

@@ -38,7 +38,7 @@ from ..degrade import AIA_RESOLUTION, SOT_RESOLUTION, degrade, degrade_map_by, e
 from ..errors import SlicError
 from ..experiments.hypotheses import SWEEPS, sweep
 from ..inference import cpu_threads, predict_proba
-from ..preprocess import clean, image_array, preprocess_array
+from ..preprocess import BadFrameError, clean, image_array, preprocess_array
 from . import images
 from .models import DemoModel, find_model, load_demo_model
 from .render import draw_curve, draw_input, draw_map
@@ -88,6 +88,11 @@ class ProbabilityBars:
                                               layout=widgets.Layout(width="300px")) for c in self.class_names}
         self.labels = {c: widgets.Label("", layout=widgets.Layout(width="60px")) for c in self.class_names}
         self.widget = widgets.VBox([widgets.HBox([self.bars[c], self.labels[c]]) for c in self.class_names])
+
+    def clear(self) -> None:
+        """Empty bars: nothing is classified (after an error)."""
+        for c in self.class_names:
+            self.bars[c].value, self.bars[c].bar_style, self.labels[c].value = 0.0, "info", ""
 
     def show(self, probabilities: np.ndarray) -> None:
         top = int(np.argmax(probabilities))
@@ -139,7 +144,11 @@ class _Demo:
         self.prediction.value = line
 
     def show_error(self, exc: Exception) -> None:
+        """The sentence in red, and nothing left of the last image's answer: its picture, bars and
+        prediction line would read as this one's."""
         self.message.value = f"<span style='color:#d62728'>{html.escape(str(exc))}</span>"
+        self.image.value, self.prediction.value, self.probabilities = b"", "", None
+        self.bars.clear()
 
     def _observe(self, *controls: widgets.Widget) -> None:
         for control in controls:
@@ -183,7 +192,7 @@ class ClassifyDemo(_Demo):
         names = images.real_names()
         self.real = widgets.Dropdown(options=[(images.real_label(n), n) for n in names], value=names[0] if names else None,
                                      description="real image", style=SLIDER_STYLE, layout=widgets.Layout(width="420px"))
-        self.upload = widgets.FileUpload(accept=".fits,.fts,.fit,.gz", multiple=False, description="FITS file")
+        self.upload = widgets.FileUpload(accept=".fits,.fts,.fit,.fz,.gz", multiple=False, description="FITS file")
         self.method = widgets.ToggleButtons(options=("none", *METHODS), value=saliency_method, description="saliency")
         _hidden(self.method, not show_saliency)
         self.uploaded = None
@@ -206,8 +215,12 @@ class ClassifyDemo(_Demo):
     def load_upload(self, name: str, content: bytes) -> None:
         """Read an uploaded FITS file and show it (a bad file gives one sentence, not a traceback)."""
         try:
-            self.uploaded = images.map_from_fits_bytes(content, name)
-            self.uploaded_name = name
+            smap = images.map_from_fits_bytes(content, name)
+            try:  # the network's preprocessing too, so that a constant or negative image is refused here, by name
+                preprocess_array(image_array(smap), self.model.preprocessing)
+            except BadFrameError as exc:
+                raise SlicError(f"{name} cannot be classified: {exc}.") from None
+            self.uploaded, self.uploaded_name = smap, name
         except SlicError as exc:
             self.uploaded = None
             self.show_error(exc)
@@ -230,7 +243,7 @@ class ClassifyDemo(_Demo):
             return _real(name), truth, images.real_label(name)
         if self.uploaded is None:
             raise SlicError("upload a FITS file with the button above.")
-        return self.uploaded, None, f"{self.uploaded_name}: {self.uploaded.latex_name}"
+        return self.uploaded, None, images.upload_title(self.uploaded, self.uploaded_name)
 
     @one_thread
     def update(self) -> None:

@@ -24,7 +24,7 @@ import numpy as np
 import sunpy.map
 
 from ..errors import SlicError
-from ..preprocess import BadFrameError, image_array, is_fits_path, load_map
+from ..preprocess import BadFrameError, image_array, is_fits_path
 from ..realdata import bbso, samples
 from ..synthetic import render_aia, render_sot, to_map
 
@@ -109,21 +109,50 @@ def real_map(name: str):
 def map_from_fits_bytes(content: bytes, name: str = "upload.fits"):
     """A sunpy Map from the bytes of an uploaded FITS file.
 
+    Read as ``slic classify`` reads files (:func:`slic_lib.reader.read_image`: the first image
+    HDU, the primary header's keywords inherited, tile compression, blanks), so whatever it
+    classifies can be shown here. A header without solar coordinates (a plain frame without
+    ``CUNITn``, which sunpy's Map refuses) gets a placeholder of 1" a pixel, and the map's
+    ``meta["slic_no_coordinates"]`` says so (:func:`upload_title`).
+
     Raises
     ------
     SlicError
-        With one sentence when the file is not a FITS file or holds no usable 2-D image.
+        With one sentence, naming the file, when it is not a FITS file or holds no usable 2-D image.
     """
-    if not is_fits_path(name):
-        raise SlicError(f"{name} is not a FITS file (expected .fits, .fts or .fit, optionally .gz).")
+    import warnings
+
+    from ..reader import ReadError, read_image
+
+    if not (is_fits_path(name) or name.lower().endswith(".fz")):
+        raise SlicError(f"{name} is not a FITS file (expected .fits, .fts, .fit or .fz, optionally .gz).")
     suffix = "".join(Path(name).suffixes[-2:]) if name.lower().endswith(".gz") else Path(name).suffix
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / f"upload{suffix}"
         path.write_bytes(bytes(content))
         try:
-            smap = load_map(path)
-            image_array(smap)
-            smap = sunpy.map.Map(np.array(smap.data), smap.meta.copy())  # detach from the file before it is removed
-        except BadFrameError as exc:
+            img = read_image(path, use_sunpy=False, facts="none")
+        except ReadError as exc:
             raise SlicError(f"{name} cannot be classified: {exc}.") from None
+    data = np.array(img.data)
+    with warnings.catch_warnings():  # header quirks of real archives are common and not the student's problem
+        warnings.simplefilter("ignore")
+        try:
+            smap = sunpy.map.Map(data, img.header)
+        except Exception:  # noqa: BLE001 - sunpy refuses headers without angular units in many ways
+            ny, nx = data.shape
+            smap = sunpy.map.Map(data, {"CTYPE1": "HPLN-TAN", "CTYPE2": "HPLT-TAN", "CUNIT1": "arcsec", "CUNIT2": "arcsec",
+                                        "CDELT1": 1.0, "CDELT2": 1.0, "CRPIX1": (nx + 1) / 2, "CRPIX2": (ny + 1) / 2,
+                                        "CRVAL1": 0.0, "CRVAL2": 0.0, "slic_no_coordinates": True})
+    try:
+        image_array(smap)
+    except BadFrameError as exc:
+        raise SlicError(f"{name} cannot be classified: {exc}.") from None
     return smap
+
+
+def upload_title(smap, name: str) -> str:
+    """The title of an uploaded file's map: its name, and what its header says it is."""
+    if smap.meta.get("slic_no_coordinates"):
+        return f"{name} (no solar coordinates in its header: axes drawn at 1\" a pixel)"
+    return f"{name}: {smap.latex_name}"
