@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 from .classes import CLASSES
 from .errors import SlicError
 from .preprocess import MODES, BadFrameError, PreprocessConfig, fits_under, preprocess_array
-from .readahead import end_with_parent
+from .processes import end_with_parent
 from .reader import read_image
 
 log = logging.getLogger(__name__)

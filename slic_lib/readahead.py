@@ -14,11 +14,10 @@ import concurrent.futures as cf
 import contextlib
 import multiprocessing
 import os
-import threading
-import time
 from typing import Any, Iterator, Sequence
 
 from .errors import SlicError
+from .processes import end_with_parent
 
 
 def ahead(batch_size: int, workers: int) -> int:
@@ -64,33 +63,6 @@ def warm(use_sunpy: bool = True) -> int:
     if use_sunpy:
         import sunpy.map  # noqa: F401
     return os.getpid()
-
-
-def end_with_parent(parent: int, every: float = 0.5) -> None:
-    """In a worker process: exit as soon as process ``parent`` is gone.
-
-    A pool's workers outlive a parent that is killed (``kill``, ``kill -9``, an out-of-memory
-    kill), holding a few hundred MB each and the parent's output pipes, on which a wrapper that
-    reads them then waits forever. Ctrl-C reaches the whole process group and is not the case.
-    A daemon thread watches the parent id (the worker is re-parented when its parent dies), on
-    every platform, where Linux's ``PR_SET_PDEATHSIG`` would cover one. Used by every pool of
-    the project: ``slic classify``'s decoding, ``slic build``'s reading, ``slic train``'s rates.
-    """
-
-    global _WATCHED
-    if _WATCHED == parent:  # a reused worker (joblib's loky keeps them): one watcher is enough
-        return
-    _WATCHED = parent
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(every)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
-
-
-_WATCHED: int | None = None
 
 
 def decode_pool(workers: int | None, use_sunpy: bool = True) -> tuple[cf.Executor, int]:

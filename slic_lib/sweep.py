@@ -28,11 +28,11 @@ from .dataset import SolarData, load_dataset
 from .errors import SlicError
 from .model import ModelConfig, read_checkpoint, save_checkpoint
 from .paths import make_folder
-from .readahead import end_with_parent
+from .processes import end_with_parent
 from .paper import LEARNING_RATES as PAPER_LEARNING_RATES
 from .splits import SPLITS
 from .inference import PRECISION_CHOICES, resolve_device, resolve_precision
-from .train import SCHEDULES, TrainConfig, TrainResult, train
+from .train import SCHEDULES, TrainConfig, TrainResult, refuse_other_settings, train
 
 
 def select_best(history: Iterable[dict] | pd.DataFrame) -> tuple[float, int, float]:
@@ -156,18 +156,14 @@ def sweep(
 def _refuse_changed_settings(jobs: Sequence[TrainJob], preprocessing) -> None:
     """Every rate that would resume, checked before any trains: else, with rates one after
     another, the first could train to its end before the second's changed settings stop the run."""
-    from .train import _differences
-
     for job in jobs:
         last = job.out_dir / "last.pt"
         if job.resume and last.exists():
             try:
-                diffs = _differences(read_checkpoint(last, mmap=True), job.model_config, job.config, preprocessing)
+                ckpt = read_checkpoint(last, mmap=True)
             except SlicError:
                 continue  # damaged: the rate's own resume says so, with the way out
-            if diffs:
-                raise SlicError(f"{last} was written with other settings ({'; '.join(diffs[:4])}); use another --out "
-                                "folder or --no-resume.")
+            refuse_other_settings(last, ckpt, job.model_config, job.config, preprocessing)
 
 
 def _kept_calibration(path: Path, selected) -> dict:

@@ -279,6 +279,16 @@ def _differences(ckpt: Checkpoint, model_config: ModelConfig, config: TrainConfi
     return diffs
 
 
+def refuse_other_settings(last: Path, ckpt: Checkpoint, model_config: ModelConfig, config: TrainConfig,
+                          preprocessing: PreprocessConfig, extra: Sequence[str] = ()) -> None:
+    """Raise, in one sentence that names what changed, where ``last`` (its checkpoint ``ckpt``)
+    cannot be resumed by this training; ``extra``: differences found elsewhere, named first."""
+    diffs = [*extra, *_differences(ckpt, model_config, config, preprocessing)]
+    if diffs:
+        raise SlicError(f"{last} was written with other settings ({'; '.join(diffs[:4])}); use another --out "
+                        "folder or --no-resume.")
+
+
 def _same_settings(ckpt: Checkpoint, model_config: ModelConfig, config: TrainConfig, preprocessing: PreprocessConfig) -> bool:
     return not _differences(ckpt, model_config, config, preprocessing)
 
@@ -317,15 +327,13 @@ def _resume(result: TrainResult, model: SlicNet, optimizer: torch.optim.Optimize
         ckpt = read_checkpoint(result.last_path, map_location=device)
     except SlicError as exc:
         raise SlicError(f"{exc} To start this training afresh, use --no-resume (or remove {result.last_path}).") from None
-    diffs = _differences(ckpt, model.config, config, getattr(model, "preprocessing", ckpt.preprocessing))
+    extra = []
     saved = (ckpt.metrics or {}).get("data_fingerprint")  # None in checkpoints of older versions: not compared
     if saved is not None and fingerprint is not None and saved != fingerprint:
-        diffs.insert(0, "the training data (another dataset, split or class list)")
+        extra.append("the training data (another dataset, split or class list)")
     if tuple(ckpt.class_names) != tuple(getattr(model, "class_names", ckpt.class_names)):
-        diffs.insert(0, f"class_names ({list(ckpt.class_names)} -> {list(model.class_names)})")
-    if diffs:
-        raise SlicError(f"{result.last_path} was written with other settings ({'; '.join(diffs[:4])}); use another --out "
-                        "folder or --no-resume.")
+        extra.append(f"class_names ({list(ckpt.class_names)} -> {list(model.class_names)})")
+    refuse_other_settings(result.last_path, ckpt, model.config, config, getattr(model, "preprocessing", ckpt.preprocessing), extra)
     if ema is not None:
         ema.module.load_state_dict(ckpt.state_dict)
         ema.n_averaged.fill_(int(ckpt.metrics.get("ema_steps", 1)))
