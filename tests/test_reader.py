@@ -1,6 +1,8 @@
 """Reading any FITS file: every kind of bad file gets a reason naming its cause; good ones say how they were read."""
 
 import gzip
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -135,6 +137,7 @@ def test_header_facts_normalise_units_dates_and_rotation():
     assert old["date_obs"] == "1994-05-19T15:41:16.000"
     assert header_facts(fits.Header({"DATE-OBS": "yesterday"}), (8, 8))["date_obs"] == "yesterday"  # kept as written
     assert header_facts(fits.Header({"T_OBS": "2018.11.09_12:30:52_TAI"}), (8, 8))["date_obs"].startswith("2018-11-09T12:30:52")
+    assert header_facts(fits.Header({"DATE-OBS": "2015-08-01 17:48:14"}), (8, 8))["date_obs"] == "2015-08-01T17:48:14.000"
     # a field turned by 90 degrees: the centre is where the rotated axes put it (astropy.wcs)
     turned = base | {"CUNIT1": "arcsec", "CUNIT2": "arcsec", "CRVAL1": 0.0, "CRVAL2": 0.0, "CDELT1": 0.5, "CDELT2": 0.5,
                      "CRPIX1": 1.0, "CRPIX2": 1.0, "PC1_1": 0.0, "PC1_2": -1.0, "PC2_1": 1.0, "PC2_2": 0.0}
@@ -191,3 +194,12 @@ def test_corrupt_compressed_tiles_are_a_read_error(tmp_path):
     with pytest.raises(ReadError) as exc:
         read_image(p)
     assert exc.value.kind in ("damaged", "truncated")
+
+
+def test_iso_dates_are_read_without_sunpy_time():
+    """The standard's ISO 8601 DATE-OBS is parsed by astropy alone: sunpy.time imports pandas, 0.3 s of every run."""
+    code = ("import sys; from astropy.io import fits; from slic_lib.facts import header_facts; "
+            "f = header_facts(fits.Header({'DATE-OBS': '2011-06-07T06:33:02.77'}), (8, 8)); "
+            "assert f['date_obs'] == '2011-06-07T06:33:02.770', f; "
+            "assert 'sunpy.time' not in sys.modules and 'pandas' not in sys.modules, 'sunpy.time imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
