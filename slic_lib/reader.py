@@ -41,8 +41,8 @@ class ReadError(BadFrameError):
 
     Kinds: ``missing``, ``unreadable``, ``empty``, ``not-fits``, ``truncated``, ``damaged``
     (a gzip stream whose checksum fails), ``header-only``, ``table-only``, ``one-dimensional``,
-    ``cube``, ``degenerate`` (under :data:`MIN_SIDE` pixels a side), ``all-nan``, ``all-zero``,
-    ``constant``.
+    ``cube``, ``degenerate`` (under :data:`MIN_SIDE` pixels a side), ``out-of-range`` (float64
+    values beyond float32's range), ``all-nan``, ``all-zero``, ``constant``.
     """
 
     def __init__(self, kind: str, message: str) -> None:
@@ -174,6 +174,21 @@ def _as_image(arr: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return arr
 
 
+def _refuse_overflow(raw: np.ndarray, arr: np.ndarray) -> None:
+    """Raise :class:`ReadError` where finite float64 pixels became infinite as float32 (beyond 3.4e38).
+
+    Else they would be read as blanks: a file of them all as "every pixel is NaN or infinite",
+    a file of some silently with holes. Checked only when the float32 image has infinities.
+    """
+    if raw.dtype.kind != "f" or raw.dtype.itemsize <= 4 or np.isfinite(arr).all():
+        return
+    overflow = np.isinf(arr) & np.isfinite(raw)
+    if overflow.any():
+        peak = float(np.abs(np.asarray(raw)[overflow]).max())
+        raise ReadError("out-of-range", f"{int(overflow.sum())} pixels (up to {peak:.3g}) are beyond the float32 range "
+                                        f"(3.4e+38) the network computes in; rescale the image")
+
+
 def check_values(arr: np.ndarray) -> None:
     """Raise :class:`ReadError` for an image without information: all NaN, all zero, constant."""
     finite = np.isfinite(arr)
@@ -264,6 +279,7 @@ def read_image(path: str | os.PathLike, use_sunpy: bool = True, facts: str = "al
                 if raw.size != int(np.prod(shape)) or any("truncated" in str(w.message) for w in caught):
                     raise ReadError("truncated", f"truncated: HDU {index} declares shape {shape} but the file ends early")
                 arr = np.asarray(raw, dtype=np.float32)
+                _refuse_overflow(raw, arr)
     except ReadError:
         raise
     except (OSError, ValueError, TypeError, IndexError, KeyError, EOFError) as exc:

@@ -35,6 +35,8 @@ def _bad(tmp_path, kind):
         fits.PrimaryHDU(np.full((16, 16), np.nan, np.float32)).writeto(p)
     elif kind == "all-zero":
         fits.PrimaryHDU(np.zeros((16, 16), np.int16)).writeto(p)
+    elif kind == "out-of-range":  # finite float64, but beyond float32: read as float32 it was all infinite
+        fits.PrimaryHDU(np.linspace(1e39, 2e39, 256).reshape(16, 16)).writeto(p)
     return p
 
 
@@ -47,6 +49,7 @@ def _bad(tmp_path, kind):
     ("cube", "cube of shape (3, 32, 32)"),
     ("all-nan", "NaN"),
     ("all-zero", "every pixel is zero"),
+    ("out-of-range", "256 pixels (up to 2e+39) are beyond the float32 range"),
 ])
 def test_bad_files_name_their_cause(tmp_path, kind, words):
     with pytest.raises(ReadError) as exc:
