@@ -41,7 +41,7 @@ from tqdm.auto import tqdm
 from .classes import CLASSES
 from .errors import SlicError
 from .preprocess import MODES, BadFrameError, PreprocessConfig, fits_under, preprocess_array
-from .processes import end_with_parent
+from .processes import worker_started
 from .reader import read_image
 
 log = logging.getLogger(__name__)
@@ -266,7 +266,7 @@ def build_dataset(
     skipped: list[dict[str, str]] = []
     bar = tqdm(total=len(tasks), desc="reading FITS", unit="file", disable=not progress)
     if workers > 1 and len(tasks) > 32:
-        with ProcessPoolExecutor(workers, initializer=end_with_parent, initargs=(os.getpid(),)) as pool:
+        with ProcessPoolExecutor(workers, initializer=worker_started, initargs=(os.getpid(),)) as pool:
             # small chunks keep both cores busy to the end; 16 at most keeps the messages few
             results = pool.map(_read_one, tasks, chunksize=max(1, min(16, len(tasks) // (4 * workers))))
             for r in results:

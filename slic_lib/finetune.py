@@ -48,6 +48,7 @@ from .errors import SlicError
 from .inference import cpu_threads, predict_proba
 from .model import SlicNet, load_checkpoint
 from .paper import MOMENTUM
+from .processes import worker_started
 from .train import TrainConfig, fit
 
 log = logging.getLogger(__name__)
@@ -275,6 +276,12 @@ def confusion_frame(model: SlicNet, data: SolarData, idx: Indices, class_map: Ma
     return frame
 
 
+def _fit_and_score_in_worker(parent: int, *args, **kwargs) -> tuple[dict, int, float]:
+    """:func:`_fit_and_score` in a joblib worker, which ends with its parent (:func:`slic_lib.processes.worker_started`)."""
+    worker_started(parent)
+    return _fit_and_score(*args, **kwargs)
+
+
 def _fit_and_score(model: SlicNet, data: SolarData, mode: str, train_idx: np.ndarray, fit_seed: int, epochs: int, *, test_idx: np.ndarray,
                    lr: float, scratch_lr: float, top_blocks: int, layer_decay: float, batch_size: int, class_map: Mapping[str, str] | None,
                    device: str, threads: int | None) -> tuple[dict, int, float]:
@@ -366,7 +373,7 @@ def learning_curve(
     if workers > 1 and len(fits) > 1:
         # each fit is seeded and runs on `threads` threads wherever it runs: the same numbers as one after another
         scores = Parallel(n_jobs=min(workers, len(fits)), backend="loky", return_as="generator")(
-            delayed(_fit_and_score)(model, data, *job[2:], **settings) for job in fits)
+            delayed(_fit_and_score_in_worker)(os.getpid(), model, data, *job[2:], **settings) for job in fits)
     else:
         scores = (_fit_and_score(model, data, *job[2:], **settings) for job in fits)
     done = {}

@@ -1,8 +1,12 @@
 """Worker processes that end with the process that started them.
 
-Every pool of the project uses it: ``slic classify``'s decoding (:mod:`slic_lib.readahead`),
-``slic build``'s reading (:mod:`slic_lib.dataset`), ``slic train``'s rates side by side and
-their progress Manager (:mod:`slic_lib.sweep`).
+The project's pools start their workers with :func:`worker_started`: ``slic classify``'s
+decoding (:mod:`slic_lib.readahead`), ``slic build``'s reading (:mod:`slic_lib.dataset`),
+``slic synth``'s observing runs (:mod:`slic_lib.synthetic.sequences`), notebook 06's
+fine-tuning fits (:mod:`slic_lib.finetune`) and ``slic train``'s rates side by side
+(:mod:`slic_lib.sweep`), whose progress Manager ends with its parent too. Notebook 04's
+degradations (:mod:`slic_lib.degrade`) are tasks of a fraction of a second without bars, which
+joblib's workers finish and then leave when idle.
 """
 
 from __future__ import annotations
@@ -35,3 +39,17 @@ def end_with_parent(parent: int, every: float = 0.5) -> None:
 
 
 _WATCHED: int | None = None
+
+
+def worker_started(parent: int) -> None:
+    """A pool's initializer (or first call in a worker): :func:`end_with_parent`, and a thread lock for tqdm.
+
+    tqdm makes a multiprocessing lock the first time a bar is made, even a disabled one; in a
+    worker that is not forked (joblib's loky, ``spawn``) it is a named semaphore, registered with
+    Python's resource tracker. A worker stopped with its parent (Ctrl-C, ``kill``) leaves it, and
+    the tracker warns at exit of "leaked semaphore objects". A worker's bars are its own.
+    """
+    from tqdm import tqdm
+
+    end_with_parent(parent)
+    tqdm.set_lock(threading.RLock())

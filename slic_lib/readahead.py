@@ -17,7 +17,7 @@ import os
 from typing import Any, Iterator, Sequence
 
 from .errors import SlicError
-from .processes import end_with_parent
+from .processes import worker_started
 
 
 def ahead(batch_size: int, workers: int) -> int:
@@ -75,7 +75,7 @@ def decode_pool(workers: int | None, use_sunpy: bool = True) -> tuple[cf.Executo
         pool = cf.ThreadPoolExecutor(1)
         pool.submit(warm, use_sunpy)
         return pool, 0
-    pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=end_with_parent,
+    pool = cf.ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=worker_started,
                                   initargs=(os.getpid(),))
     for _ in range(workers):
         pool.submit(warm, use_sunpy)

@@ -28,7 +28,7 @@ from .dataset import SolarData, load_dataset
 from .errors import SlicError
 from .model import ModelConfig, read_checkpoint, save_checkpoint
 from .paths import make_folder
-from .processes import end_with_parent
+from .processes import end_with_parent, worker_started
 from .paper import LEARNING_RATES as PAPER_LEARNING_RATES
 from .splits import SPLITS
 from .inference import PRECISION_CHOICES, resolve_device, resolve_precision
@@ -65,7 +65,7 @@ class TrainJob(NamedTuple):
 
 
 def _train_in_worker(data: SolarData, job: TrainJob, events, parent: int) -> TrainResult:
-    end_with_parent(parent)  # a killed `slic train` must not leave its rates training on, writing the same folders
+    worker_started(parent)  # a killed `slic train` must not leave its rates training on, writing the same folders
     result = train(data, job.model_config, job.config, job.out_dir, resume=job.resume, progress=False, on_epoch=events.put)
     result.model = None  # the checkpoints hold it; do not send the network back through a pipe
     return result

@@ -166,3 +166,38 @@ def test_a_killed_sweep_leaves_no_rate_training_on(dataset_file, tmp_path):
     epochs = {p: torch.load(p, weights_only=True)["epoch"] for p in out.glob("lr_*/last.pt")}
     time.sleep(2)
     assert epochs == {p: torch.load(p, weights_only=True)["epoch"] for p in out.glob("lr_*/last.pt")}  # nothing writes on
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_sweep_stopped_by_sigterm_leaks_no_semaphore(dataset_file, tmp_path):
+    # tqdm's lock in a loky worker was a named semaphore, left behind when the worker ended with its parent
+    out = tmp_path / "sweep"
+    cmd = [sys.executable, "-m", "slic_lib.cli", "train", str(dataset_file), "--out", str(out), "--lr", "5e-3", "--lr", "1e-3",
+           "--epochs", "400", "--batch-size", "8", "--width", "0.125", "--hidden", "32", "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    t0 = time.monotonic()
+    while len(list(out.glob("lr_*/last.pt"))) < 2 and proc.poll() is None and time.monotonic() - t0 < 120:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    time.sleep(1)  # the resource tracker warns as it exits, just after its last client
+    assert proc.returncode == 128 + signal.SIGTERM, err.decode()
+    assert b"leaked semaphore" not in err and b"Traceback" not in err, err.decode()
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_synth_workers_end_with_a_killed_parent(tmp_path):
+    out = tmp_path / "sim"
+    cmd = [sys.executable, "-m", "slic_lib.cli", "synth", str(out), "--per-class", "400", "--size", "64", "--workers", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    t0 = time.monotonic()
+    while not any(out.rglob("*.fits")) and proc.poll() is None and time.monotonic() - t0 < 120:
+        time.sleep(0.05)
+    workers = _children(proc.pid)
+    assert len(workers) >= 2
+    proc.kill()
+    proc.wait()
+    t0 = time.monotonic()
+    while any(_alive(w) for w in workers) and time.monotonic() - t0 < 20:
+        time.sleep(0.1)
+    assert not any(_alive(w) for w in workers)  # before: they went on writing frames, then waited for work forever

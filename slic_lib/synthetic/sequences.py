@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from ..classes import CLASSES
 from ..errors import SlicError
 from ..observations import Observation, Simulation, observation
+from ..processes import worker_started
 from . import features as ft
 from .aia import aia_frame, aia_scene
 from .core import run_conditions
@@ -146,7 +147,7 @@ def generate(
                 results[i] = _sot_run(*task)
                 bar.update(len(results[i]))
         else:
-            with ProcessPoolExecutor(max_workers=n_workers) as pool:
+            with ProcessPoolExecutor(max_workers=n_workers, initializer=worker_started, initargs=(os.getpid(),)) as pool:
                 futures = {pool.submit(_sot_run, *task): i for i, task in enumerate(tasks)}
                 for fut in as_completed(futures):
                     results[futures[fut]] = fut.result()
