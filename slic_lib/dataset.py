@@ -28,7 +28,6 @@ import argparse
 import json
 import logging
 import os
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -41,7 +40,7 @@ from tqdm.auto import tqdm
 from .classes import CLASSES
 from .errors import SlicError
 from .preprocess import MODES, BadFrameError, PreprocessConfig, fits_under, preprocess_array
-from .processes import worker_started
+from .processes import worker_pool
 from .reader import read_image
 
 log = logging.getLogger(__name__)
@@ -266,7 +265,7 @@ def build_dataset(
     skipped: list[dict[str, str]] = []
     bar = tqdm(total=len(tasks), desc="reading FITS", unit="file", disable=not progress)
     if workers > 1 and len(tasks) > 32:
-        with ProcessPoolExecutor(workers, initializer=worker_started, initargs=(os.getpid(),)) as pool:
+        with worker_pool(workers) as pool:
             # small chunks keep both cores busy to the end; 16 at most keeps the messages few
             results = pool.map(_read_one, tasks, chunksize=max(1, min(16, len(tasks) // (4 * workers))))
             for r in results:

@@ -1,6 +1,6 @@
 """Worker processes that end with the process that started them.
 
-The project's pools start their workers with :func:`worker_started`: ``slic classify``'s
+The project's pools start their workers with :func:`worker_started` (:func:`worker_pool` makes one): ``slic classify``'s
 decoding (:mod:`slic_lib.readahead`), ``slic build``'s reading (:mod:`slic_lib.dataset`),
 ``slic synth``'s observing runs (:mod:`slic_lib.synthetic.sequences`), notebook 06's
 fine-tuning fits (:mod:`slic_lib.finetune`) and ``slic train``'s rates side by side
@@ -11,9 +11,12 @@ joblib's workers finish and then leave when idle.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
+from collections.abc import Iterator
+from concurrent.futures import ProcessPoolExecutor
 
 
 def end_with_parent(parent: int, every: float = 0.5) -> None:
@@ -53,3 +56,22 @@ def worker_started(parent: int) -> None:
 
     end_with_parent(parent)
     tqdm.set_lock(threading.RLock())
+
+
+@contextlib.contextmanager
+def worker_pool(workers: int, **kwargs) -> Iterator[ProcessPoolExecutor]:
+    """A :class:`~concurrent.futures.ProcessPoolExecutor` whose workers end with this process, and which stops when the block fails.
+
+    Leaving a plain executor's ``with`` block waits for every task submitted, so a ``kill``
+    (SIGTERM, which :mod:`slic_lib.cli` raises as an interrupt) of ``slic synth`` or ``slic
+    build`` went on until the last frame was written or read. Here an exception leaving the
+    block (Ctrl-C, SIGTERM, an error) cancels the tasks not yet started and waits only for those
+    running. ``kwargs`` go to the executor (``mp_context``, ...).
+    """
+    pool = ProcessPoolExecutor(workers, initializer=worker_started, initargs=(os.getpid(),), **kwargs)
+    try:
+        yield pool
+    except BaseException:
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)

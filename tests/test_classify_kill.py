@@ -201,3 +201,30 @@ def test_synth_workers_end_with_a_killed_parent(tmp_path):
     while any(_alive(w) for w in workers) and time.monotonic() - t0 < 20:
         time.sleep(0.1)
     assert not any(_alive(w) for w in workers)  # before: they went on writing frames, then waited for work forever
+
+
+def test_a_worker_pool_left_by_an_interrupt_does_not_finish_its_queue():
+    from slic_lib.processes import worker_pool
+
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        with worker_pool(2) as pool:
+            futures = [pool.submit(time.sleep, 0.5) for _ in range(40)]  # 10 s of work on two workers
+            futures[0].result()
+            raise KeyboardInterrupt
+    assert time.monotonic() - t0 < 5  # a plain executor's `with` waited for all 40
+    assert sum(f.cancelled() for f in futures) >= 30
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_synth_stops_at_sigterm_instead_of_writing_every_frame(tmp_path):
+    out = tmp_path / "sim"
+    cmd = [sys.executable, "-m", "slic_lib.cli", "synth", str(out), "--per-class", "300", "--size", "256", "--workers", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    t0 = time.monotonic()
+    while not any(out.rglob("*.fits")) and proc.poll() is None and time.monotonic() - t0 < 120:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err.decode()
+    assert len(list(out.rglob("*.fits"))) < 1000  # of 1500: before, every frame was written first

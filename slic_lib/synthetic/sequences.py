@@ -21,7 +21,7 @@ import datetime as dt
 import math
 import os
 import zlib
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from pathlib import Path
 
 import astropy.units as u
@@ -31,7 +31,7 @@ from tqdm.auto import tqdm
 from ..classes import CLASSES
 from ..errors import SlicError
 from ..observations import Observation, Simulation, observation
-from ..processes import worker_started
+from ..processes import worker_pool
 from . import features as ft
 from .aia import aia_frame, aia_scene
 from .core import run_conditions
@@ -147,7 +147,7 @@ def generate(
                 results[i] = _sot_run(*task)
                 bar.update(len(results[i]))
         else:
-            with ProcessPoolExecutor(max_workers=n_workers, initializer=worker_started, initargs=(os.getpid(),)) as pool:
+            with worker_pool(n_workers) as pool:
                 futures = {pool.submit(_sot_run, *task): i for i, task in enumerate(tasks)}
                 for fut in as_completed(futures):
                     results[futures[fut]] = fut.result()
