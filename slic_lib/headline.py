@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from . import paper, summary
-from .paths import ROOT, figures_dir
+from .paths import ROOT, atomic_write, figures_dir
 
 
 def commit() -> str:
@@ -136,6 +136,5 @@ def table(profile: str) -> str:
 
 def write(profile: str) -> Path:
     """Write ``figures/<profile>/headline.md`` and return its path."""
-    path = figures_dir(profile) / "headline.md"
-    path.write_text(table(profile))
-    return path
+    text = table(profile)
+    return atomic_write(figures_dir(profile) / "headline.md", lambda fh: fh.write(text))

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +32,7 @@ from torch import nn
 
 from .classes import CLASSES
 from .errors import SlicError
+from .paths import atomic_write
 from .preprocess import PreprocessConfig
 
 CHECKPOINT_FORMAT = "slic_lib.checkpoint"
@@ -225,30 +225,11 @@ class Checkpoint:
 
 
 def save_checkpoint(checkpoint: Checkpoint, path: str | os.PathLike) -> Path:
-    """Write a checkpoint atomically: to a temporary file in the same folder, then rename.
+    """Write a checkpoint atomically and durably (:func:`slic_lib.paths.atomic_write`).
 
     A crash mid-write leaves the previous file at ``path`` intact.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            torch.save(checkpoint.to_dict(), fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp's 0600 would hide the model from the rest of a shared group
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return atomic_write(path, lambda fh: torch.save(checkpoint.to_dict(), fh), mode="wb", durable=True)
 
 
 def _is_published_state_dict(obj: Any) -> bool:

@@ -9,7 +9,10 @@ elsewhere with ``monkeypatch.setenv`` and no module has to be reloaded.
 from __future__ import annotations
 
 import os
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 """The repository (or installed package's parent) folder."""
@@ -64,3 +67,34 @@ def make_folder(path: str | os.PathLike, option: str, holds: str) -> Path:
     except OSError as exc:
         raise SlicError(f"cannot make the folder {path} ({exc.strerror}).") from None
     return path
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Any], None], mode: str = "w", durable: bool = False) -> Path:
+    """Call ``write(file)`` on a temporary file beside ``path``, then rename it to ``path``.
+
+    A run killed mid-write leaves the previous file whole. The file gets the permissions any
+    new file gets here (``0666`` less the umask), not the ``0600`` of :func:`tempfile.mkstemp`,
+    which hid results and models from the rest of a shared group. ``durable`` flushes the data
+    to the disk before the rename (checkpoints).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask

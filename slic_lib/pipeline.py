@@ -3,7 +3,11 @@
 The executed notebooks are kept in ``notebooks/executed/<profile>/``; figures, tables and
 ``summary.json`` land in ``figures/<profile>/``, the selected model in
 ``data/models/<profile>/best.pt``. A failing notebook stops the run with the notebook and cell
-named; everything the earlier notebooks produced is kept, and a re-run continues from it.
+named; everything the earlier notebooks produced is kept. A whole re-run simulates again only
+what changed (the simulated frames are kept with their settings), but rebuilds the dataset and
+so trains afresh: a model is never carried from one whole run to the next. To continue an
+interrupted run, ``--only`` the notebooks left (an interrupted training then resumes from its
+last epoch). A whole run starts a new ``summary.json`` (:func:`slic_lib.summary.start`).
 """
 
 from __future__ import annotations
@@ -93,6 +97,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     notebooks = tuple(args.only) if args.only else PAPER_NOTEBOOKS + (BEYOND_NOTEBOOKS if args.with_transfer else ())
     t0 = time.perf_counter()
+    if not args.only:  # a whole run's summary and headline hold its own numbers; --only adds to the last run's
+        summary.start(get_profile(args.profile).name)
     result = run_notebooks(args.profile, args.data_source, args.aia_source, notebooks, args.kernel)
     prof = get_profile(args.profile)
     lacking = summary.missing(prof.name) if not args.only else []

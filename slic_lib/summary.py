@@ -1,17 +1,19 @@
 """``figures/<profile>/summary.json``: the headline numbers of one run, written by the notebooks.
 
 Each notebook merges its results in with :func:`update`; ``slic paper`` checks at the end
-that every key of :data:`REQUIRED` is there.
+that every key of :data:`REQUIRED` is there. A whole ``slic paper`` run starts a new summary
+(:func:`start`), so that it holds this run's numbers alone.
 """
 
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
-from .paths import figures_dir
-from .results import atomic_write, plain
+from .paths import atomic_write, figures_dir
+from .results import plain
 
 REQUIRED = (
     "profile",
@@ -37,6 +39,18 @@ def read(profile: str) -> dict:
     """The summary so far (empty when none)."""
     p = path(profile)
     return json.loads(p.read_text()) if p.exists() else {}
+
+
+def start(profile: str) -> None:
+    """Begin a run's summary: the last ``summary.json`` and ``headline.md`` become ``*.previous.*``.
+
+    Merging into the last run's summary let numbers outlive the run that made them: those of a
+    notebook stopped before its checks (an interrupted ``make paper``) in a later run's headline
+    that never ran that notebook, or a failed run on another dataset beside the old numbers.
+    """
+    for p in (path(profile), path(profile).with_name("headline.md")):
+        if p.exists():
+            os.replace(p, p.with_name(f"{p.stem}.previous{p.suffix}"))
 
 
 def update(profile: str, /, **values: Any) -> dict:

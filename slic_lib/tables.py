@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .results import atomic_write
+from .paths import atomic_write
 
 MISSING = "n/a"
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from slic_lib import headline, summary
 
 
@@ -36,3 +38,38 @@ def test_without_a_rule_the_row_says_nothing_of_it(tmp_path, monkeypatch):
     summary.update("smoke", transfer_learning={"zero_shot": {"test_days": {"accuracy": 0.5, "balanced_accuracy": 0.5, "n": 4}}})
     row = next(line for line in headline.table("smoke").splitlines() if "real BBSO" in line)
     assert "rule" not in row
+
+
+def test_a_whole_paper_run_starts_a_new_summary_and_only_adds_to_it(tmp_path, monkeypatch):
+    # numbers of an interrupted notebook 06 appeared in the headline of a later run without 06
+    import argparse
+
+    from slic_lib import pipeline
+    from slic_lib.errors import SlicError
+
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    summary.update("smoke", profile="smoke", transfer_learning={"zero_shot": {}})
+    headline.write("smoke")
+    seen = []
+
+    def notebooks(profile, data_source, aia_source, names, kernel):
+        seen.append(dict(summary.read("smoke")))
+        raise SlicError("stop here")
+
+    monkeypatch.setattr(pipeline, "run_notebooks", notebooks)
+    args = dict(profile="smoke", data_source=None, aia_source=None, with_transfer=False, kernel=None)
+    try:
+        pipeline.run(argparse.Namespace(only=["03_validation_metrics.ipynb"], **args))
+    except SlicError:
+        pass
+    assert "transfer_learning" in seen[-1]  # --only adds to the last run's summary
+    try:
+        pipeline.run(argparse.Namespace(only=None, **args))
+    except SlicError:
+        pass
+    assert seen[-1] == {}  # a whole run starts afresh
+    folder = summary.path("smoke").parent
+    assert "transfer_learning" in json.loads((folder / "summary.previous.json").read_text())  # kept, not lost
+    assert (folder / "summary.previous.json").exists() and (folder / "headline.previous.md").exists()
+    assert not (folder / "headline.md").exists()

@@ -1,5 +1,6 @@
 """The network's shapes, the published checkpoint layout, and safe atomic checkpoints."""
 
+import os
 from pathlib import Path
 
 import pytest
@@ -173,3 +174,17 @@ def test_atomic_write_keeps_previous_checkpoint_on_crash(tmp_path, monkeypatch):
 def test_parameter_count_of_the_paper_network():
     # ~155.7 M: conv 9.4 M + classifier 134 M + 0.05 M (BN etc.), dominated by the 32768x4096 layer
     assert 150e6 < n_parameters(SlicNet(arch="slic", input_size=256)) < 160e6
+
+
+def test_checkpoints_and_result_files_are_readable_by_the_group(tmp_path, monkeypatch):
+    # tempfile.mkstemp makes 0600 files; a rename kept that, hiding results from a shared group
+    from slic_lib import results
+
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path))
+    old = os.umask(0o002)
+    try:
+        ckpt = save_checkpoint(_checkpoint(SlicNet(arch="slic", input_size=32, width=0.125, hidden=16)), tmp_path / "m.pt")
+        table = results.write_json("smoke", "x", {"a": 1})
+    finally:
+        os.umask(old)
+    assert oct(ckpt.stat().st_mode & 0o777) == oct(0o664) and oct(table.stat().st_mode & 0o777) == oct(0o664)

@@ -23,6 +23,8 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from ..paths import atomic_write
+
 SIMULATED = "(simulated data)"
 """Appended to the suptitle of every figure drawn from simulated data."""
 
@@ -86,9 +88,8 @@ def save_figure(fig: Figure, path_without_ext: str | os.PathLike, dpi: int = 150
     base.parent.mkdir(parents=True, exist_ok=True)
     paths = []
     for fmt in formats:
-        path = base.with_name(f"{base.name}.{fmt}")
-        fig.savefig(path, dpi=dpi, format=fmt)
-        paths.append(path)
+        path = base.with_name(f"{base.name}.{fmt}")  # whole or not at all: a run stopped mid-save keeps the last figure
+        paths.append(atomic_write(path, lambda fh: fig.savefig(fh, dpi=dpi, format=fmt), mode="wb"))
     return paths
 
 
