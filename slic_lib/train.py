@@ -48,6 +48,7 @@ from .inference import as_batch, autocast, logits, resolve_device, resolve_preci
 from .model import Checkpoint, ModelConfig, SlicNet, read_checkpoint, save_checkpoint
 from .paper import MOMENTUM
 from .preprocess import PreprocessConfig
+from .processes import end_with_parent
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +182,7 @@ def _init_distributed(device: torch.device) -> tuple[int, int]:
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return 0, 1
     if not tdist.is_initialized():
+        end_with_parent(os.getppid())  # a killed torchrun must not leave its ranks training on, writing one folder
         tdist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     return tdist.get_rank(), tdist.get_world_size()
 

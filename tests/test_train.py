@@ -4,6 +4,7 @@ under torchrun with two processes."""
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from dataclasses import replace
@@ -142,6 +143,31 @@ def test_torchrun_two_processes_gloo(dataset_file, tmp_path):
     assert [h["world_size"] for h in hist] == [2, 2]
     assert ckpt.epoch == 2 and 0 <= hist[-1]["val_accuracy"] <= 1
     assert proc.stdout.count("best: learning rate") == 1  # only rank 0 reports
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_a_killed_torchrun_leaves_no_rank_training_on(dataset_file, tmp_path):
+    from test_classify_kill import _alive, _children
+
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29534", "-m", "slic_lib.cli",
+           "train", str(dataset_file), "--out", str(tmp_path), "--lr", "5e-3", "--epochs", "400", "--batch-size", "16",
+           "--width", "0.125", "--hidden", "32", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"}, cwd=ROOT)
+    last = tmp_path / "lr_0.005" / "last.pt"
+    t0 = time.monotonic()
+    while not last.exists() and proc.poll() is None and time.monotonic() - t0 < 120:
+        time.sleep(0.05)
+    ranks = _children(proc.pid)
+    assert len(ranks) >= 2
+    proc.kill()
+    proc.wait()
+    t0 = time.monotonic()
+    while any(_alive(r) for r in ranks) and time.monotonic() - t0 < 20:
+        time.sleep(0.2)
+    assert not any(_alive(r) for r in ranks)  # before: both ranks trained on to the last epoch, re-parented
+    epoch = read_checkpoint(last).epoch
+    time.sleep(2)
+    assert read_checkpoint(last).epoch == epoch  # nothing writes on
 
 
 def _tiny_set(n: int = 20, seed: int = 0):
