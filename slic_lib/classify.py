@@ -308,7 +308,12 @@ class Result:
         return "\n".join(lines)
 
 
+DASK_WORKER_WAIT = 60.0
+"""Seconds ``slic classify --dask ADDRESS`` waits for the scheduler's first worker before it gives up."""
+
+
 def _dask_client(address: str):
+    """A client of the cluster ``--dask`` names, with at least one worker; any failure is one sentence."""
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:
@@ -317,9 +322,17 @@ def _dask_client(address: str):
         cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
         return Client(cluster), cluster
     try:
-        return Client(address, timeout="20s"), None
-    except (OSError, TimeoutError, ValueError) as exc:
-        raise SlicError(f"cannot connect to the Dask scheduler at {address} ({exc}).") from None
+        client = Client(address, timeout="20s")
+    except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError; TypeError for tls:// without a certificate
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise SlicError(f"cannot connect to the Dask scheduler at {address} ({reason}).") from None
+    try:
+        client.wait_for_workers(1, timeout=DASK_WORKER_WAIT)
+    except TimeoutError:
+        client.close()
+        raise SlicError(f"the Dask scheduler at {address} has no worker (waited {DASK_WORKER_WAIT:.0f} s); "
+                        f"start one with: dask worker {address}") from None
+    return client, None
 
 
 def classify_files(
@@ -386,14 +399,22 @@ def classify_files(
         from .quantize import quiet_deprecations
 
         quiet_deprecations()
+    if out is not None and Path(out).is_dir():
+        raise SlicError(f"--out {out} is a folder; name the catalogue file to write (*.csv or *.parquet).")
+    # connected before anything is written: an address that fails leaves no unfinished run behind
+    client, cluster = _dask_client(str(dask)) if isinstance(dask, (str, os.PathLike)) else (dask, None)
     pool = readahead.decode_pool(workers, use_sunpy) if dask is None else None
     try:
         return _classify_files(paths, model, out, pool, from_list=from_list, batch_size=batch_size, device=device,
-                               precision=precision, dask=dask, overwrite=overwrite, features=features,
+                               precision=precision, dask=client, overwrite=overwrite, features=features,
                                use_sunpy=use_sunpy, progress=progress, say=say)
     finally:
         if pool is not None:
             pool[0].shutdown(wait=True, cancel_futures=True)
+        if client is not None and client is not dask:
+            client.close()
+        if cluster is not None:
+            cluster.close()
 
 
 def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, precision, dask, overwrite, features,
@@ -533,29 +554,32 @@ def _classify(files: list[str], net, calibration, model_path: Path, sha: str, ba
     return rows, net_seconds, time.perf_counter() - t0
 
 
-def _run_dask(files, dask, model_path, sha, batch_size, device, precision, use_sunpy, commit) -> None:
-    from dask.distributed import Client, as_completed
+def _run_dask(files, client, model_path, sha, batch_size, device, precision, use_sunpy, commit) -> None:
+    """Classify ``files`` in batches on the workers of ``client`` (a ``dask.distributed.Client``), a few batches ahead."""
+    from concurrent.futures import CancelledError
 
-    own = not isinstance(dask, Client)
-    client, cluster = _dask_client(str(dask)) if own else (dask, None)
-    try:
-        batches = readahead.batches(files, batch_size)
-        n_ahead = 2 * max(1, len(client.scheduler_info().get("workers", {})) or 1)
-        it = iter(batches)
-        submit = lambda b: client.submit(classify_batch, b, str(model_path.resolve()), sha, batch_size, device,  # noqa: E731
-                                         precision, use_sunpy, pure=False)
-        # islice, not zip(it, range(n)): zip draws one batch more from `it` before it sees the range end, and lost it
-        futures = as_completed([submit(b) for b in itertools.islice(it, n_ahead)])
-        for fut in futures:
-            commit(fut.result())
-            nxt = next(it, None)
-            if nxt is not None:
-                futures.add(submit(nxt))
-    finally:
-        if own:
-            client.close()
-        if cluster is not None:
-            cluster.close()
+    from dask.distributed import KilledWorker, as_completed
+
+    batches = readahead.batches(files, batch_size)
+    n_ahead = 2 * max(1, len(client.scheduler_info().get("workers", {})) or 1)
+    it = iter(batches)
+    submit = lambda b: client.submit(classify_batch, b, str(model_path.resolve()), sha, batch_size, device,  # noqa: E731
+                                     precision, use_sunpy, pure=False)
+    # islice, not zip(it, range(n)): zip draws one batch more from `it` before it sees the range end, and lost it
+    futures = as_completed([submit(b) for b in itertools.islice(it, n_ahead)])
+    done = 0
+    for fut in futures:
+        try:
+            rows = fut.result()
+        except (CancelledError, KilledWorker, OSError) as exc:  # the scheduler or a worker gone (OSError: CommClosedError)
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise SlicError(f"the Dask cluster stopped after {done} of {len(files)} files ({type(exc).__name__}: {reason}); "
+                            "the rows written are kept: run the same command again to classify the rest.") from None
+        commit(rows)
+        done += len(rows)
+        nxt = next(it, None)
+        if nxt is not None:
+            futures.add(submit(nxt))
 
 
 # --------------------------------------------------------------------------------------------

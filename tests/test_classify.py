@@ -232,6 +232,57 @@ def test_dask_local_cluster_gives_the_same_rows(model, fits_tree, tmp_path):
     assert pd.read_parquet(tmp_path / "dask.parquet").equals(pd.read_parquet(tmp_path / "single.parquet"))
 
 
+def test_dask_addresses_that_give_no_cluster_are_one_sentence_and_leave_nothing(model, fits_tree, tmp_path, monkeypatch):
+    from dask.distributed import LocalCluster
+
+    from slic_lib import classify
+
+    files = sorted((fits_tree / "flares").glob("*.fits"))[:2]
+    out = tmp_path / "c.csv"
+    with pytest.raises(SlicError, match="cannot connect to the Dask scheduler at tls://127.0.0.1:1"):
+        classify_files(files, model, out, dask="tls://127.0.0.1:1", progress=False)  # was a TypeError traceback
+    assert not cat.journal_dir(out).exists()  # an empty unfinished run there had blocked the next one (another model)
+    monkeypatch.setattr(classify, "DASK_WORKER_WAIT", 1.0)
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as empty:  # a scheduler no worker joined
+        with pytest.raises(SlicError, match="has no worker .* start one with: dask worker"):
+            classify_files(files, model, out, dask=empty.scheduler_address, progress=False)  # had waited for good
+    assert not cat.journal_dir(out).exists() and not out.exists()
+    done = classify_files(files, model, out, precision="float32", workers=0, progress=False)  # the next run is not blocked
+    assert done.new == 2
+
+
+def test_a_dask_cluster_that_goes_away_is_one_sentence_and_keeps_the_rows(model, fits_tree, tmp_path, monkeypatch):
+    import dask.distributed
+    from distributed.client import FutureCancelledError
+
+    rows = classify_files(sorted((fits_tree / "quiet").glob("*.fits"))[:3], model, None, precision="float32", workers=0,
+                          progress=False).rows
+
+    class Done:  # the first batch's rows, then the scheduler's connection lost
+        def __init__(self, value):
+            self.value = value
+
+        def result(self):
+            if self.value is None:
+                raise FutureCancelledError("x", reason="scheduler-connection-lost")
+            return self.value
+
+    class Client:
+        def scheduler_info(self):
+            return {"workers": {"a": {}}}
+
+    batches = iter([[rows[0]], None])
+    monkeypatch.setattr(dask.distributed, "as_completed", lambda futures: iter([Done(next(batches)), Done(next(batches))]))
+    monkeypatch.setattr(Client, "submit", lambda self, *a, **k: None, raising=False)
+    out = tmp_path / "c.csv"
+    files = sorted((fits_tree / "quiet").glob("*.fits"))[:3]
+    with pytest.raises(SlicError, match=r"the Dask cluster stopped after 1 of 3 files .*scheduler-connection-lost.*run the same command again"):
+        classify_files(files, model, out, dask=Client(), precision="float32", progress=False)
+    assert len(list(cat.journal_dir(out).glob("part-*"))) == 1  # the first batch's row, committed
+    rerun = classify_files(files, model, out, precision="float32", workers=0, progress=False)
+    assert rerun.new == 2 and len(pd.read_csv(out)) == 3
+
+
 def test_a_file_without_a_row_is_an_error_never_a_silent_success(model, fits_tree, tmp_path, monkeypatch):
     from slic_lib import classify
 
@@ -334,3 +385,14 @@ def test_whole_path_on_plain_frames_cpu(tmp_path):
     from test_gpu import whole_path
 
     whole_path(tmp_path, "cpu")
+
+
+def test_out_that_is_a_folder_is_one_sentence_before_any_work(model, fits_tree, tmp_path):
+    (tmp_path / "dir.parquet").mkdir()
+    files = sorted((fits_tree / "flares").glob("*.fits"))[:1]
+    for flags in ([], ["--overwrite"]):  # the advice to pass --overwrite ended in IsADirectoryError
+        code = main(["classify", *map(str, files), "--model", str(model), "--out", str(tmp_path / "dir.parquet"), "--no-progress", *flags])
+        assert code == 1
+    with pytest.raises(SlicError, match="is a folder; name the catalogue file"):
+        classify_files(files, model, tmp_path / "dir.parquet", progress=False)
+    assert not cat.journal_dir(tmp_path / "dir.parquet").exists()
