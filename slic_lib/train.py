@@ -484,6 +484,10 @@ def fit(
             seen += len(yb)
             if not bar.disable and step % 10 == 0:
                 bar.set_postfix(loss=f"{float(loss_sum) / seen:.3f}")
+        if world > 1:  # every rank's share of the epoch, not rank 0's alone
+            totals = torch.stack([loss_sum.double(), correct.double(), torch.tensor(float(seen), dtype=torch.float64, device=device)])
+            tdist.all_reduce(totals)
+            loss_sum, correct, seen = totals[0], int(totals[1]), int(totals[2])
         row: dict[str, Any] = {"lr": base_lrs[0], "epoch": epoch, "train_loss": float(loss_sum) / max(seen, 1),
                                "train_accuracy": int(correct) / max(seen, 1)}
         improved = True
