@@ -150,3 +150,13 @@ def test_the_profiles_training_settings_reach_the_engine(tmp_path, monkeypatch):
     tuned = train_config(Run(get_profile("cpu", cpu_amp=False, label_smoothing=0.1), "simulator"), data)
     assert (tuned.cpu_amp, tuned.label_smoothing) == (False, 0.1)
     assert get_profile("cpu").preprocessing == "relative" and get_profile("paper").preprocessing == "standard"
+
+
+def test_a_folder_of_simulated_frames_as_data_source_is_one_sentence(tmp_path, monkeypatch):
+    # notebook 01 stopped with "AssertionError: simulated images are marked as such"
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    generate(tmp_path / "sim", 2, seed=1, size=64, progress=False)
+    run = experiments.start("smoke", str(tmp_path / "sim"))
+    with pytest.raises(SlicError, match=r"10 of the 10 images in .*sim are simulated .*--data-source simulator"):
+        experiments.curation.curate(run, progress=False)

@@ -19,6 +19,7 @@ from ..model import load_checkpoint
 from ..paths import data_root
 from ..plots import realism as realism_plots
 from ..plots.validation import plot_confusion, plot_examples
+from ..errors import SlicError
 from ..preprocess import PreprocessConfig, preprocess
 from ..realdata import bbso
 from .run import Run, complete, mark_complete
@@ -60,6 +61,10 @@ def curate(run: Run, progress: bool = True) -> Curation:
         image_dir = simulate_training_data(run, progress) if run.synthetic else Path(run.data_source)
         report = build_dataset(image_dir, run.dataset_path, PreprocessConfig(size=p.input_size, mode=p.preprocessing), progress=progress, source=run.data_source)
     data = load_dataset(run.dataset_path)
+    if data.is_synthetic and not run.synthetic:  # every result of the run would be labelled with this folder, as observations
+        raise SlicError(f"{int(data.synthetic.sum())} of the {len(data)} images in {run.data_source} are simulated (their "
+                        "headers say slic_lib's simulator made them); a run on simulated data takes --data-source simulator, "
+                        "which labels its results as simulated; give a folder of observations otherwise.")
     names = list(data.class_names)
     counts = pd.DataFrame(
         {
