@@ -228,3 +228,8 @@ def test_synth_stops_at_sigterm_instead_of_writing_every_frame(tmp_path):
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, err.decode()
     assert len(list(out.rglob("*.fits"))) < 1000  # of 1500: before, every frame was written first
+    from astropy.io import fits
+
+    for path in out.rglob("*.fits"):  # each frame whole: written beside, renamed when complete
+        with fits.open(path) as hdul:
+            assert hdul[0].data.shape == (256, 256)

@@ -11,6 +11,7 @@ class (``SLICCLAS``) and sequence id (``SLICSEQ``).
 from __future__ import annotations
 
 import datetime as dt
+import os
 import warnings
 from functools import lru_cache
 from pathlib import Path
@@ -251,10 +252,12 @@ def write_fits(sim: SimImage, path: str | Path) -> Path:
     head = _cards(sim).tobytes(data)
     raw = data.astype(">i2").tobytes()
     pad = (-len(raw)) % 2880
-    with open(path, "wb") as fh:
+    part = path.with_name(f".{path.name}.part")  # renamed when whole: an interrupted slic synth leaves no truncated frame
+    with open(part, "wb") as fh:
         fh.write(head)
         fh.write(raw)
         fh.write(b"\0" * pad)
+    os.replace(part, path)
     return path
 
 
