@@ -34,6 +34,7 @@ from . import __version__
 from . import catalogue as cat
 from . import readahead
 from .errors import SlicError
+from .paths import text_path
 from .preprocess import BadFrameError, PreprocessConfig, fits_under, is_fits_path, preprocess_array
 from .reader import ReadError, read_image
 
@@ -113,7 +114,7 @@ def empty_row(path: str, class_names: Sequence[str]) -> dict[str, Any]:
 
 def decode(path: str, preprocessing: PreprocessConfig, use_sunpy: bool = True) -> tuple[dict, np.ndarray | None]:
     """Read and preprocess one file: the row's file fields and the network input (None on error)."""
-    row: dict[str, Any] = {"path": path, "status": "ok", "error": ""}
+    row: dict[str, Any] = {"path": text_path(path), "status": "ok", "error": ""}
     try:
         img = read_image(path, use_sunpy=use_sunpy)
         row.update(hdu=img.hdu, hdu_name=img.hdu_name, reader=img.reader, **img.facts)
@@ -483,7 +484,7 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
         journaled = journal.open()
         existing, journaled = cat.absolute_paths(existing), cat.absolute_paths(journaled)
         done = cat.finished_paths(existing) | cat.finished_paths(journaled)  # error rows are tried again
-        todo = [f for f in files if f not in done]
+        todo = [f for f in files if text_path(f) not in done]
         del done, journaled
         for f in set(early) - set(todo):  # decoded early, but already in the catalogue
             early.pop(f).cancel()
@@ -491,7 +492,7 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
                                                               precision, pool, dask, use_sunpy, progress, journal, early)
         result.new = len(todo)
         # rows of earlier runs' other inputs first, as they were; then this run's inputs in order
-        everything, result.table = cat.merge([existing, cat.absolute_paths(journal.read())], files)
+        everything, result.table = cat.merge([existing, cat.absolute_paths(journal.read())], [text_path(f) for f in files])
         if features:
             import pyarrow as pa
             import pyarrow.compute as pc

@@ -40,6 +40,7 @@ from tqdm.auto import tqdm
 from .classes import CLASSES
 from .errors import SlicError
 from .preprocess import MODES, BadFrameError, PreprocessConfig, fits_under, preprocess_array
+from .paths import text_path
 from .processes import worker_pool
 from .reader import read_image
 
@@ -269,12 +270,12 @@ def build_dataset(
             # small chunks keep both cores busy to the end; 16 at most keeps the messages few
             results = pool.map(_read_one, tasks, chunksize=max(1, min(16, len(tasks) // (4 * workers))))
             for r in results:
-                (frames.append(r) if isinstance(r, Frame) else skipped.append({"path": r[0], "reason": r[1]}))
+                (frames.append(r) if isinstance(r, Frame) else skipped.append({"path": text_path(r[0]), "reason": r[1]}))
                 bar.update()
     else:
         for t in tasks:
             r = _read_one(t)
-            (frames.append(r) if isinstance(r, Frame) else skipped.append({"path": r[0], "reason": r[1]}))
+            (frames.append(r) if isinstance(r, Frame) else skipped.append({"path": text_path(r[0]), "reason": r[1]}))
             bar.update()
     bar.close()
     for s in skipped:  # listed in the returned report (which slic build prints) and the file's attributes
@@ -308,7 +309,7 @@ def save_dataset(
     with h5py.File(tmp, "w") as h5:
         h5.create_dataset("images", data=data.images, chunks=(1, *data.images.shape[1:]), compression="gzip", compression_opts=4, shuffle=True)
         h5["labels"] = data.labels
-        h5.create_dataset("paths", data=data.paths.tolist(), dtype=str_dt)
+        h5.create_dataset("paths", data=[text_path(p) for p in data.paths.tolist()], dtype=str_dt)
         h5.create_dataset("times", data=data.times.tolist(), dtype=str_dt)
         h5.create_dataset("instruments", data=[""] * n if instruments is None else list(instruments), dtype=str_dt)
         h5["wavelengths"] = np.full(n, np.nan) if wavelengths is None else np.asarray(wavelengths, dtype=float)

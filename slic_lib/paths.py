@@ -98,3 +98,18 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def text_path(path: str | os.PathLike) -> str:
+    """A path as text for a catalogue or dataset file, which hold UTF-8: a file name's bytes that
+    are not UTF-8 (Python keeps them as surrogates, PEP 383) as backslash escapes (``caf\\xe9.fits``).
+
+    Arrow, CSV, Parquet and HDF5 refuse the surrogates, so one file named in Latin-1 stopped
+    ``slic classify`` and ``slic build`` on a whole archive; the file itself is read by its real name.
+    """
+    text = os.fspath(path)
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")

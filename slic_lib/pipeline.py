@@ -77,7 +77,10 @@ def run_notebooks(
         t0 = time.perf_counter()
         print(f"[slic paper] {prof.name}: running {name} ...", flush=True)
         try:
-            pm.execute_notebook(nb, out, parameters=params, kernel_name=kernel, progress_bar=progress, cwd=str(notebooks_dir()))
+            # the kernel's own log is quiet: a warning about TCP on every notebook, and a traceback from a kernel
+            # stopped mid-cell by Ctrl-C; a cell's error is in the executed notebook and named by _failure
+            pm.execute_notebook(nb, out, parameters=params, kernel_name=kernel, progress_bar=progress, cwd=str(notebooks_dir()),
+                                extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
         except pm.PapermillExecutionError as exc:
             raise _failure(nb, out, exc) from None
         timings[name] = round(time.perf_counter() - t0, 1)

@@ -396,3 +396,28 @@ def test_out_that_is_a_folder_is_one_sentence_before_any_work(model, fits_tree, 
     with pytest.raises(SlicError, match="is a folder; name the catalogue file"):
         classify_files(files, model, tmp_path / "dir.parquet", progress=False)
     assert not cat.journal_dir(tmp_path / "dir.parquet").exists()
+
+
+def test_a_file_name_that_is_not_utf8_is_classified_and_named_with_escapes(model, fits_tree, tmp_path):
+    # one Latin-1 name stopped the whole archive with a UnicodeEncodeError from Arrow, run after run
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "arch"
+    folder.mkdir()
+    src = sorted((fits_tree / "quiet").glob("*.fits"))[:2]
+    shutil.copy(src[0], folder / "a.fits")
+    odd = os.fsdecode(bytes(folder) + b"/zz_caf\xe9.fits")
+    shutil.copy(src[1], odd)
+    for suffix in ("csv", "parquet"):
+        out = tmp_path / f"c.{suffix}"
+        cmd = [sys.executable, "-m", "slic_lib.cli", "classify", str(folder), "--model", str(model), "--out", str(out),
+               "--precision", "float32", "--workers", "0", "--no-progress"]
+        first = subprocess.run(cmd, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1", "LC_ALL": "C.UTF-8"}, timeout=300)
+        assert first.returncode == 0, first.stderr.decode(errors="replace")
+        df = pd.read_csv(out) if suffix == "csv" else pd.read_parquet(out)
+        assert sorted(df["path"]) == sorted([str(folder / "a.fits"), str(folder) + "/zz_caf\\xe9.fits"])
+        assert (df["status"] == "ok").all()
+        again = subprocess.run(cmd, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1", "LC_ALL": "C.UTF-8"}, timeout=300)
+        assert again.returncode == 0 and b"2 classified, 0 errors (0 new this run)" in again.stdout  # resumed: found its rows

@@ -1,6 +1,7 @@
 """Building a dataset file from class folders: bad frames, metadata, splits."""
 
 import json
+import os
 
 import h5py
 import numpy as np
@@ -161,3 +162,18 @@ def test_class_folders_are_read_through_links(fits_tree, tmp_path):
     (root / "sunspots" / "gone.fits").symlink_to(tmp_path / "deleted.fits")  # a link whose file is gone: listed, not hidden
     report = build_dataset(root, tmp_path / "d.h5", PreprocessConfig(size=32), workers=1, progress=False)
     assert report.skipped == [{"path": str(root / "sunspots" / "gone.fits"), "reason": "file does not exist"}]
+
+
+def test_a_file_name_that_is_not_utf8_is_built_and_named_with_escapes(fits_tree, tmp_path):
+    import shutil
+
+    from slic_lib.dataset import build_dataset, load_dataset
+    from slic_lib.preprocess import PreprocessConfig
+
+    root = tmp_path / "tree"
+    shutil.copytree(fits_tree, root)
+    first = sorted((root / "quiet").glob("*.fits"))[0]
+    os.rename(first, os.fsdecode(bytes(root / "quiet") + b"/caf\xe9.fits"))  # h5py refused the name, so the build
+    report = build_dataset(root, tmp_path / "d.h5", PreprocessConfig(size=32), progress=False)
+    assert report.n_images == len(list(fits_tree.rglob("*.fits")))
+    assert str(root / "quiet") + "/caf\\xe9.fits" in list(load_dataset(tmp_path / "d.h5").paths)
