@@ -67,14 +67,23 @@ def _is_fits_name(path: Path) -> bool:
 
 
 def read_list(source: str) -> list[str]:
-    """Paths from a list file, one a line (``-``: standard input); blank and ``#`` lines skipped."""
+    """Paths from a list file, one a line (``-``: standard input); blank and ``#`` lines skipped.
+
+    Read as bytes and decoded as the file system does (:func:`os.fsdecode`), so that ``find``'s
+    list of an archive with names that are not UTF-8 names those files.
+    """
     if source == "-":
-        lines = sys.stdin.read().splitlines()
+        raw = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else sys.stdin.read().encode()
     else:
         p = Path(source)
+        if p.is_dir():
+            raise SlicError(f"list file {source} is a folder; give the folder itself as a path, or a file of paths.")
         if not p.is_file():
             raise SlicError(f"list file {source} does not exist.")
-        lines = p.read_text().splitlines()
+        raw = p.read_bytes()
+    if b"\0" in raw:
+        raise SlicError(f"list file {source} is not a text file of paths (it holds NUL bytes).")
+    lines = [os.fsdecode(line) for line in raw.splitlines()]
     return [s.strip() for s in lines if s.strip() and not s.strip().startswith("#")]
 
 
@@ -395,6 +404,10 @@ def classify_files(
     -------
     Result
     """
+    if isinstance(paths, (str, os.PathLike)):  # one path, not its letters (a str is iterable)
+        paths = [paths]
+    if isinstance(features, str):
+        features = [features]
     say = warn or (lambda msg: print(f"slic classify: warning: {msg}", file=sys.stderr))
     if precision == "int8":  # before the reader thread starts: its catch_warnings would undo a later filter
         from .quantize import quiet_deprecations

@@ -114,8 +114,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.json is not None and (args.json.is_dir() or not args.json.parent.is_dir()):  # before the work, not after it
-        raise SlicError(f"--json {args.json} is a folder or in a folder that does not exist; name a file to write.")
+    if args.json is not None:  # before the work, not after it
+        if args.json.suffix.lower() != ".json":  # `--json model.pt` had written the metrics over the model
+            raise SlicError(f"--json {args.json} does not end in .json; name the JSON file to write.")
+        if args.json.is_dir():
+            raise SlicError(f"--json {args.json} is a folder; name the JSON file to write.")
+        if not args.json.parent.is_dir():
+            raise SlicError(f"the folder of --json {args.json} does not exist.")
     result = evaluate(args.model, args.data, args.subset, device=args.device, progress=True, precision=args.precision)
     int8 = result.precision == "int8"
     timing = time_inference(result.model, result.data.images[result.indices], device="cpu" if int8 else args.device,

@@ -150,8 +150,7 @@ def fetch(key: str, path: str | Path | None = None, sample: int | None = None,
     step = manual_step(key)
     if step is not None:
         raise SlicError(step + ".")
-    folder = Path(path) if path is not None else cache_dir(key)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = paths.make_folder(Path(path) if path is not None else cache_dir(key), "--dest", "the downloaded frames")
     result = search(key, sample)
     if len(result) == 0 or sum(len(r) for r in result) == 0:
         raise SlicError(f"the VSO returned no frames for {key}; try again later or with --sample 1.")

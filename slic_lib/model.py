@@ -21,6 +21,7 @@ Checkpoints are plain dictionaries of tensors and built-in types, read with
 
 from __future__ import annotations
 
+import math
 import os
 import pickle
 from dataclasses import asdict, dataclass, field
@@ -79,7 +80,7 @@ class ModelConfig:
             raise ValueError(f"unknown architecture {self.arch!r}; expected one of {ARCHITECTURES}")
         if self.input_size < 32 or self.input_size % 32:
             raise SlicError(f"the input size must be a positive multiple of 32 (five 2x2 pools), got {self.input_size}.")
-        if self.width <= 0 or self.hidden < 1 or self.n_classes < 2:
+        if not (0 < self.width < math.inf) or self.hidden < 1 or self.n_classes < 2:
             raise SlicError(f"width must be > 0, hidden >= 1 and classes >= 2, got {self.width}, {self.hidden} and {self.n_classes}.")
 
     @property

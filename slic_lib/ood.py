@@ -327,6 +327,10 @@ def calibrate_checkpoint(path: str | os.PathLike, dataset: str | os.PathLike, qu
         _refuse_published(ckpt, path)  # before the work, not after it
     else:
         out = _writable_out(out)
+        if out.exists() and Path(dataset).exists() and out.samefile(dataset):  # it had written the checkpoint over the dataset
+            raise SlicError(f"--out {out} is the dataset; give the checkpoint file to write, e.g. {out.with_suffix('.pt')}.")
+        if out.suffix.lower() not in (".pt", ".pth"):
+            raise SlicError(f"--out {out} does not end in .pt or .pth; give the checkpoint file to write.")
     data = load_dataset(dataset)
     if tuple(data.class_names) != tuple(ckpt.class_names):
         raise SlicError(f"the dataset's classes {list(data.class_names)} differ from the model's {list(ckpt.class_names)}.")

@@ -66,6 +66,8 @@ def make_folder(path: str | os.PathLike, option: str, holds: str) -> Path:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SlicError(f"cannot make the folder {path} ({exc.strerror}).") from None
+    if not os.access(path, os.W_OK | os.X_OK):  # an existing read-only folder failed only at the first write, after the work
+        raise SlicError(f"cannot write in the folder {path} (permission denied or a read-only file system).")
     return path
 
 

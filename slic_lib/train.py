@@ -125,8 +125,8 @@ class TrainConfig:
     schedule: str = "constant"
 
     def __post_init__(self) -> None:
-        if self.lr <= 0 or self.epochs < 1 or self.batch_size < 1:
-            raise SlicError("learning rate, epochs and batch size must be positive.")
+        if not (0 < self.lr < math.inf) or self.epochs < 1 or self.batch_size < 1:  # not `lr <= 0`, which NaN passed
+            raise SlicError(f"learning rate, epochs and batch size must be positive and finite, got {self.lr}, {self.epochs} and {self.batch_size}.")
         if self.split not in SPLITS:
             raise SlicError(f"unknown split {self.split!r}; choose one of {', '.join(SPLITS)}.")
         preset(self.randomise)

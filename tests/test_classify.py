@@ -421,3 +421,26 @@ def test_a_file_name_that_is_not_utf8_is_classified_and_named_with_escapes(model
         assert (df["status"] == "ok").all()
         again = subprocess.run(cmd, capture_output=True, env={**os.environ, "OMP_NUM_THREADS": "1", "LC_ALL": "C.UTF-8"}, timeout=300)
         assert again.returncode == 0 and b"2 classified, 0 errors (0 new this run)" in again.stdout  # resumed: found its rows
+
+
+def test_list_files_as_find_writes_them(tmp_path):
+    from slic_lib.classify import read_list
+
+    lst = tmp_path / "files.txt"
+    lst.write_bytes(b"# from find\r\n/data/a.fits\r\n\r\n/data/caf\xe9.fits\n")  # CRLF, a comment, a Latin-1 name
+    assert read_list(str(lst)) == ["/data/a.fits", os.fsdecode(b"/data/caf\xe9.fits")]  # was a UnicodeDecodeError
+    lst.write_bytes(b"\x89HDF\r\n\x1a\n\x00\x00")
+    with pytest.raises(SlicError, match="not a text file of paths"):
+        read_list(str(lst))
+    with pytest.raises(SlicError, match="is a folder; give the folder itself"):  # was "does not exist"
+        read_list(str(tmp_path))
+
+
+def test_one_path_given_as_a_string_is_one_path(model, fits_tree):
+    # a str is iterable: "sim/quiet" was read letter by letter, and "/" walked the whole file system
+    folder = fits_tree / "quiet"
+    rows = classify_files(str(folder), model, None, precision="float32", workers=0, progress=False).rows
+    assert len(rows) == len(list(folder.glob("*.fits"))) and all(r["status"] == "ok" for r in rows)
+    assert len(classify_files(folder, model, None, precision="float32", workers=0, progress=False).rows) == len(rows)
+    kept = classify_files([folder], model, None, precision="float32", workers=0, features="quiet", progress=False)
+    assert kept.rows  # "quiet", not the classes q, u, i, e, t

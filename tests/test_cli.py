@@ -1,6 +1,7 @@
 """The slic command: help everywhere, the catalogue, and one sentence for a user's bad input."""
 
 import json
+import shutil
 import subprocess
 import sys
 
@@ -212,10 +213,13 @@ def test_a_dataset_file_of_another_version_is_one_sentence(dataset_file, tmp_pat
 
 
 def test_evaluate_refuses_a_json_path_it_cannot_write_before_the_work(trained, dataset_file, tmp_path, capsys):
-    for bad in (tmp_path, tmp_path / "missing" / "m.json"):
+    model = tmp_path / "model.pt"
+    shutil.copy(trained, model)
+    for bad in (tmp_path, tmp_path / "missing" / "m.json", model, dataset_file):  # the last two had been overwritten
         assert main(["evaluate", str(dataset_file), "--model", str(trained), "--json", str(bad)]) == 1
         captured = capsys.readouterr()
         assert "--json" in captured.err and "confusion matrix" not in captured.out  # refused before any evaluation
+    assert model.read_bytes() == trained.read_bytes()
 
 
 def test_a_sweep_refuses_changed_settings_before_any_rate_trains(dataset_file, tmp_path, capsys):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 
 import astropy.units as u
 import numpy as np
+
 import pytest
 import sunpy.map
 from astropy.coordinates import SkyCoord
@@ -78,6 +80,16 @@ def test_sot_frames_are_a_manual_step(tmp_path):
         fido.fetch("ar11108-sot-halpha", path=tmp_path)
     assert "\n" not in str(info.value)
     assert "ar11108-sot-halpha" in str(info.value)  # tells where to put the files
+
+
+def test_a_dest_that_cannot_hold_the_frames_is_one_sentence_before_the_search(tmp_path, monkeypatch):
+    monkeypatch.setattr(fido, "search", lambda *a, **k: pytest.fail("searched before the folder was checked"))
+    (tmp_path / "afile").write_text("x")
+    with pytest.raises(SlicError, match="--dest .*afile is a file"):  # was FileExistsError
+        fido.fetch("ar11638-1600", path=tmp_path / "afile")
+    monkeypatch.setattr(os, "access", lambda *a, **k: False)  # a read-only file system (root passes chmod 555)
+    with pytest.raises(SlicError, match="cannot write in the folder"):  # was OSError: [Errno 30]
+        fido.fetch("ar11638-1600", path=tmp_path / "ro")
 
 
 # --------------------------------------------------------------------------- network, mocked

@@ -179,3 +179,8 @@ def test_the_published_state_dict_is_calibrated_into_a_new_checkpoint(tmp_path, 
     assert "fixed split" in capsys.readouterr().err and not (tmp_path / "x.pt").exists()
     assert main(["calibrate", str(pth), str(h5), "--out", str(tmp_path)]) != 0  # a folder
     assert "is a folder" in capsys.readouterr().err
+    before = h5.read_bytes()
+    assert main(["calibrate", str(pth), str(h5), "--out", str(h5)]) != 0  # had written the checkpoint over the dataset
+    assert "is the dataset" in capsys.readouterr().err and h5.read_bytes() == before
+    assert main(["calibrate", str(pth), str(h5), "--out", str(tmp_path / "cal.json")]) != 0
+    assert "does not end in .pt" in capsys.readouterr().err

@@ -328,3 +328,15 @@ def test_cosine_schedule_lowers_the_rate_each_epoch_and_resumes_exactly(dataset_
         train(dataset_file, model, replace(cfg, epochs=4), tmp_path / "part", progress=False)
     with pytest.raises(SlicError, match="schedule"):
         TrainConfig(schedule="step")
+
+
+def test_non_finite_settings_are_refused_before_training(dataset_file, tmp_path, capsys):
+    from slic_lib.cli import main
+
+    for flag, value in (("--lr", "nan"), ("--lr", "inf"), ("--width", "nan")):  # nan passed `lr <= 0` and trained NaN weights
+        args = ["train", str(dataset_file), "--out", str(tmp_path / "r"), "--epochs", "1", "--width", "0.125", "--hidden", "32",
+                "--no-progress", flag, value]
+        assert main(args) == 1
+        err = capsys.readouterr().err
+        assert ("must be positive and finite" if flag == "--lr" else "width must be > 0") in err and "Traceback" not in err
+    assert not list(tmp_path.rglob("*.pt"))
