@@ -404,6 +404,8 @@ def classify_files(
     -------
     Result
     """
+    if precision not in PRECISION_CHOICES:  # the engine's own list lacks int8, which this path adds
+        raise SlicError(f"unknown precision {precision!r}; use one of {', '.join(PRECISION_CHOICES)}.")
     if isinstance(paths, (str, os.PathLike)):  # one path, not its letters (a str is iterable)
         paths = [paths]
     if isinstance(features, str):

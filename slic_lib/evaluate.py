@@ -111,6 +111,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="network arithmetic: float32 (default, the reference), or auto / bfloat16 / int8 as slic classify "
                              "runs it (int8: CPUs, a checkpoint calibrated by slic calibrate)")
     parser.add_argument("--json", type=Path, help="also write the metrics and timing to this JSON file")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (logs, batch jobs)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -121,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
             raise SlicError(f"--json {args.json} is a folder; name the JSON file to write.")
         if not args.json.parent.is_dir():
             raise SlicError(f"the folder of --json {args.json} does not exist.")
-    result = evaluate(args.model, args.data, args.subset, device=args.device, progress=True, precision=args.precision)
+    result = evaluate(args.model, args.data, args.subset, device=args.device, progress=not args.no_progress, precision=args.precision)
     int8 = result.precision == "int8"
     timing = time_inference(result.model, result.data.images[result.indices], device="cpu" if int8 else args.device,
                             precision="float32" if int8 else result.precision, repeats=1)

@@ -259,6 +259,11 @@ def logits(
     if channels_last:
         to_channels_last(model)
     x = as_batch(images)
+    config = getattr(model, "config", None)
+    size = getattr(config, "input_size", None)
+    if size is not None and (x.shape[1] != 1 or tuple(x.shape[-2:]) != (size, size)):  # else a matrix-product error deep in torch
+        raise SlicError(f"the model takes {size}x{size} images of one channel; got images of shape {tuple(x.shape[1:])} "
+                        "(preprocess them with slic_lib.preprocess.preprocess_array and the model's preprocessing).")
     out = []
     with eval_mode(model), autocast(dev, precision):
         for start in tqdm(range(0, len(x), batch_size), desc="classifying", unit="batch", disable=not progress):

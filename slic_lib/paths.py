@@ -20,12 +20,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def data_root() -> Path:
     """Where generated and downloaded data go: ``$SLIC_DATA``, else ``<repo>/data``."""
-    return Path(os.environ.get("SLIC_DATA") or ROOT / "data").resolve()
+    return Path(os.environ.get("SLIC_DATA") or ROOT / "data").expanduser().resolve()  # '~/scratch' quoted: not ./~/scratch
 
 
 def figures_root() -> Path:
     """Where figures and tables go: ``$SLIC_FIGURES``, else ``<repo>/figures``."""
-    return Path(os.environ.get("SLIC_FIGURES") or ROOT / "figures").resolve()
+    return Path(os.environ.get("SLIC_FIGURES") or ROOT / "figures").expanduser().resolve()
 
 
 def notebooks_dir() -> Path:

@@ -83,3 +83,24 @@ def test_predict_proba_rows_are_distributions(net, images):
     p = predict_proba(net, images, batch_size=4, precision="auto")
     assert p.shape == (12, 5)
     np.testing.assert_allclose(p.sum(1), 1, rtol=1e-5)
+
+
+def test_images_of_another_size_are_one_sentence():
+    import numpy as np
+
+    from slic_lib.errors import SlicError
+    from slic_lib.inference import predict_proba
+    from slic_lib.model import ModelConfig, SlicNet
+
+    model = SlicNet(ModelConfig(input_size=64, width=0.125, hidden=32))
+    with pytest.raises(SlicError, match="takes 64x64 images of one channel; got images of shape \\(1, 32, 32\\)"):
+        predict_proba(model, np.zeros((2, 32, 32), np.float32))  # was "mat1 and mat2 shapes cannot be multiplied"
+
+
+def test_a_quoted_tilde_in_slic_data_is_the_home_folder(monkeypatch):
+    from pathlib import Path
+
+    from slic_lib.paths import data_root
+
+    monkeypatch.setenv("SLIC_DATA", "~/slic-scratch")
+    assert data_root() == Path.home().resolve() / "slic-scratch"  # was ./~/slic-scratch
