@@ -1,12 +1,13 @@
 """Worker processes that end with the process that started them.
 
-The project's pools start their workers with :func:`worker_started` (:func:`worker_pool` makes one): ``slic classify``'s
-decoding (:mod:`slic_lib.readahead`), ``slic build``'s reading (:mod:`slic_lib.dataset`),
-``slic synth``'s observing runs (:mod:`slic_lib.synthetic.sequences`), notebook 06's
-fine-tuning fits (:mod:`slic_lib.finetune`) and ``slic train``'s rates side by side
-(:mod:`slic_lib.sweep`), whose progress Manager ends with its parent too. Notebook 04's
-degradations (:mod:`slic_lib.degrade`) are tasks of a fraction of a second without bars, which
-joblib's workers finish and then leave when idle.
+The project's pools start their workers with :func:`worker_started` (:func:`worker_pool`
+makes such a pool): ``slic classify``'s decoding (:mod:`slic_lib.readahead`), ``slic build``'s
+reading (:mod:`slic_lib.dataset`), ``slic synth``'s observing runs
+(:mod:`slic_lib.synthetic.sequences`), notebook 06's fine-tuning fits (:mod:`slic_lib.finetune`)
+and ``slic train``'s rates side by side (:mod:`slic_lib.sweep`), whose progress Manager ends
+with its parent too; ranks under ``torchrun`` end with their launcher (:mod:`slic_lib.train`).
+Notebook 04's degradations (:mod:`slic_lib.degrade`) are tasks of a fraction of a second
+without bars, which joblib's workers finish and then leave when idle.
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def worker_started(parent: int) -> None:
 
 @contextlib.contextmanager
 def worker_pool(workers: int, **kwargs) -> Iterator[ProcessPoolExecutor]:
-    """A :class:`~concurrent.futures.ProcessPoolExecutor` whose workers end with this process, and which stops when the block fails.
+    """A process pool whose workers end with this process, and which stops when the block fails.
 
     Leaving a plain executor's ``with`` block waits for every task submitted, so a ``kill``
     (SIGTERM, which :mod:`slic_lib.cli` raises as an interrupt) of ``slic synth`` or ``slic
