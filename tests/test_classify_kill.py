@@ -89,6 +89,16 @@ def _alive(pid: int) -> bool:
         return False
 
 
+def kill_and_outlived(proc: subprocess.Popen, pids: list[int], within: float = 20.0) -> list[int]:
+    """``kill -9`` ``proc``; the processes of ``pids`` still alive ``within`` seconds after it."""
+    proc.kill()
+    proc.wait()
+    t0 = time.monotonic()
+    while any(_alive(p) for p in pids) and time.monotonic() - t0 < within:
+        time.sleep(0.1)
+    return [p for p in pids if _alive(p)]
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_decoding_workers_end_with_a_killed_parent():
     # a pool like slic classify's on a machine of more than two CPUs, then the parent killed outright
@@ -99,12 +109,7 @@ def test_decoding_workers_end_with_a_killed_parent():
     workers = [k for k in _children(proc.pid) if b"multiprocessing" in open(f"/proc/{k}/cmdline", "rb").read()
                and b"resource_tracker" not in open(f"/proc/{k}/cmdline", "rb").read()]
     assert len(workers) == 2
-    proc.kill()
-    proc.wait()
-    t0 = time.monotonic()
-    while any(_alive(w) for w in workers) and time.monotonic() - t0 < 20:
-        time.sleep(0.1)
-    assert not any(_alive(w) for w in workers)  # before the fix they ran on, holding memory and the parent's pipes
+    assert not kill_and_outlived(proc, workers)  # before the fix they ran on, holding memory and the parent's pipes
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
@@ -157,12 +162,7 @@ def test_a_killed_sweep_leaves_no_rate_training_on(dataset_file, tmp_path):
         time.sleep(0.05)
     helpers = _children(proc.pid)
     assert len(helpers) >= 3  # two training workers and the Manager's server (and loky's bookkeeping)
-    proc.kill()
-    proc.wait()
-    t0 = time.monotonic()
-    while any(_alive(h) for h in helpers) and time.monotonic() - t0 < 20:
-        time.sleep(0.2)
-    assert not any(_alive(h) for h in helpers)  # before: the rates trained on to the end, and their workers stayed
+    assert not kill_and_outlived(proc, helpers)  # before: the rates trained on to the end, and their workers stayed
     epochs = {p: torch.load(p, weights_only=True)["epoch"] for p in out.glob("lr_*/last.pt")}
     time.sleep(2)
     assert epochs == {p: torch.load(p, weights_only=True)["epoch"] for p in out.glob("lr_*/last.pt")}  # nothing writes on
@@ -195,12 +195,7 @@ def test_synth_workers_end_with_a_killed_parent(tmp_path):
         time.sleep(0.05)
     workers = _children(proc.pid)
     assert len(workers) >= 2
-    proc.kill()
-    proc.wait()
-    t0 = time.monotonic()
-    while any(_alive(w) for w in workers) and time.monotonic() - t0 < 20:
-        time.sleep(0.1)
-    assert not any(_alive(w) for w in workers)  # before: they went on writing frames, then waited for work forever
+    assert not kill_and_outlived(proc, workers)  # before: they went on writing frames, then waited for work forever
 
 
 def test_a_worker_pool_left_by_an_interrupt_does_not_finish_its_queue():

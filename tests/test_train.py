@@ -147,7 +147,7 @@ def test_torchrun_two_processes_gloo(dataset_file, tmp_path):
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_killed_torchrun_leaves_no_rank_training_on(dataset_file, tmp_path):
-    from test_classify_kill import _alive, _children
+    from test_classify_kill import _children, kill_and_outlived
 
     cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", "29534", "-m", "slic_lib.cli",
            "train", str(dataset_file), "--out", str(tmp_path), "--lr", "5e-3", "--epochs", "400", "--batch-size", "16",
@@ -159,12 +159,7 @@ def test_a_killed_torchrun_leaves_no_rank_training_on(dataset_file, tmp_path):
         time.sleep(0.05)
     ranks = _children(proc.pid)
     assert len(ranks) >= 2
-    proc.kill()
-    proc.wait()
-    t0 = time.monotonic()
-    while any(_alive(r) for r in ranks) and time.monotonic() - t0 < 20:
-        time.sleep(0.2)
-    assert not any(_alive(r) for r in ranks)  # before: both ranks trained on to the last epoch, re-parented
+    assert not kill_and_outlived(proc, ranks)  # before: both ranks trained on to the last epoch, re-parented
     epoch = read_checkpoint(last).epoch
     time.sleep(2)
     assert read_checkpoint(last).epoch == epoch  # nothing writes on
