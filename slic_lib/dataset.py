@@ -509,6 +509,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.size < 32 or args.size % 32:  # else the dataset is built, and slic train refuses it
+        raise SlicError(f"--size {args.size}: the network takes images whose side is a multiple of 32 (five 2x2 pools); "
+                        f"use {max(32, 32 * round(args.size / 32))}.")
     report = build_dataset(
         args.root, args.out, PreprocessConfig(size=args.size, mode=args.mode), workers=args.workers, progress=not args.no_progress
     )

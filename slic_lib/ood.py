@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -401,7 +402,7 @@ def run(args: argparse.Namespace) -> int:
     if int8:
         print(f"int8 scales from {int8['n_images']} training images; int8 labels equal float32 ones on "
               f"{int8['agreement']:.1%} of {int8['n_agreement']} validation images "
-              f"('slic classify --model {written} --precision int8')")
+              f"('slic classify --model {shlex.quote(str(written))} --precision int8')")  # pasteable, spaces and all
     return 0
 
 

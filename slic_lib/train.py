@@ -448,6 +448,8 @@ def fit(
     wants_bf16 = config.cpu_amp if device.type == "cpu" else config.amp
     precision = resolve_precision("auto" if wants_bf16 else "float32", device)
     local_batch = max(1, config.batch_size // world)
+    if world > 1 and rank == 0 and config.batch_size % world:
+        log.warning("a batch of %d over %d processes: %d each, %d in all", config.batch_size, world, local_batch, local_batch * world)
     best_state = None
     randomisation = preset(config.randomise)
     units = "relative" if getattr(model, "preprocessing", None) is not None and model.preprocessing.mode == "relative" else "standard"

@@ -69,7 +69,8 @@ def test_evaluate_in_bfloat16_reports_it(trained, dataset_file, tmp_path, capsys
         (["evaluate", "/nonexistent/data.h5", "--model", "/nonexistent/m.pt"], "does not exist"),
         (["build", "/tmp", "--out", "/tmp"], "is a folder; name the dataset file"),
         (["build", "/tmp", "--out", "/tmp/x.npz"], "name it *.h5"),
-        (["build", "/tmp", "--out", "/tmp/x.h5", "--size", "0"], "at least 8 pixels"),
+        (["build", "/tmp", "--out", "/tmp/x.h5", "--size", "0"], "a multiple of 32"),
+        (["build", "/tmp", "--out", "/tmp/x.h5", "--size", "48"], "a multiple of 32 (five 2x2 pools); use 64"),  # built, then train refused it
         (["train", "/tmp", "--out", "/tmp/x"], "is a folder, not a dataset file; build one"),
     ],
 )

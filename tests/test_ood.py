@@ -42,13 +42,15 @@ def test_calibration_lowers_nll_and_sets_the_quantile_threshold():
         ood.calibrate_outputs(logits, labels, feats, feats, labels, quantile=1.5)
 
 
-def test_calibration_round_trips_through_the_checkpoint(dataset_file, tmp_path):
-    out = tmp_path / "run"
+def test_calibration_round_trips_through_the_checkpoint(dataset_file, tmp_path, capsys):
+    out = tmp_path / "my run"  # a space: the printed command must be pasteable
     assert main(["train", str(dataset_file), "--out", str(out), "--lr", "5e-3", "--epochs", "1", "--batch-size", "8",
                  "--width", "0.125", "--hidden", "32", "--no-progress"]) == 0
     before = read_checkpoint(out / "best.pt")
     assert ood.from_checkpoint(before) is None
+    capsys.readouterr()
     assert main(["calibrate", str(out / "best.pt"), str(dataset_file)]) == 0
+    assert f"'slic classify --model '{out / 'best.pt'}' --precision int8'" in capsys.readouterr().out
     after = read_checkpoint(out / "best.pt")
     cal = ood.from_checkpoint(after)
     assert cal.temperature > 0 and cal.means.shape[0] == 5 and cal.precision.shape[0] == cal.precision.shape[1]
