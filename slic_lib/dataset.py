@@ -502,7 +502,7 @@ def convert_slic_npz(npz: str | os.PathLike, out: str | os.PathLike, val_npz: st
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("root", type=Path, help="folder with one sub-folder of FITS files per class")
     parser.add_argument("--out", type=Path, required=True, help="dataset file to write (.h5)")
-    parser.add_argument("--size", type=int, default=64, help="side of the preprocessed images (default 64)")
+    parser.add_argument("--size", type=int, default=64, help="side of the preprocessed images, a multiple of 32 (default 64)")
     parser.add_argument("--mode", choices=MODES, default="standard", help="preprocessing mode (relative: intensity relative to the disc level, which keeps the contrast)")
     parser.add_argument("--workers", type=int, default=None, help="processes reading files")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
