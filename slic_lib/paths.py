@@ -35,22 +35,27 @@ def notebooks_dir() -> Path:
 
 def figures_dir(profile: str) -> Path:
     """Folder for one profile's figures and tables (created on demand)."""
-    path = figures_root() / profile
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _made(figures_root() / profile, "SLIC_FIGURES")
 
 
 def models_dir(profile: str) -> Path:
     """Folder for one profile's checkpoints (created on demand)."""
-    path = data_root() / "models" / profile
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return _made(data_root() / "models" / profile, "SLIC_DATA")
 
 
 def results_dir(profile: str) -> Path:
     """Folder for one profile's result files, which figures are drawn from (created on demand)."""
-    path = data_root() / profile / "results"
-    path.mkdir(parents=True, exist_ok=True)
+    return _made(data_root() / profile / "results", "SLIC_DATA")
+
+
+def _made(path: Path, variable: str) -> Path:
+    """``path``, made if needed; a place that cannot be made is one sentence naming the variable that moves it."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        from .errors import SlicError
+
+        raise SlicError(f"cannot make the folder {path} ({exc.strerror}); set {variable} to a writable place.") from None
     return path
 
 

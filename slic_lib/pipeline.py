@@ -65,14 +65,18 @@ def run_notebooks(
     import papermill as pm  # lazy: papermill and its Jupyter stack are needed only to execute notebooks
 
     prof = get_profile(profile)
+    missing = [name for name in notebooks if not (notebooks_dir() / name).exists()]
+    if missing:  # every name checked before any notebook runs
+        raise SlicError(f"notebook {notebooks_dir() / missing[0]} is missing from this checkout.")
     out_dir = notebooks_dir() / "executed" / prof.name
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise SlicError(f"cannot make {out_dir}, where the executed notebooks go ({exc.strerror}).") from None
     params = {"profile": prof.name, "data_source": data_source, "aia_source": aia_source}
     timings = {}
     for name in notebooks:
         nb = notebooks_dir() / name
-        if not nb.exists():
-            raise SlicError(f"notebook {nb} is missing from this checkout.")
         out = out_dir / name
         t0 = time.perf_counter()
         print(f"[slic paper] {prof.name}: running {name} ...", flush=True)

@@ -73,3 +73,13 @@ def test_a_whole_paper_run_starts_a_new_summary_and_only_adds_to_it(tmp_path, mo
     assert "transfer_learning" in json.loads((folder / "summary.previous.json").read_text())  # kept, not lost
     assert (folder / "summary.previous.json").exists() and (folder / "headline.previous.md").exists()
     assert not (folder / "headline.md").exists()
+
+
+def test_a_notebook_name_that_is_not_there_is_refused_before_any_runs(tmp_path, monkeypatch):
+    import pytest
+
+    from slic_lib import pipeline
+    from slic_lib.errors import SlicError
+
+    with pytest.raises(SlicError, match="nonexist.ipynb is missing"):
+        pipeline.run_notebooks("smoke", notebooks=("01_data_curation.ipynb", "nonexist.ipynb"))  # 01 had run first

@@ -104,3 +104,13 @@ def test_a_quoted_tilde_in_slic_data_is_the_home_folder(monkeypatch):
 
     monkeypatch.setenv("SLIC_DATA", "~/slic-scratch")
     assert data_root() == Path.home().resolve() / "slic-scratch"  # was ./~/slic-scratch
+
+
+def test_slic_data_where_nothing_can_be_made_is_one_sentence(tmp_path, monkeypatch):
+    from slic_lib.errors import SlicError
+    from slic_lib.paths import results_dir
+
+    (tmp_path / "afile").write_text("x")
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "afile" / "data"))  # under a file: mkdir fails as on a read-only disk
+    with pytest.raises(SlicError, match="cannot make the folder .*set SLIC_DATA to a writable place"):
+        results_dir("smoke")
