@@ -202,8 +202,9 @@ def sunpy_facts(data: np.ndarray, header, pointing: bool = True) -> dict[str, An
                 centre = smap.center
                 facts["xcen"] = float(centre.Tx.to_value("arcsec"))
                 facts["ycen"] = float(centre.Ty.to_value("arcsec"))
-                facts["cdelt1"] = float(smap.scale.axis1.to_value("arcsec / pix"))
-                facts["cdelt2"] = float(smap.scale.axis2.to_value("arcsec / pix"))
+                # the size of a pixel, as astropy.wcs gives it (_wcs_facts): CDELT's sign is the axis's direction
+                facts["cdelt1"] = abs(float(smap.scale.axis1.to_value("arcsec / pix")))
+                facts["cdelt2"] = abs(float(smap.scale.axis2.to_value("arcsec / pix")))
             if smap.exposure_time is not None:
                 facts["exptime"] = float(smap.exposure_time.to_value("s"))
     except Exception as exc:  # a header sunpy cannot use: astropy's reading stands

@@ -8,6 +8,8 @@ Temperature scaling (Guo et al. 2017)
     One scalar ``T`` divides the logits; it is fitted (L-BFGS on ``log T``) to minimise the
     negative log-likelihood of the validation labels, so ``confidence = max softmax(z / T)``
     matches the validation accuracy instead of over-stating it. The predicted class is unchanged.
+    A split whose every image is right holds no error to fit against: ``T`` stays 1
+    (:func:`fit_temperature`), and the confidences are the network's own.
 Mahalanobis distance (Lee et al. 2018)
     The network's last feature maps, averaged over the image, summarise what it saw. Their
     class means and one shared covariance (Ledoit-Wolf shrinkage, as validation sets are small)
@@ -115,10 +117,18 @@ def _tensor(x: Any) -> torch.Tensor:
 
 
 def fit_temperature(logits: Any, labels: Any, max_iter: int = 100) -> float:
-    """The temperature that minimises the NLL of ``labels`` under ``softmax(logits / T)``."""
+    """The temperature that minimises the NLL of ``labels`` under ``softmax(logits / T)``; 1 where none does.
+
+    When every validation image is classified right, the NLL falls without end as ``T -> 0``:
+    the split shows no error to weigh confidence against, and the fit ran to its bound (0.05),
+    which turned every answer, wrong ones on real images included, into a certainty. Then
+    the temperature stays 1 (the network's own probabilities).
+    """
     z, y = _tensor(logits), torch.as_tensor(np.asarray(labels), dtype=torch.long)
     if len(z) == 0:
         raise SlicError("cannot calibrate on an empty validation split.")
+    if bool((z.argmax(1) == y).all()):
+        return 1.0
     log_t = torch.zeros(1, requires_grad=True)
     opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=max_iter, line_search_fn="strong_wolfe")
 
@@ -396,6 +406,9 @@ def run(args: argparse.Namespace) -> int:
     """Run ``slic calibrate``."""
     cal, int8 = calibrate_checkpoint(args.model, args.dataset, args.quantile, args.device, args.out)
     written = args.model if args.out is None else args.out
+    if cal.accuracy == 1.0:
+        print(f"note: every one of the {cal.n_images} validation images is classified right, so they cannot show how far to trust "
+              "a confidence: the temperature stays 1 (a validation split with errors, e.g. of harder or real images, would fit one)")
     print(f"calibrated {args.model}{'' if args.out is None else f' into {args.out}'} on {cal.n_images} validation images: temperature {cal.temperature:.3f} "
           f"(NLL {cal.nll_before:.3f} -> {cal.nll_after:.3f}, ECE {cal.ece_before:.3f} -> {cal.ece_after:.3f}); "
           f"OOD when the Mahalanobis score > {cal.threshold:.1f} (the {cal.quantile:.0%} quantile of validation scores)")

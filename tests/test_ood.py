@@ -21,6 +21,17 @@ def test_temperature_scaling_recovers_a_known_temperature():
         assert ood.fit_temperature(true / t, labels) == pytest.approx(1 / t, rel=0.1)
 
 
+def test_a_validation_split_without_errors_keeps_the_temperature_at_one():
+    # the NLL then falls without end as T -> 0: the fit stopped at its bound, 0.05, and every answer became a certainty
+    rng = np.random.default_rng(2)
+    labels = rng.integers(0, 5, 300)
+    logits = rng.normal(0, 1, (300, 5))
+    logits[np.arange(300), labels] += 6.0  # every image right
+    assert ood.fit_temperature(logits, labels) == 1.0
+    logits[0] = np.roll(logits[0], 1)  # one error: a finite optimum again
+    assert 0.05 < ood.fit_temperature(logits, labels) < 100
+
+
 def test_calibration_lowers_nll_and_sets_the_quantile_threshold():
     rng = np.random.default_rng(1)
     labels = rng.integers(0, 3, 600)

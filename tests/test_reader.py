@@ -206,3 +206,16 @@ def test_iso_dates_are_read_without_sunpy_time():
             "assert f['date_obs'] == '2011-06-07T06:33:02.770', f; "
             "assert 'sunpy.time' not in sys.modules and 'pandas' not in sys.modules, 'sunpy.time imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_pixel_scale_is_a_size_whichever_reader(tmp_path):
+    # CDELT1 < 0 (the axis runs east to west): sunpy's Map kept the sign, astropy.wcs's pixel scales do not
+    p = tmp_path / "flipped.fits"
+    header = fits.Header({"CTYPE1": "HPLN-TAN", "CTYPE2": "HPLT-TAN", "CUNIT1": "arcsec", "CUNIT2": "arcsec", "CDELT1": -0.5,
+                          "CDELT2": 0.5, "CRPIX1": 16.5, "CRPIX2": 16.5, "CRVAL1": 100.0, "CRVAL2": -50.0,
+                          "DATE-OBS": "2014-01-01T00:00:00", "WAVELNTH": 6563.0, "WAVEUNIT": "angstrom"})
+    fits.PrimaryHDU(IMG.astype(np.float32), header).writeto(p)
+    via_sunpy, via_astropy = read_image(p), read_image(p, use_sunpy=False)
+    assert via_sunpy.reader == "sunpy" and via_astropy.reader == "astropy"
+    assert via_sunpy.facts["cdelt1"] == pytest.approx(0.5) == via_astropy.facts["cdelt1"]
+    assert via_sunpy.facts["xcen"] == pytest.approx(via_astropy.facts["xcen"], abs=0.01)
