@@ -150,16 +150,22 @@ def test_a_closed_output_pipe_is_no_traceback_and_the_catalogue_is_complete(mode
     assert sorted(pd.read_csv(out)["path"]) == files
 
 
+def _sweep_running(dataset_file, out, epochs: int, checkpoints: int, stderr=subprocess.DEVNULL) -> subprocess.Popen:
+    """``slic train`` of two rates side by side (joblib workers and a Manager), once ``checkpoints`` of them have saved an epoch."""
+    cmd = [sys.executable, "-m", "slic_lib.cli", "train", str(dataset_file), "--out", str(out), "--lr", "5e-3", "--lr", "1e-3",
+           "--epochs", str(epochs), "--batch-size", "8", "--width", "0.125", "--hidden", "32", "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, "OMP_NUM_THREADS": "1"})
+    t0 = time.monotonic()
+    while len(list(out.glob("lr_*/last.pt"))) < checkpoints and proc.poll() is None and time.monotonic() - t0 < 120:
+        time.sleep(0.05)
+    return proc
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_a_killed_sweep_leaves_no_rate_training_on(dataset_file, tmp_path):
     # two rates side by side in joblib workers (and a Manager for the progress), then the parent killed outright
     out = tmp_path / "sweep"
-    cmd = [sys.executable, "-m", "slic_lib.cli", "train", str(dataset_file), "--out", str(out), "--lr", "5e-3", "--lr", "1e-3",
-           "--epochs", "40", "--batch-size", "8", "--width", "0.125", "--hidden", "32", "--workers", "2", "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    t0 = time.monotonic()
-    while not any(out.glob("lr_*/last.pt")) and proc.poll() is None and time.monotonic() - t0 < 120:
-        time.sleep(0.05)
+    proc = _sweep_running(dataset_file, out, epochs=40, checkpoints=1)
     helpers = _children(proc.pid)
     assert len(helpers) >= 3  # two training workers and the Manager's server (and loky's bookkeeping)
     assert not kill_and_outlived(proc, helpers)  # before: the rates trained on to the end, and their workers stayed
@@ -172,12 +178,7 @@ def test_a_killed_sweep_leaves_no_rate_training_on(dataset_file, tmp_path):
 def test_a_sweep_stopped_by_sigterm_leaks_no_semaphore(dataset_file, tmp_path):
     # tqdm's lock in a loky worker was a named semaphore, left behind when the worker ended with its parent
     out = tmp_path / "sweep"
-    cmd = [sys.executable, "-m", "slic_lib.cli", "train", str(dataset_file), "--out", str(out), "--lr", "5e-3", "--lr", "1e-3",
-           "--epochs", "400", "--batch-size", "8", "--width", "0.125", "--hidden", "32", "--workers", "2", "--no-progress"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    t0 = time.monotonic()
-    while len(list(out.glob("lr_*/last.pt"))) < 2 and proc.poll() is None and time.monotonic() - t0 < 120:
-        time.sleep(0.05)
+    proc = _sweep_running(dataset_file, out, epochs=400, checkpoints=2, stderr=subprocess.PIPE)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     time.sleep(1)  # the resource tracker warns as it exits, just after its last client
