@@ -186,14 +186,19 @@ def test_a_sweep_stopped_by_sigterm_leaks_no_semaphore(dataset_file, tmp_path):
     assert b"leaked semaphore" not in err and b"Traceback" not in err, err.decode()
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
-def test_synth_workers_end_with_a_killed_parent(tmp_path):
-    out = tmp_path / "sim"
-    cmd = [sys.executable, "-m", "slic_lib.cli", "synth", str(out), "--per-class", "400", "--size", "64", "--workers", "2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "OMP_NUM_THREADS": "1"})
+def _synth_running(out, per_class: int, size: int, stderr=subprocess.DEVNULL) -> subprocess.Popen:
+    """``slic synth --workers 2``, once its first frame is written."""
+    cmd = [sys.executable, "-m", "slic_lib.cli", "synth", str(out), "--per-class", str(per_class), "--size", str(size), "--workers", "2"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=stderr, env={**os.environ, "OMP_NUM_THREADS": "1"})
     t0 = time.monotonic()
     while not any(out.rglob("*.fits")) and proc.poll() is None and time.monotonic() - t0 < 120:
         time.sleep(0.05)
+    return proc
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_synth_workers_end_with_a_killed_parent(tmp_path):
+    proc = _synth_running(tmp_path / "sim", per_class=400, size=64)
     workers = _children(proc.pid)
     assert len(workers) >= 2
     assert not kill_and_outlived(proc, workers)  # before: they went on writing frames, then waited for work forever
@@ -215,11 +220,7 @@ def test_a_worker_pool_left_by_an_interrupt_does_not_finish_its_queue():
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
 def test_synth_stops_at_sigterm_instead_of_writing_every_frame(tmp_path):
     out = tmp_path / "sim"
-    cmd = [sys.executable, "-m", "slic_lib.cli", "synth", str(out), "--per-class", "300", "--size", "256", "--workers", "2"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "OMP_NUM_THREADS": "1"})
-    t0 = time.monotonic()
-    while not any(out.rglob("*.fits")) and proc.poll() is None and time.monotonic() - t0 < 120:
-        time.sleep(0.05)
+    proc = _synth_running(out, per_class=300, size=256, stderr=subprocess.PIPE)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 128 + signal.SIGTERM, err.decode()
