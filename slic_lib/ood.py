@@ -257,9 +257,10 @@ def outside_band(wavelength: float | None, unit: str | None, band: tuple[float, 
     model (median 1197 for its 109 AIA 1600/1700/304 frames, four times the 306 of its SOT
     validation images, but none above the threshold of 4600), as the paper's network was fooled
     by them: the features alone do not tell an AIA 304 prominence from an H-alpha one. The
-    header can. ``unit`` is parsed by astropy (``Angstrom``, ``nm``, ...). Without one, headers disagree: ``WAVELNTH`` is in angstrom for
-    SDO and most archives but in nm for DKIST (``656.28``), so the wavelength counts as outside
-    only if it is outside the band read either way (no solar channel lies at 654-659 A).
+    header can. ``unit`` is parsed by astropy (``Angstrom``, ``nm``, ...). Without one, headers
+    disagree: ``WAVELNTH`` is in angstrom for SDO and most archives but in nm for DKIST
+    (``656.28``), so the wavelength counts as outside only if it is outside the band read either
+    way (no solar channel lies at 654-659 A).
     """
     if wavelength is None or not np.isfinite(wavelength):
         return None
