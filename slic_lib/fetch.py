@@ -16,7 +16,8 @@ the file is complete and verified (``os.replace`` is atomic).
 Verification: the size and SHA-256 of every file are recorded in ``MANIFEST.json`` next to the
 files on the first download (trust on first use, since the release publishes no checksums) and
 checked on every later call; a mismatch raises :class:`~slic_lib.errors.SlicError` naming the file
-and ``--force``.
+and ``--force``. Before a file is first recorded, its content is checked to be what its name
+says (weights a PyTorch mapping, data a NumPy ``.npz``), so an error page is not recorded.
 """
 
 from __future__ import annotations
@@ -362,13 +363,46 @@ def fetch(
         size = remote.size if remote.size is not None else known.get("size")
         if target.exists():
             digest = _check_existing(target, sha, size, progress)
+            if not known:  # put there by hand: its content is checked once, before it is recorded
+                _check_content(target, fresh=False)
         else:
             download(url, target, expected_sha256=sha, progress=progress, expected_size=size)
+            if sha is None:
+                _check_content(target, fresh=True)
             digest = sha or sha256sum(target, progress)
         manifest[remote.name] = {"size": target.stat().st_size, "sha256": digest, "url": url}
         write_manifest(dest, manifest)
         out[remote.name] = target
     return out
+
+
+def _check_content(path: Path, fresh: bool) -> None:
+    """Refuse a file that is not what its name says: weights a PyTorch mapping, data a NumPy ``.npz``.
+
+    The release publishes no checksums, so a mirror's "Not Found" page, or random bytes, would
+    otherwise be recorded in the manifest on first use and accepted from then on. A file just
+    downloaded is deleted (the next call downloads it again); one put there by hand is left.
+    """
+    what = "a PyTorch file of weights" if path.suffix == ".pth" else "a NumPy .npz archive of arrays"
+    try:
+        if path.suffix == ".pth":
+            import torch
+
+            ok = isinstance(torch.load(path, map_location="cpu", weights_only=True, mmap=True), Mapping)
+        else:
+            import numpy as np
+
+            with np.load(path, allow_pickle=False) as npz:
+                ok = bool(npz.files)
+    except Exception:  # noqa: BLE001 - whatever the loader says, the file is not usable
+        ok = False
+    if not ok:
+        start = path.read_bytes()[:40].decode("ascii", "replace").split("\n")[0].strip()
+        if fresh:
+            path.unlink()
+        raise SlicError(f"{path.name} is not {what} (it begins {start!r}): "
+                        + ("the server sent something else; check --base-url and try again." if fresh
+                           else "replace it with the release's file, or use --force to download it again."))
 
 
 def _check_existing(target: Path, sha: str | None, size: int | None, progress: bool) -> str:
@@ -397,9 +431,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``slic fetch``: download or verify, then print one line per file."""
+    dest = args.dest if args.dest is not None else paths.data_root() / args.dataset
+    before = {} if args.force or not Path(dest).is_dir() else read_manifest(Path(dest))
     files = fetch(args.dataset, dest=args.dest, base_url=args.base_url, force=args.force,
                   progress=not args.no_progress)
     for filename, path in files.items():
-        print(f"{filename}: {path} ({path.stat().st_size} bytes, sha256 verified)")
+        # the release publishes no checksums: a first download is recorded (trust on first use), later ones checked against it
+        how = f"same sha256 as recorded in {MANIFEST}" if filename in before else f"sha256 recorded in {MANIFEST}"
+        print(f"{filename}: {path} ({path.stat().st_size} bytes, {how})")
     return 0
 

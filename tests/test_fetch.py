@@ -3,22 +3,33 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import numpy as np
 import pytest
+import torch
 
 from slic_lib import cli, fetch
 from slic_lib.errors import SlicError
 
-FILES = {
-    "sol_class_4.pth": os.urandom(50_000),
-    "solar_train_data.npz": os.urandom(120_000),
-    "solar_test_data.npz": os.urandom(30_000),
-}
+def _release_like(name: str, n: int) -> bytes:
+    """Random content of about ``n`` bytes in the file's real format (fetch checks it before recording it)."""
+    buffer = io.BytesIO()
+    values = np.frombuffer(os.urandom(n), dtype=np.uint8)
+    if name.endswith(".pth"):
+        torch.save({"features.0.weight": torch.from_numpy(values.astype(np.float32)[: n // 4].copy())}, buffer)
+    else:
+        np.savez(buffer, data=values)
+    return buffer.getvalue()
+
+
+FILES = {name: _release_like(name, n) for name, n in (("sol_class_4.pth", 50_000), ("solar_train_data.npz", 120_000),
+                                                       ("solar_test_data.npz", 30_000))}
 
 
 class Server:
@@ -218,3 +229,29 @@ def test_a_local_mirror_folder_and_bad_places_are_taken_as_a_user_means_them(tmp
         assert cli.main(["fetch", "slic-release", *argv, "--no-progress"]) == 1
         err = capsys.readouterr().err
         assert said in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_a_page_that_is_not_the_file_is_refused_not_recorded(tmp_path, capsys):
+    # any bytes were recorded in the manifest on first use and printed as "sha256 verified"
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    for name in FILES:
+        (mirror / name).write_text("<html>Not Found</html>\n")
+    with pytest.raises(SlicError, match=r"sol_class_4.pth is not a PyTorch file of weights \(it begins '<html>Not Found</html>'\)"):
+        fetch.fetch("slic-release", dest=tmp_path / "got", base_url=str(mirror), progress=False)
+    assert not (tmp_path / "got" / "sol_class_4.pth").exists() and not (tmp_path / "got" / fetch.MANIFEST).exists()
+    by_hand = tmp_path / "hand"
+    by_hand.mkdir()
+    (by_hand / "sol_class_4.pth").write_bytes(FILES["sol_class_4.pth"])
+    (by_hand / "solar_train_data.npz").write_bytes(os.urandom(1000))
+    with pytest.raises(SlicError, match=r"solar_train_data.npz is not a NumPy .npz archive .*replace it .*--force"):
+        fetch.fetch("slic-release", dest=by_hand, base_url=str(mirror), progress=False)
+    assert (by_hand / "solar_train_data.npz").exists()  # the user's file is left
+
+
+def test_the_cli_says_recorded_on_first_use_and_checked_after(server, tmp_path, capsys):
+    argv = ["fetch", "slic-release", "--base-url", server.url, "--dest", str(tmp_path), "--no-progress"]
+    assert cli.main(argv) == 0
+    assert capsys.readouterr().out.count("sha256 recorded in MANIFEST.json") == 3
+    assert cli.main(argv) == 0
+    assert capsys.readouterr().out.count("same sha256 as recorded in MANIFEST.json") == 3
