@@ -317,7 +317,8 @@ def calibrate_int8(model, train_images: Any, val_images: Any) -> dict | None:
 
 
 def calibrate_checkpoint(path: str | os.PathLike, dataset: str | os.PathLike, quantile: float = DEFAULT_QUANTILE,
-                         device: str | None = None, out: str | os.PathLike | None = None) -> tuple[Calibration, dict | None]:
+                         device: str | None = None, out: str | os.PathLike | None = None,
+                         force: bool = False) -> tuple[Calibration, dict | None]:
     """Calibrate the checkpoint at ``path`` on its own validation split of ``dataset`` and store it.
 
     Returns the calibration and the int8 scales (:func:`calibrate_int8`; None without an int8
@@ -329,6 +330,10 @@ def calibrate_checkpoint(path: str | os.PathLike, dataset: str | os.PathLike, qu
     ``out``, it is written there as a ``slic_lib`` checkpoint (weights unchanged, its source
     and SHA-256 recorded), calibrated on the paper's own validation images, the fixed split of
     the release's dataset (:func:`slic_lib.dataset.convert_slic_npz`).
+
+    A checkpoint records a fingerprint of its training and validation images
+    (:func:`slic_lib.train.data_fingerprint`); a dataset whose split does not match it is
+    refused unless ``force``: its "validation" images may be the model's training images.
     """
     from .dataset import load_dataset
     from .model import model_from_checkpoint, read_checkpoint, save_checkpoint
@@ -364,6 +369,14 @@ def calibrate_checkpoint(path: str | os.PathLike, dataset: str | os.PathLike, qu
     train, val = split(data, tc.get("split", "grouped"), tc.get("val_fraction", 0.1), tc.get("seed", 0))
     if len(val) == 0:
         raise SlicError("the model's validation split of this dataset is empty; nothing to calibrate on.")
+    trained_on = (ckpt.metrics or {}).get("data_fingerprint")  # None: older or converted checkpoints, not compared
+    if trained_on is not None and not force:
+        from .train import data_fingerprint
+
+        if data_fingerprint((data.images[train], data.labels[train]), (data.images[val], data.labels[val])) != trained_on:
+            raise SlicError(f"{dataset} is not the dataset {path} was trained on (its split differs from the images the checkpoint "
+                            "records), so its validation images may be the model's training images; calibrate on the dataset the "
+                            "model was trained on, or pass --force to calibrate on this one anyway.")
     if len(np.unique(data.labels[val])) < 2:
         raise SlicError(f"the model's validation split of this dataset holds one class only ({len(val)} images); a calibration "
                         "needs validation images of several classes (the dataset the model was trained on).")
@@ -401,11 +414,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, default=None,
                         help="write the calibrated checkpoint here instead of in place (a slic_lib checkpoint, also of "
                              "the published state_dict, which can then run with --precision int8)")
+    parser.add_argument("--force", action="store_true",
+                        help="calibrate even on a dataset whose split is not the one the model was trained and selected on")
 
 
 def run(args: argparse.Namespace) -> int:
     """Run ``slic calibrate``."""
-    cal, int8 = calibrate_checkpoint(args.model, args.dataset, args.quantile, args.device, args.out)
+    cal, int8 = calibrate_checkpoint(args.model, args.dataset, args.quantile, args.device, args.out, force=args.force)
     written = args.model if args.out is None else args.out
     if cal.accuracy == 1.0:
         print(f"note: every one of the {cal.n_images} validation images is classified right, so they cannot show how far to trust "

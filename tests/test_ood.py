@@ -197,3 +197,25 @@ def test_the_published_state_dict_is_calibrated_into_a_new_checkpoint(tmp_path, 
     assert "is the dataset" in capsys.readouterr().err and h5.read_bytes() == before
     assert main(["calibrate", str(pth), str(h5), "--out", str(tmp_path / "cal.json")]) != 0
     assert "does not end in .pt" in capsys.readouterr().err
+
+
+def test_a_dataset_the_model_was_not_trained_on_is_refused_unless_forced(dataset_file, tmp_path, capsys):
+    # it recalibrated in place, on another dataset whose "validation" images could be the model's training images
+    from conftest import make_tree
+
+    from slic_lib.dataset import build_dataset
+    from slic_lib.preprocess import PreprocessConfig
+
+    out = tmp_path / "run"
+    assert main(["train", str(dataset_file), "--out", str(out), "--lr", "5e-3", "--epochs", "1", "--batch-size", "8",
+                 "--width", "0.125", "--hidden", "32", "--no-progress"]) == 0
+    other = tmp_path / "other.h5"
+    build_dataset(make_tree(tmp_path / "other", seed=1), other, PreprocessConfig(size=32), workers=1, progress=False)
+    before = (out / "best.pt").read_bytes()
+    capsys.readouterr()
+    assert main(["calibrate", str(out / "best.pt"), str(other)]) == 1
+    err = capsys.readouterr().err
+    assert "is not the dataset" in err and "--force" in err and len(err.strip().splitlines()) == 1
+    assert (out / "best.pt").read_bytes() == before  # nothing written
+    assert main(["calibrate", str(out / "best.pt"), str(other), "--force"]) == 0
+    assert main(["calibrate", str(out / "best.pt"), str(dataset_file)]) == 0  # its own dataset
