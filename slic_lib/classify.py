@@ -44,7 +44,8 @@ PRECISION_CHOICES = ("auto", "bfloat16", "float32", "int8")
 EPILOG = f"""\
 exit status:
   {EXIT_OK}  every input file was classified (OOD-flagged rows count as classified)
-  1  a usage error: no input files, unreadable model, catalogue locked by another run, ...
+  1  an error before any file: no input files, unreadable model, catalogue locked by another run, ...
+  2  a usage error of the command line (a missing --model, an unknown --precision, ...)
   {EXIT_SOME_FAILED}  some input files could not be classified (their rows say why)
   {EXIT_NONE_CLASSIFIED}  no input file could be classified
   130 interrupted (Ctrl-C), 143 terminated (SIGTERM: kill, a batch system's time limit);
@@ -274,6 +275,11 @@ class Result:
     calibrated: bool = False
     synthetic_data: bool = False
     class_names: tuple[str, ...] = field(default_factory=tuple)
+    int8_agreement: dict | None = None
+    other_rows: int = 0
+    other_errors: int = 0
+    written: int | None = None
+    features: tuple[str, ...] = ()
 
     @property
     def rows(self) -> list[dict]:
@@ -312,6 +318,16 @@ class Result:
                          "no ood_score (calibrate it with 'slic calibrate MODEL DATASET')")
         if self.repaired:
             lines.append(f"  {self.repaired} damaged row(s) of the existing catalogue were classified again")
+        if self.other_rows:
+            errors = f" ({self.other_errors} of them errors)" if self.other_errors else ""
+            lines.append(f"  {self.out} also holds {self.other_rows} row(s) of earlier runs' other inputs{errors}, kept as they were "
+                         "(--overwrite starts the catalogue afresh)")
+        if self.written is not None and self.features:
+            lines.append(f"  written to {self.out}: the {self.written} row(s) of {', '.join(self.features)} (--features); the others "
+                         f"are remembered in {self.out}.parts, so a rerun does not classify them again")
+        if self.int8_agreement:
+            lines.append(f"  int8: labels equal float32 ones on {self.int8_agreement['agreement']:.1%} of the model's "
+                         f"{self.int8_agreement['n_agreement']} validation images (measured by slic calibrate)")
         if self.new and self.seconds > 0:
             net = f"; the network alone {self.new / self.network_seconds:.1f} files/s" if self.network_seconds > 0 else ""
             lines.append(f"  speed: {self.new / self.seconds:.1f} files/s ({self.precision}){net}")
@@ -472,8 +488,13 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
         "columns": cat.columns(names),
         "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
+    int8 = (ckpt.metrics or {}).get("int8") if precision == "int8" else None
+    int8_agreement = {k: int8[k] for k in ("agreement", "n_agreement")} if int8 and "agreement" in int8 else None
+    if int8_agreement:
+        provenance["int8_agreement"] = int8_agreement
     result = Result(table=cat.to_table([], names), out=None, precision=precision, calibrated=calibration is not None, class_names=names,
-                    synthetic_data=bool(ckpt.metrics.get("synthetic_data")))
+                    synthetic_data=bool(ckpt.metrics.get("synthetic_data")), int8_agreement=int8_agreement,
+                    features=tuple(features or ()))
     if out is None:
         rows, result.network_seconds, result.seconds = _classify(files, net, calibration, model_path, sha, batch_size, device,
                                                                  precision, pool, dask, use_sunpy, progress, None, early)
@@ -508,12 +529,17 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
         result.new = len(todo)
         # rows of earlier runs' other inputs first, as they were; then this run's inputs in order
         everything, result.table = cat.merge([existing, cat.absolute_paths(journal.read())], [text_path(f) for f in files])
+        result.other_rows = everything.num_rows - result.table.num_rows
+        if result.other_rows:
+            result.other_errors = result.other_rows - (sum(s == "ok" for s in everything.column("status").to_pylist()) - result.n_ok)
         if features:
             import pyarrow as pa
             import pyarrow.compute as pc
 
             keep = pc.and_(pc.equal(everything["status"], "ok"), pc.is_in(everything["label"], pa.array(list(features))))
-            cat.write_catalogue(out, everything.filter(pc.fill_null(keep, False)), names, provenance)
+            kept = everything.filter(pc.fill_null(keep, False))
+            cat.write_catalogue(out, kept, names, provenance)
+            result.written = kept.num_rows
             journal.compact(everything)
         else:
             cat.write_catalogue(out, everything, names, provenance)

@@ -64,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     name = argv[0]
     module_name, help_ = COMMANDS[name]
     parser = argparse.ArgumentParser(prog=f"slic {name}", description=help_)
+    module = None
     try:
         with _terminate_as_interrupt():  # from the start: importing torch alone takes seconds
             try:
@@ -79,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt as exc:
         how, code = ("terminated", 128 + signal.SIGTERM) if isinstance(exc, Terminated) else ("interrupted", 130)
-        print(f"slic {name}: {how}; finished work (checkpoints, catalogue rows) is kept.", file=sys.stderr)
+        kept = getattr(module, "INTERRUPTED_KEEPS", "finished work (checkpoints, catalogue rows) is kept")
+        print(f"slic {name}: {how}; {kept}.", file=sys.stderr)
         return code
     except BrokenPipeError:  # `slic classify ... | head`: the reader left; what was written to disk is complete
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # Python's recipe: no second error at exit

@@ -499,11 +499,16 @@ def convert_slic_npz(npz: str | os.PathLike, out: str | os.PathLike, val_npz: st
 # --------------------------------------------------------------------------------------------
 
 
+INTERRUPTED_KEEPS = "the dataset file is written only when it is complete, so nothing was written: run the command again"
+"""What ``slic build`` keeps when it is interrupted (:func:`slic_lib.cli.main` says it)."""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("root", type=Path, help="folder with one sub-folder of FITS files per class")
     parser.add_argument("--out", type=Path, required=True, help="dataset file to write (.h5)")
     parser.add_argument("--size", type=int, default=64, help="side of the preprocessed images, a multiple of 32 (default 64)")
-    parser.add_argument("--mode", choices=MODES, default="standard", help="preprocessing mode (relative: intensity relative to the disc level, which keeps the contrast)")
+    parser.add_argument("--mode", choices=MODES, default="standard", help="preprocessing mode (default standard, as the paper's: zero mean and unit variance per image; relative: "
+                        "intensity relative to the disc level, which keeps the contrast, as the cpu and smoke profiles' models use)")
     parser.add_argument("--workers", type=int, default=None, help="processes reading files")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 

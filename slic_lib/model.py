@@ -277,7 +277,8 @@ def read_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
         hint = f" (did you mean {path / 'best.pt'}?)" if (path / "best.pt").is_file() else ""
         raise SlicError(f"checkpoint {path} is a folder, not a checkpoint file{hint}.")
     if not path.is_file():
-        raise SlicError(f"checkpoint {path} does not exist; train one with 'slic train' or fetch one with 'slic fetch slic-release'.")
+        raise SlicError(f"checkpoint {path} does not exist; 'make paper' (slic paper) makes data/models/<profile>/best.pt, "
+                        "'slic train' trains one, and 'slic fetch slic-release' fetches the published sol_class_4.pth.")
     try:
         try:
             obj = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)

@@ -274,8 +274,9 @@ def disc_level(image: np.ndarray) -> float:
     return float(np.median(image[image > 0.3 * top]))
 
 
-def preprocess_array(arr: np.ndarray, config: PreprocessConfig) -> np.ndarray:
+def preprocess_array(arr: np.ndarray, config: PreprocessConfig | None = None) -> np.ndarray:
     """Preprocess one 2-D array; see :func:`preprocess`. Computed in float32 throughout (a float64 input is cast once)."""
+    config = config or PreprocessConfig()
     arr = clean(image_array(arr))
     if config.mode == "slic-npz":
         scaled = bytescale(arr)

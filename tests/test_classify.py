@@ -202,6 +202,7 @@ def test_features_keeps_only_those_rows_and_still_resumes(model, fits_tree, tmp_
     res = classify_files(files, model, out, precision="float32", workers=0, progress=False, features=["sunspots"])
     df = pd.read_csv(out)
     assert len(df) == sum(r["label"] == "sunspots" for r in res.rows) and (df["label"] == "sunspots").all()
+    assert f"written to {out}: the {len(df)} row(s) of sunspots (--features)" in res.summary()  # not the 8 its counts show
     again = classify_files(files, model, out, precision="float32", workers=0, progress=False, features=["sunspots"])
     assert again.new == 0 and pd.read_csv(out).equals(df)
     with pytest.raises(Exception, match="unknown class"):
@@ -444,3 +445,14 @@ def test_one_path_given_as_a_string_is_one_path(model, fits_tree):
     assert len(classify_files(folder, model, None, precision="float32", workers=0, progress=False).rows) == len(rows)
     kept = classify_files([folder], model, None, precision="float32", workers=0, features="quiet", progress=False)
     assert kept.rows  # "quiet", not the classes q, u, i, e, t
+
+
+def test_rows_of_earlier_runs_other_inputs_are_said(model, fits_tree, tmp_path):
+    # a mistyped folder's error row stayed in the catalogue while the next run said "0 errors"
+    out = tmp_path / "c.csv"
+    first = classify_files([tmp_path / "my_fits_foldr"], model, out, precision="float32", workers=0, progress=False)
+    assert first.n_ok == 0 and first.other_rows == 0
+    files = sorted((fits_tree / "flares").glob("*.fits"))[:3]
+    second = classify_files(files, model, out, precision="float32", workers=0, progress=False)
+    assert second.n_ok == 3 and (second.other_rows, second.other_errors) == (1, 1) and len(pd.read_csv(out)) == 4
+    assert f"{out} also holds 1 row(s) of earlier runs' other inputs (1 of them errors)" in second.summary()

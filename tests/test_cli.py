@@ -247,4 +247,16 @@ def test_synth_into_a_folder_that_holds_files_says_so(tmp_path, capsys):
     assert main([*args, "--seed", "1"]) == 0
     assert "already holds" not in capsys.readouterr().out
     assert main([*args, "--seed", "2"]) == 0
-    assert "already holds simulated files" in capsys.readouterr().out
+    assert "already holds files (filaments, flares, prominences, quiet, sunspots); files of the same names are written again" in capsys.readouterr().out
+
+
+def test_an_interrupt_says_what_each_command_keeps(monkeypatch, capsys):
+    # every command said "finished work (checkpoints, catalogue rows) is kept", also slic build, which keeps nothing
+    from slic_lib import cli, dataset
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(dataset, "run", interrupted)
+    assert cli.main(["build", "folder", "--out", "x.h5"]) == 130
+    assert capsys.readouterr().err.strip() == f"slic build: interrupted; {dataset.INTERRUPTED_KEEPS}."

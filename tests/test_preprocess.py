@@ -169,3 +169,11 @@ def test_resample_prebins_only_large_shrinks_and_stays_close_to_skimage():
     assert np.sqrt(np.mean((fast - full) ** 2)) < 0.02 * full.std()  # 1 % here: box then Gaussian against one wide Gaussian
     sot = frame[:512, :512].copy()
     np.testing.assert_array_equal(resample(sot, 64), reference(sot, 64))
+
+
+def test_preprocess_array_defaults_its_config_like_preprocess():
+    from slic_lib.preprocess import preprocess_array
+
+    img = np.random.default_rng(0).random((100, 80)) + 1
+    np.testing.assert_array_equal(preprocess_array(img), preprocess(img))
+    np.testing.assert_array_equal(preprocess_array(img, None), preprocess(img, PreprocessConfig()))

@@ -31,6 +31,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quiet", action="store_true", help="no progress bars")
 
 
+INTERRUPTED_KEEPS = "the frames written so far are whole FITS files (a rerun writes them again)"
+"""What ``slic synth`` keeps when it is interrupted (:func:`slic_lib.cli.main` says it)."""
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``slic synth``; bad arguments raise :class:`SlicError`."""
     if args.per_class < 1:
@@ -39,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
         raise SlicError(f"--aia-frames must be at least 1, not {args.aia_frames}.")
     before = [c for c in CLASSES if Path(args.outdir, c).is_dir() and any(Path(args.outdir, c).iterdir())]
     if before:  # same-named files are replaced; others stay, so a class folder can end up with more files than asked
-        print(f"note: {args.outdir} already holds simulated files ({', '.join(before)}); the new ones are added beside them "
-              "(use an empty folder for a dataset of exactly --per-class files a class)")
+        print(f"note: {args.outdir} already holds files ({', '.join(before)}); files of the same names are written again and "
+              "others are left beside them (use an empty folder for a dataset of exactly --per-class files a class)")
     paths = generate(args.outdir, args.per_class, seed=args.seed, size=args.size, workers=args.workers,
                      frames_per_sequence=args.frames_per_sequence, progress=not args.quiet)
     log.info("wrote %d simulated SOT files under %s", len(paths), args.outdir)
