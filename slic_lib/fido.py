@@ -26,6 +26,7 @@ says where to download the level-1 frames and where to put them; :func:`load` th
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import warnings
 from collections.abc import Sequence
@@ -162,7 +163,19 @@ def fetch(key: str, path: str | Path | None = None, sample: int | None = None,
             f"{len(files.errors)} of {len(files) + len(files.errors)} downloads for {key} failed "
             f"({files.errors[0].exception}); run the same command again to fetch the missing ones."
         )
+    if path is None:  # every frame the search found is there: later runs need not search again
+        (folder / COMPLETE).write_text(json.dumps({"key": key, "sample": sample, "frames": len(files)}))
     return sorted(Path(f) for f in files)
+
+
+COMPLETE = ".complete.json"
+"""Written into an observation's cache folder once :func:`fetch` has every frame its search found."""
+
+
+def is_complete(key: str) -> bool:
+    """True when :func:`fetch` finished the cache folder of ``key`` (a folder filled by hand, or by an
+    interrupted download, is not)."""
+    return (cache_dir(key) / COMPLETE).is_file()
 
 
 def local_files(key: str, folder: str | Path | None = None) -> list[Path]:
@@ -248,7 +261,12 @@ def cutout(smap, center: SkyCoord, size: tuple[float, float] | u.Quantity, rotat
         raise SlicError(f"the cut-out centre {center} is not on the solar disk at {smap.date.isot}.")
     bottom_left = SkyCoord(moved.Tx - width / 2, moved.Ty - height / 2, frame=frame)
     top_right = SkyCoord(moved.Tx + width / 2, moved.Ty + height / 2, frame=frame)
-    return smap.submap(bottom_left, top_right=top_right)
+    out = smap.submap(bottom_left, top_right=top_right)
+    if min(out.data.shape) < 2:  # the box misses the frame (a partial field of view placed by hand, or another target)
+        raise SlicError(f"the {width.value:g}x{height.value:g}\" box around ({moved.Tx.value:.0f}\", {moved.Ty.value:.0f}\") lies outside "
+                        f"the frame of {smap.date.isot} ({smap.meta.get('instrume', smap.instrument)}, {smap.data.shape[1]}x"
+                        f"{smap.data.shape[0]} pixels): the frame does not show the target.")
+    return out
 
 
 _warned_no_aiapy = False
@@ -302,6 +320,11 @@ def load(key: str, files: Sequence[str | Path] | None = None, center: SkyCoord |
         step = manual_step(key)
         raise SlicError(step + "." if step else f"no frames of {key} in {cache_dir(key)}; run `slic fido fetch {key}` first.")
     maps = sorted((sunpy.map.Map(str(f)) for f in files), key=lambda m: m.date)
+    simulated = [m for m in maps if str(m.meta.get("synthet", "")).strip().upper() in ("T", "TRUE", "1")]
+    if simulated:  # the results of the Fido path are labelled as observations
+        raise SlicError(f"{len(simulated)} of the {len(maps)} frames of {key} are simulated (their headers say slic_lib's "
+                        f"simulator made them, SYNTHET = T); the Fido path takes observations: use --aia-source simulator for "
+                        "simulated frames.")
     if obs.size is None:
         return maps
     center = center if center is not None else region_center(key, use_hek)

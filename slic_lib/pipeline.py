@@ -13,14 +13,22 @@ last epoch). A whole run starts a new ``summary.json`` (:func:`slic_lib.summary.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
+import shlex
+import sys
 import time
 from pathlib import Path
 
 from . import headline, summary
 from .errors import SlicError
-from .paths import figures_root, notebooks_dir
+from .paths import data_root, figures_dir, figures_root, notebooks_dir
 from .profiles import PROFILES, get_profile
+
+KEYWORD_SOURCES = ("simulator", "slic-release")
+INTERRUPTED_KEEPS = "the notebooks that finished keep their results; continue with the --only command above"
+"""What ``slic paper`` keeps when it is interrupted (:func:`slic_lib.cli.main` says it)."""
 
 PAPER_NOTEBOOKS = (
     "01_data_curation.ipynb",
@@ -48,6 +56,65 @@ def _failure(nb: Path, out: Path, exc: Exception) -> SlicError:
     return SlicError(f"notebook {nb.name} failed in cell {cell}: {ename}: {evalue[-1] if evalue else ''} (executed copy: {out}).")
 
 
+def absolute_paths(data_source: str | None) -> str | None:
+    """Make the user's relative paths absolute before a kernel starts in ``notebooks/``.
+
+    The kernels run in the notebooks' folder, so ``--data-source work/mine`` (or a relative
+    ``SLIC_DATA``, ``SLIC_FIGURES`` or ``SLIC_DATA_SOURCE``) meant another place there: data
+    and figures written inside the repository, or "unknown data source" after a kernel start.
+    The variables are set for the kernels, which inherit this process's environment.
+    """
+    for variable in ("SLIC_DATA", "SLIC_FIGURES"):
+        if os.environ.get(variable):
+            os.environ[variable] = str(Path(os.environ[variable]).expanduser().resolve())
+    if data_source is None and os.environ.get("SLIC_DATA_SOURCE") not in (None, "", *KEYWORD_SOURCES):
+        os.environ["SLIC_DATA_SOURCE"] = str(Path(os.environ["SLIC_DATA_SOURCE"]).expanduser().resolve())
+    source = data_source or os.environ.get("SLIC_DATA_SOURCE")
+    if source and source not in KEYWORD_SOURCES:
+        folder = Path(source).expanduser().resolve()
+        if not folder.is_dir():
+            raise SlicError(f"the data source {source} is not a folder (looked for {folder}): use simulator, slic-release or a "
+                            "folder of class folders of FITS files.")
+        return str(folder) if data_source else None
+    return data_source
+
+
+def _check_manual_frames() -> None:
+    """Refuse ``--aia-source fido`` before any notebook when a frame no Fido client serves is not in place.
+
+    Notebook 04 needs the co-temporal Hinode/SOT H-alpha frame, which must be put in its folder
+    by hand (:func:`slic_lib.fido.manual_step`); the AIA frames Fido downloads in 04 and 05.
+    """
+    from . import fido, observations
+
+    for key in observations.resolution_pair():
+        step = fido.manual_step(key)
+        if step is not None and not fido.local_files(key):
+            raise SlicError(f"--aia-source fido needs frames no Fido client serves: {step}.")
+
+
+@contextlib.contextmanager
+def _one_run_at_a_time(profile: str):
+    """Hold an exclusive lock on the profile's data and figures while notebooks run.
+
+    Two runs of one profile side by side overwrite each other's dataset, models and summary:
+    in the audit, one trained on the other's data and both failed with the same assertion.
+    The locks are released by the OS if the process dies.
+    """
+    from filelock import FileLock, Timeout
+
+    with contextlib.ExitStack() as stack:
+        for folder in (figures_dir(profile), data_root() / profile):
+            folder.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(str(folder / ".slic-paper.lock"), timeout=0)
+            try:
+                stack.enter_context(lock)
+            except Timeout:
+                raise SlicError(f"another slic paper is running on profile {profile} (lock {lock.lock_file}); wait for it to "
+                                "finish, or set SLIC_DATA and SLIC_FIGURES to other folders for a second run.") from None
+        yield
+
+
 def run_notebooks(
     profile: str | None = None,
     data_source: str | None = None,
@@ -55,26 +122,39 @@ def run_notebooks(
     notebooks: tuple[str, ...] = PAPER_NOTEBOOKS,
     kernel: str | None = None,
     progress: bool = True,
+    new_summary: bool = False,
 ) -> dict:
     """Execute notebooks with papermill; return the profile's summary.
 
     Parameters are passed as papermill ``-p`` values (``profile``, ``data_source``,
     ``aia_source``); a notebook resolves whatever is left ``None`` (see
-    :func:`slic_lib.experiments.start`).
+    :func:`slic_lib.experiments.start`). ``new_summary`` starts a new ``summary.json`` first
+    (:func:`slic_lib.summary.start`; a whole ``slic paper`` run). One run of a profile at a time.
     """
     import papermill as pm  # lazy: papermill and its Jupyter stack are needed only to execute notebooks
 
     prof = get_profile(profile)
     missing = [name for name in notebooks if not (notebooks_dir() / name).exists()]
     if missing:  # every name checked before any notebook runs
-        raise SlicError(f"notebook {notebooks_dir() / missing[0]} is missing from this checkout.")
+        known = sorted(p.name for p in notebooks_dir().glob("0*.ipynb"))
+        raise SlicError(f"notebook {notebooks_dir() / missing[0]} is missing from this checkout (the notebooks: {', '.join(known)}).")
+    data_source = absolute_paths(data_source)
+    if (aia_source or os.environ.get("SLIC_AIA_SOURCE")) == "fido" and "04_resolution_degradation.ipynb" in notebooks:
+        _check_manual_frames()  # before 01-03 run: else a whole run trains for minutes and stops in 04
+    with _one_run_at_a_time(prof.name):
+        if new_summary:
+            summary.start(prof.name)
+        return _execute(prof, notebooks, data_source, aia_source, kernel, progress, pm)
+
+
+def _execute(prof, notebooks, data_source, aia_source, kernel, progress, pm) -> dict:
     out_dir = notebooks_dir() / "executed" / prof.name
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise SlicError(f"cannot make {out_dir}, where the executed notebooks go ({exc.strerror}).") from None
     params = {"profile": prof.name, "data_source": data_source, "aia_source": aia_source}
-    timings = {}
+    result = summary.read(prof.name)
     for name in notebooks:
         nb = notebooks_dir() / name
         out = out_dir / name
@@ -87,9 +167,18 @@ def run_notebooks(
                                 extra_arguments=["--IPKernelApp.log_level=CRITICAL"])
         except pm.PapermillExecutionError as exc:
             raise _failure(nb, out, exc) from None
-        timings[name] = round(time.perf_counter() - t0, 1)
-        print(f"[slic paper] {name} done in {timings[name]:.0f} s", flush=True)
-    return summary.update(prof.name, notebook_seconds={**summary.read(prof.name).get("notebook_seconds", {}), **timings})
+        except KeyboardInterrupt:  # rerunning the same command would start afresh: say how to go on instead
+            left = notebooks[notebooks.index(name):]
+            source = f" --data-source {shlex.quote(data_source)}" if data_source else ""
+            aia = f" --aia-source {aia_source}" if aia_source else ""
+            print(f"[slic paper] {name} was interrupted (its executed copy {out} is incomplete); to continue: "
+                  f"slic paper --profile {prof.name}{source}{aia} --only {' '.join(left)}", file=sys.stderr, flush=True)
+            raise
+        seconds = round(time.perf_counter() - t0, 1)
+        print(f"[slic paper] {name} done in {seconds:.0f} s", flush=True)
+        # each as it ends: a run interrupted later keeps the times of the notebooks it finished
+        result = summary.update(prof.name, notebook_seconds={**summary.read(prof.name).get("notebook_seconds", {}), name: seconds})
+    return result
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -102,17 +191,19 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    notebooks = tuple(args.only) if args.only else PAPER_NOTEBOOKS + (BEYOND_NOTEBOOKS if args.with_transfer else ())
+    # "--only 03_validation_metrics" means the notebook as much as its file name does
+    only = tuple(n if n.endswith(".ipynb") else f"{n}.ipynb" for n in args.only or ())
+    notebooks = only or PAPER_NOTEBOOKS + (BEYOND_NOTEBOOKS if args.with_transfer else ())
     t0 = time.perf_counter()
-    if not args.only:  # a whole run's summary and headline hold its own numbers; --only adds to the last run's
-        summary.start(get_profile(args.profile).name)
-    result = run_notebooks(args.profile, args.data_source, args.aia_source, notebooks, args.kernel)
+    # a whole run's summary and headline hold its own numbers; --only adds to the last run's
+    result = run_notebooks(args.profile, args.data_source, args.aia_source, notebooks, args.kernel, new_summary=not args.only)
     prof = get_profile(args.profile)
-    lacking = summary.missing(prof.name) if not args.only else []
-    if lacking:
+    lacking = summary.missing(prof.name)
+    if lacking and not args.only:
         raise SlicError(f"the notebooks ran but summary.json lacks {', '.join(lacking)}.")
-    print(f"\nregenerated the paper ({prof.name} profile) in {time.perf_counter() - t0:.0f} s -> {figures_root() / prof.name}")
-    if not args.only:
+    what = "regenerated the paper" if not args.only else f"ran {len(notebooks)} notebook{'s' if len(notebooks) > 1 else ''}"
+    print(f"\n{what} ({prof.name} profile) in {time.perf_counter() - t0:.0f} s -> {figures_root() / prof.name}")
+    if not lacking:  # a whole run, or --only that finished an interrupted one
         path = headline.write(prof.name)
         print(f"\n{path.read_text()}\n(written to {path})")
     if result.get("synthetic_data"):

@@ -89,3 +89,11 @@ def read_arrays(profile: str, name: str) -> dict[str, np.ndarray]:
 
 def exists(profile: str, name: str, suffix: str = ".json") -> bool:
     return _path(profile, name, suffix).exists()
+
+
+def remove(profile: str, *names: str) -> None:
+    """Delete the result files of ``names`` (every suffix): a step that does not apply to this run
+    must not leave an earlier run's result to be drawn again under this run's label."""
+    for name in names:
+        for suffix in (".json", ".csv", ".npz"):
+            _path(profile, name, suffix).unlink(missing_ok=True)

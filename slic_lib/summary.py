@@ -42,15 +42,25 @@ def read(profile: str) -> dict:
 
 
 def start(profile: str) -> None:
-    """Begin a run's summary: the last ``summary.json`` and ``headline.md`` become ``*.previous.*``.
+    """Begin a run's summary: a complete last ``summary.json`` and its ``headline.md`` become ``*.previous.*``.
 
     Merging into the last run's summary let numbers outlive the run that made them: those of a
     notebook stopped before its checks (an interrupted ``make paper``) in a later run's headline
     that never ran that notebook, or a failed run on another dataset beside the old numbers.
+    An incomplete summary (a run that failed or was stopped) is dropped instead, so two failed
+    runs in a row do not push the last complete one out, and the two ``*.previous.*`` files
+    always describe the same run.
     """
-    for p in (path(profile), path(profile).with_name("headline.md")):
-        if p.exists():
-            os.replace(p, p.with_name(f"{p.stem}.previous{p.suffix}"))
+    summary, head = path(profile), path(profile).with_name("headline.md")
+    if summary.exists() and not missing(profile):
+        for p in (summary, head):
+            previous = p.with_name(f"{p.stem}.previous{p.suffix}")
+            if p.exists():
+                os.replace(p, previous)
+            else:
+                previous.unlink(missing_ok=True)
+    else:
+        summary.unlink(missing_ok=True)
 
 
 def update(profile: str, /, **values: Any) -> dict:

@@ -160,3 +160,58 @@ def test_a_folder_of_simulated_frames_as_data_source_is_one_sentence(tmp_path, m
     run = experiments.start("smoke", str(tmp_path / "sim"))
     with pytest.raises(SlicError, match=r"10 of the 10 images in .*sim are simulated .*--data-source simulator"):
         experiments.curation.curate(run, progress=False)
+
+
+def test_a_dataset_built_from_another_source_is_refused_by_the_notebooks_after_01(tmp_path, monkeypatch):
+    # `--only 02` without the --data-source of 01 labelled simulated results with a folder's name
+    from conftest import make_tree
+
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    mine = make_tree(tmp_path / "mine", per_class=2, frames_per_sequence=1, plain=True)
+    simulated = experiments.start("smoke", "simulator")
+    data = SolarData.from_arrays(np.ones((5, 8, 8), np.float32), np.arange(5), CLASSES, PreprocessConfig(size=8), synthetic=True)
+    save_dataset(data, simulated.dataset_path)
+    simulated.record_dataset_source()
+    assert simulated.require_dataset() == simulated.dataset_path
+    monkeypatch.chdir(tmp_path)
+    theirs = experiments.start("smoke", "mine")  # relative: the same folder as its absolute name
+    assert theirs.data_source == str(mine.resolve())
+    with pytest.raises(SlicError, match=r"dataset.h5 was built from simulator, but this run's data source is .*mine: run notebook 01"):
+        experiments.training.train_sweep(theirs)
+    with pytest.raises(SlicError, match="was built from simulator"):
+        experiments.validation.validation(theirs)
+
+
+def test_a_class_without_images_is_one_sentence_before_any_table(tmp_path, monkeypatch):
+    # it was "AssertionError: every class has images", after the tables and figures of four classes
+    import shutil
+
+    from conftest import make_tree
+
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    mine = make_tree(tmp_path / "mine", per_class=2, frames_per_sequence=1, plain=True)
+    shutil.rmtree(mine / "prominences")
+    run = experiments.start("smoke", str(mine))
+    with pytest.raises(SlicError, match=r"every class needs images, and .*mine has none of prominences \(no usable image in .*prominences\)"):
+        experiments.curation.curate(run, progress=False)
+    assert not results.exists("smoke", "dataset_counts", ".csv") and "data_source" not in summary.read("smoke")
+
+
+def test_results_of_steps_that_do_not_apply_are_not_drawn_again_under_this_runs_label(fake_release):
+    # a run on a user's folder redrew the simulator run's published-network tables, captioned with the folder
+    experiments = fake_release
+    run = experiments.start("smoke", "slic-release")
+    experiments.curation.curate(run, progress=False)
+    experiments.validation.published_validation(run, progress=False)
+    experiments.validation._evaluation_figures(run, "validation_published", "table1_published", "Table 1 of sol_class_4.pth", False)
+    results.write_json("smoke", "published_on_simulated", {"stale": True})
+    (run.figures / "fig_published_on_simulated.png").write_bytes(b"stale")
+    assert (run.figures / "table1_published_confusion_matrix.md").exists()
+    other = experiments.start("smoke", "simulator")
+    assert experiments.validation.published_validation(other) is None
+    assert experiments.curation.published_on_simulated(other) is None  # no simulated frames
+    assert not results.exists("smoke", "validation_published") and not results.exists("smoke", "published_on_simulated")
+    assert not (run.figures / "table1_published_confusion_matrix.md").exists()
+    assert not (run.figures / "fig_published_on_simulated.png").exists()

@@ -238,3 +238,51 @@ def test_aiapy_prep_gives_level_1_5_in_dn_per_s(aia_map):
     assert prepped.processing_level == 1.5
     assert prepped.unit == u.DN / u.s
     assert np.allclose(prepped.rotation_matrix, np.eye(2), atol=1e-8), "registered maps are north-up"
+
+
+def test_a_box_outside_the_frame_is_one_sentence(aia_map):
+    # frames placed by hand that miss the target gave "image is empty or degenerate, shape (501, 0)"
+    far = SkyCoord(5000 * u.arcsec, 0 * u.arcsec, frame=aia_map.coordinate_frame)
+    with pytest.raises(SlicError, match=r"lies outside the frame of .* the frame does not show the target"):
+        fido.cutout(aia_map, far, (300, 300), rotate=False)
+
+
+def test_simulated_frames_on_the_fido_path_are_refused(tmp_path, aia_map):
+    # they were labelled as observations (synthetic False) in the summary
+    path = tmp_path / "sim.fits"
+    meta = {k: v for k, v in aia_map.meta.items() if k != "blank"}  # BLANK is for integer data, these are floats
+    sunpy.map.Map(aia_map.data, {**meta, "synthet": "T"}).save(path)
+    with pytest.raises(SlicError, match="1 of the 2 frames of ar11638-1600 are simulated .*--aia-source simulator"):
+        fido.load("ar11638-1600", files=[AIA_TEST_FILE, path], prep=False)
+
+
+def test_frames_of_an_unfinished_download_are_completed_before_use(tmp_path, monkeypatch):
+    # two frames of an interrupted download were taken as the whole hour (n_frames 2 of about 30)
+    from slic_lib import experiments
+    from slic_lib.experiments.observations import observation_files
+
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path))
+    key = "prominence-2012-08-31-304"
+    folder = fido.cache_dir(key)
+    folder.mkdir(parents=True)
+    for i in range(2):
+        (folder / f"aia_{i}.fits").write_bytes(b"")
+    run = experiments.start("smoke", "simulator", "fido")
+
+    def offline(key, progress=True):
+        raise SlicError("cannot reach the VSO")
+
+    monkeypatch.setattr(fido, "fetch", offline)
+    with pytest.warns(UserWarning, match="using the 2 frames .* not confirmed as all of them .*cannot reach the VSO"):
+        assert len(observation_files(run, key, 3, progress=False)) == 2
+
+    def complete(key, progress=True):
+        for i in range(2, 5):
+            (folder / f"aia_{i}.fits").write_bytes(b"")
+        (folder / fido.COMPLETE).write_text("{}")
+        return fido.local_files(key)
+
+    monkeypatch.setattr(fido, "fetch", complete)
+    assert len(observation_files(run, key, 3, progress=False)) == 5
+    monkeypatch.setattr(fido, "fetch", offline)  # complete: not searched again
+    assert len(observation_files(run, key, 3, progress=False)) == 5

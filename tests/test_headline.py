@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 from slic_lib import headline, summary
 
@@ -17,8 +18,8 @@ def test_real_crop_row_has_the_rule_beside_the_network(tmp_path, monkeypatch):
         "two_way": {"test_days": {"accuracy": 0.96875, "balanced_accuracy": 0.96875, "n": 96},
                     "paired_test_days": {"both": 82, "network_only": 11, "rule_only": 2, "neither": 1, "p_value": 0.0225},
                     "auc_test_days": {"network_auc": 0.991, "rule_auc": 0.962, "difference": 0.029, "ci95": [0.004, 0.061]}},
-        "sweep_models": [{"learning_rate": 3e-3, "selected": True, "test_days": 0.9375, "simulated_validation": 1.0},
-                         {"learning_rate": 1e-3, "selected": False, "test_days": 0.8125, "simulated_validation": 0.98667}],
+        "sweep_models": [{"learning_rate": 3e-3, "selected": True, "test_days": 0.9375, "validation_accuracy": 1.0},
+                         {"learning_rate": 1e-3, "selected": False, "test_days": 0.8125, "validation_accuracy": 0.98667}],
     })
     text = headline.table("smoke")
     row = next(line for line in text.splitlines() if "real BBSO" in line)
@@ -40,39 +41,165 @@ def test_without_a_rule_the_row_says_nothing_of_it(tmp_path, monkeypatch):
     assert "rule" not in row
 
 
-def test_a_whole_paper_run_starts_a_new_summary_and_only_adds_to_it(tmp_path, monkeypatch):
-    # numbers of an interrupted notebook 06 appeared in the headline of a later run without 06
+def _complete_summary(**extra) -> None:
+    """A summary with every key slic paper requires (summary.REQUIRED)."""
+    summary.update("smoke", profile="smoke", data_source="simulator", synthetic_data=True, validation_accuracy=1.0,
+                   best_learning_rate=3e-3, best_epoch=1, confusion_matrix=[[1]], precision={}, recall={}, inference_seconds=[],
+                   resolution_test={}, adversarial={}, **extra)
+    assert not summary.missing("smoke")
+
+
+def _stop_in_first_notebook(monkeypatch, seen: list) -> None:
+    from slic_lib import pipeline
+    from slic_lib.errors import SlicError
+
+    def execute(prof, names, data_source, aia_source, kernel, progress, pm):
+        seen.append(dict(summary.read("smoke")))
+        raise SlicError("stop here")
+
+    monkeypatch.setattr(pipeline, "_execute", execute)
+
+
+def _paper(only=None):
     import argparse
 
     from slic_lib import pipeline
     from slic_lib.errors import SlicError
 
+    try:
+        pipeline.run(argparse.Namespace(only=only, profile="smoke", data_source=None, aia_source=None, with_transfer=False, kernel=None))
+    except SlicError:
+        pass
+
+
+def test_a_whole_paper_run_starts_a_new_summary_and_only_adds_to_it(tmp_path, monkeypatch):
+    # numbers of an interrupted notebook 06 appeared in the headline of a later run without 06
     monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
     monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
-    summary.update("smoke", profile="smoke", transfer_learning={"zero_shot": {}})
+    _complete_summary(transfer_learning={"zero_shot": {}})
     headline.write("smoke")
     seen = []
-
-    def notebooks(profile, data_source, aia_source, names, kernel):
-        seen.append(dict(summary.read("smoke")))
-        raise SlicError("stop here")
-
-    monkeypatch.setattr(pipeline, "run_notebooks", notebooks)
-    args = dict(profile="smoke", data_source=None, aia_source=None, with_transfer=False, kernel=None)
-    try:
-        pipeline.run(argparse.Namespace(only=["03_validation_metrics.ipynb"], **args))
-    except SlicError:
-        pass
+    _stop_in_first_notebook(monkeypatch, seen)
+    _paper(only=["03_validation_metrics.ipynb"])
     assert "transfer_learning" in seen[-1]  # --only adds to the last run's summary
-    try:
-        pipeline.run(argparse.Namespace(only=None, **args))
-    except SlicError:
-        pass
+    _paper()
     assert seen[-1] == {}  # a whole run starts afresh
     folder = summary.path("smoke").parent
     assert "transfer_learning" in json.loads((folder / "summary.previous.json").read_text())  # kept, not lost
     assert (folder / "summary.previous.json").exists() and (folder / "headline.previous.md").exists()
     assert not (folder / "headline.md").exists()
+
+
+def test_failed_runs_do_not_push_out_the_last_complete_summary(tmp_path, monkeypatch):
+    # two failed whole runs in a row left summary.json and summary.previous.json both the failed run's
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    _complete_summary(note="the good run")
+    headline.write("smoke")
+    folder = summary.path("smoke").parent
+
+    def failed_run():
+        summary.start("smoke")
+        summary.update("smoke", profile="smoke", note="a failed run")  # notebook 01 wrote, 02 failed
+
+    failed_run()
+    failed_run()
+    assert json.loads((folder / "summary.previous.json").read_text())["note"] == "the good run"
+    assert (folder / "headline.previous.md").exists() and not (folder / "headline.md").exists()
+    assert summary.read("smoke") == {"profile": "smoke", "note": "a failed run"}
+
+
+def test_finishing_an_interrupted_run_with_only_writes_the_headline(tmp_path, monkeypatch):
+    # the documented way to continue (--only the notebooks left) never gave a headline
+    from slic_lib import pipeline
+
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    summary.update("smoke", profile="smoke")
+
+    def execute(prof, names, data_source, aia_source, kernel, progress, pm):
+        _complete_summary()
+        return summary.read("smoke")
+
+    monkeypatch.setattr(pipeline, "_execute", execute)
+    _paper(only=["05_adversarial_aia.ipynb"])
+    assert (summary.path("smoke").parent / "headline.md").exists()
+
+
+def test_each_notebooks_time_is_kept_as_it_ends_and_an_interrupt_says_how_to_go_on(tmp_path, monkeypatch, capsys):
+    # the times were written after the last notebook only: an interrupted run lost them all; and a rerun
+    # of the same command, what a user does after Ctrl-C, started afresh
+    import papermill
+
+    from slic_lib import pipeline
+
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    calls = []
+
+    def execute_notebook(nb, out, **kwargs):
+        calls.append(nb)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(papermill, "execute_notebook", execute_notebook)
+    try:
+        pipeline.run_notebooks("smoke", notebooks=("01_data_curation.ipynb", "02_training_sweep.ipynb"), progress=False)
+    except KeyboardInterrupt:
+        pass
+    assert list(summary.read("smoke")["notebook_seconds"]) == ["01_data_curation.ipynb"]
+    assert "to continue: slic paper --profile smoke --only 02_training_sweep.ipynb" in capsys.readouterr().err
+
+
+def test_only_takes_a_notebook_without_its_suffix(tmp_path, monkeypatch, capsys):
+    from slic_lib import pipeline
+
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    ran = []
+    monkeypatch.setattr(pipeline, "_execute", lambda prof, names, *rest: ran.append(names) or {})
+    _paper(only=["03_validation_metrics"])
+    assert ran == [("03_validation_metrics.ipynb",)] and "ran 1 notebook (smoke profile)" in capsys.readouterr().out
+
+
+def test_a_second_paper_run_of_one_profile_is_refused(tmp_path, monkeypatch):
+    # two runs side by side: one trained on the other's dataset, and both failed with the same assertion
+    import pytest
+    from filelock import FileLock
+
+    from slic_lib import pipeline
+    from slic_lib.errors import SlicError
+    from slic_lib.paths import figures_dir
+
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    _complete_summary()
+    with FileLock(str(figures_dir("smoke") / ".slic-paper.lock")):
+        with pytest.raises(SlicError, match="another slic paper is running on profile smoke"):
+            pipeline.run_notebooks("smoke", notebooks=("01_data_curation.ipynb",), new_summary=True)
+    assert not summary.missing("smoke")  # the running one's summary was left alone
+
+
+def test_relative_paths_mean_the_users_folder_not_the_notebooks(tmp_path, monkeypatch):
+    # the kernels run in notebooks/: a relative --data-source was "unknown", a relative SLIC_FIGURES a folder in the repository
+    import pytest
+
+    from slic_lib import pipeline
+    from slic_lib.errors import SlicError
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mine").mkdir()
+    monkeypatch.setenv("SLIC_FIGURES", "out/figures")
+    monkeypatch.setenv("SLIC_DATA", "~/slic-data")
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert pipeline.absolute_paths("mine") == str(tmp_path / "mine")
+    assert pipeline.absolute_paths("simulator") == "simulator"
+    assert os.environ["SLIC_FIGURES"] == str(tmp_path / "out" / "figures")
+    assert os.environ["SLIC_DATA"] == str(tmp_path / "home" / "slic-data")
+    monkeypatch.setenv("SLIC_DATA_SOURCE", "mine")
+    assert pipeline.absolute_paths(None) is None and os.environ["SLIC_DATA_SOURCE"] == str(tmp_path / "mine")
+    with pytest.raises(SlicError, match="the data source theirs is not a folder"):
+        pipeline.absolute_paths("theirs")
 
 
 def test_a_notebook_name_that_is_not_there_is_refused_before_any_runs(tmp_path, monkeypatch):
@@ -83,3 +210,19 @@ def test_a_notebook_name_that_is_not_there_is_refused_before_any_runs(tmp_path, 
 
     with pytest.raises(SlicError, match="nonexist.ipynb is missing"):
         pipeline.run_notebooks("smoke", notebooks=("01_data_curation.ipynb", "nonexist.ipynb"))  # 01 had run first
+
+
+def test_fido_without_the_manual_sot_frames_is_refused_before_any_notebook(tmp_path, monkeypatch):
+    # a whole run trained for minutes in 01-03 and then stopped in 04 on the SOT frame no Fido client serves
+    import pytest
+
+    from slic_lib import pipeline
+    from slic_lib.errors import SlicError
+
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    ran = []
+    monkeypatch.setattr(pipeline, "_execute", lambda *args: ran.append(args) or {})
+    with pytest.raises(SlicError, match="--aia-source fido needs frames no Fido client serves: .*ar11108-sot-halpha"):
+        pipeline.run_notebooks("smoke", aia_source="fido", notebooks=pipeline.PAPER_NOTEBOOKS)
+    assert not ran

@@ -401,3 +401,14 @@ def test_realism_figure_draws_from_stored_panels(tmp_path):
     assert "top row: simulated, middle row: BBSO" in fig.get_suptitle()
     with pytest.raises(ValueError):
         plots.plot_side_by_side({"n_images": np.array([0, 0])})
+
+
+def test_images_before_any_network_are_titled_by_class_without_a_prediction():
+    # notebook 01 drew a user's images as "true: X / predicted: X" at probability 1.00, before any model existed
+    from slic_lib.plots.validation import plot_class_images
+
+    rng = np.random.default_rng(0)
+    fig = plot_class_images([rng.random((16, 16)) for _ in range(5)], range(5), CLASSES, title="One image per class (data: mine)")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == list(CLASSES) and not any("predicted" in t for t in titles)
+    assert fig._suptitle.get_text() == "One image per class (data: mine)"

@@ -231,7 +231,7 @@ def test_every_sweep_model_is_scored_on_the_same_real_crops(tmp_path, monkeypatc
     assert table.learning_rate.tolist() == list(lrs) and table.selected.tolist() == [False, True]
     assert table.test_days.tolist() == [0.75, 0.25] and table.dev_days.tolist() == [0.5, 0.5]
     assert table.test_recall_filaments.tolist() == [1.0, 0.0] and table.test_recall_quiet.tolist() == [0.0, 1.0]
-    assert table.epoch.tolist() == [3, 3] and table.simulated_validation.iloc[1] == pytest.approx(0.95)
+    assert table.epoch.tolist() == [3, 3] and table.validation_accuracy.iloc[1] == pytest.approx(0.95)
     assert summary.read(run.name)["transfer_learning"]["sweep_models"] == table.to_dict("records")
     (run.models / "sweep" / f"lr_{lrs[0]:g}" / "best.pt").unlink()
     with pytest.raises(SlicError, match="missing"):

@@ -18,7 +18,7 @@ from ..metrics import report
 from ..model import load_checkpoint
 from ..paths import data_root
 from ..plots import realism as realism_plots
-from ..plots.validation import plot_confusion, plot_examples
+from ..plots.validation import plot_class_images, plot_confusion
 from ..errors import SlicError
 from ..preprocess import PreprocessConfig, preprocess
 from ..realdata import bbso
@@ -60,12 +60,17 @@ def curate(run: Run, progress: bool = True) -> Curation:
     else:
         image_dir = simulate_training_data(run, progress) if run.synthetic else Path(run.data_source)
         report = build_dataset(image_dir, run.dataset_path, PreprocessConfig(size=p.input_size, mode=p.preprocessing), progress=progress, source=run.data_source)
+    run.record_dataset_source()
     data = load_dataset(run.dataset_path)
     if data.is_synthetic and not run.synthetic:  # every result of the run would be labelled with this folder, as observations
         raise SlicError(f"{int(data.synthetic.sum())} of the {len(data)} images in {run.data_source} are simulated (their "
                         "headers say slic_lib's simulator made them); a run on simulated data takes --data-source simulator, "
                         "which labels its results as simulated; give a folder of observations otherwise.")
     names = list(data.class_names)
+    empty = [c for i, c in enumerate(names) if not (data.labels == i).any()]
+    if empty:  # before any table or figure: the training and every per-class result need each class
+        where = f" (no usable image in {', '.join(str(Path(run.data_source) / c) for c in empty)})" if image_dir is not None else ""
+        raise SlicError(f"every class needs images, and {run.data_source} has none of {', '.join(empty)}{where}.")
     counts = pd.DataFrame(
         {
             "class": names,
@@ -96,6 +101,7 @@ def realism_check(run: Run) -> dict | None:
     statistics and the images the figure shows are stored as result files.
     """
     if not (run.synthetic and bbso.available()):
+        _forget_realism(run)
         return None
     checks = realism.simulator_vs_bbso(n_per_class=4 if run.name == "smoke" else 16, seed=run.profile.seed)
     distances = {}
@@ -107,6 +113,14 @@ def realism_check(run: Run) -> dict | None:
     results.write_json(run.name, "realism", {"classes": list(checks)})
     summary.update(run.name, realism=distances)
     return distances
+
+
+def _forget_realism(run: Run) -> None:
+    """Remove an earlier run's realism results, tables and figures (this run has none to draw)."""
+    if results.exists(run.name, "realism"):
+        classes = results.read_json(run.name, "realism")["classes"]
+        results.remove(run.name, "realism", *(f"realism_{c}" for c in classes))
+        run.forget(*(f"{kind}_realism_{c}" for c in classes for kind in ("table", "fig")))
 
 
 def release_weights() -> Path | None:
@@ -155,6 +169,8 @@ def published_on_simulated(run: Run, per_class: int = PUBLISHED_PER_CLASS, progr
     weights = release_weights()
     sim_dir = run.data_dir / "sim"
     if weights is None or not (run.synthetic and sim_dir.is_dir()):
+        results.remove(run.name, "published_on_simulated")  # an earlier run's, which figures() would draw under this run's label
+        run.forget("table_published_on_simulated", "published_on_simulated_confusion", "fig_published_on_simulated")
         return None
     model = load_checkpoint(weights)
     names = list(model.class_names)
@@ -217,8 +233,7 @@ def figures(run: Run) -> list:
     else:
         ex = results.read_arrays(run.name, "dataset_examples")
         names = list(counts["class"])
-        fig = plot_examples(ex["images"], np.eye(len(names))[ex["labels"]], ex["labels"], names, n=len(ex["labels"]),
-                            synthetic=run.synthetic, title="One image per class")
+        fig = plot_class_images(ex["images"], ex["labels"], names, synthetic=run.synthetic, title="One image per class" + ("" if run.synthetic else f" ({run.label})"))
     run.save(fig, "fig_data_examples")
     figs.append(fig)
     if results.exists(run.name, "published_on_simulated"):

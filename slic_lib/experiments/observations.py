@@ -7,11 +7,13 @@ is the run's ``aia_source``. Simulated frames are kept and reused while their se
 from __future__ import annotations
 
 import shutil
+import warnings
 from pathlib import Path
 
 import sunpy.map
 
 from .. import fido
+from ..errors import SlicError
 from ..synthetic import generate_sequence
 from .run import Run, complete, mark_complete
 
@@ -19,7 +21,15 @@ from .run import Run, complete, mark_complete
 def observation_files(run: Run, key: str, n_frames: int, size: int | None = None, progress: bool = True) -> list[Path]:
     """Files of one of the paper's observations: simulated, or from Fido's cache (downloading once)."""
     if run.aia_source == "fido":
-        files = fido.local_files(key) or fido.fetch(key, progress=progress)
+        files = fido.local_files(key)
+        if fido.manual_step(key) is None and not fido.is_complete(key):  # none yet, or an interrupted or partial download
+            try:
+                files = fido.fetch(key, progress=progress)  # keeps the frames already there, fetches the others
+            except SlicError as exc:
+                if not files:
+                    raise
+                warnings.warn(f"{key}: using the {len(files)} frames in {fido.cache_dir(key)}, which a finished download has not "
+                              f"confirmed as all of them ({exc})", UserWarning, stacklevel=2)
         return sorted(files)
     out = run.data_dir / "aia" / key
     size = size or run.profile.image_size

@@ -23,6 +23,8 @@ from ..plots.style import save_figure
 from ..profiles import Profile, get_profile
 
 DATA_SOURCES = ("simulator", "slic-release")
+DATA_SOURCE_ATTR = "slic_data_source"
+"""The dataset file's attribute naming the run's data source (:meth:`Run.record_dataset_source`)."""
 AIA_SOURCES = ("simulator", "fido")
 
 
@@ -92,6 +94,38 @@ class Run:
         """
         return path.exists() and path.stat().st_mtime > self.dataset_path.stat().st_mtime
 
+    def forget(self, *names: str) -> None:
+        """Delete this run's figures and tables called ``names`` (PNG, PDF, CSV, Markdown), drawn by an
+        earlier run from a step that does not apply to this one."""
+        for name in names:
+            for suffix in (".png", ".pdf", ".csv", ".md"):
+                (self.figures / f"{name}{suffix}").unlink(missing_ok=True)
+
+    def record_dataset_source(self) -> None:
+        """Write this run's data source into the dataset file notebook 01 has just built."""
+        import h5py
+
+        with h5py.File(self.dataset_path, "a") as h5:
+            h5.attrs[DATA_SOURCE_ATTR] = self.data_source
+
+    def require_dataset(self) -> Path:
+        """The dataset file, checked to be built from this run's data source (else one sentence).
+
+        Notebooks 02-06 label every result with the run's data source; a dataset that notebook
+        01 built from another source (an ``--only`` run that forgot ``--data-source``) would put
+        simulated results under a folder's name, or the other way round.
+        """
+        if not self.dataset_path.is_file():
+            raise SlicError(f"{self.dataset_path} does not exist; run notebook 01 with profile {self.name!r} first.")
+        import h5py
+
+        with h5py.File(self.dataset_path, "r") as h5:
+            built_from = h5.attrs.get(DATA_SOURCE_ATTR)
+        if built_from is not None and str(built_from) != self.data_source:
+            raise SlicError(f"{self.dataset_path} was built from {built_from}, but this run's data source is {self.data_source}: "
+                            f"run notebook 01 with data source {self.data_source} first, or run this one with {built_from}.")
+        return self.dataset_path
+
     def require_model(self) -> Path:
         """The selected model, or a clear error naming the notebooks that make it."""
         if not self.best_model.exists():
@@ -114,8 +148,13 @@ def start(profile: str | None = None, data_source: str | None = None, aia_source
     """
     prof = get_profile(profile)
     source = data_source or os.environ.get("SLIC_DATA_SOURCE") or prof.data_source
-    if source not in DATA_SOURCES and not Path(source).is_dir():
-        raise SlicError(f"unknown data source {source!r}: use simulator, slic-release or a folder of class folders of FITS files.")
+    if source not in DATA_SOURCES:
+        folder = Path(source).expanduser()
+        if not folder.is_dir():
+            raise SlicError(f"unknown data source {source!r} (no such folder"
+                            f"{'' if folder.is_absolute() else ' under ' + os.getcwd()}): use simulator, slic-release or a folder of "
+                            "class folders of FITS files.")
+        source = str(folder.resolve())  # one name for one folder, whichever way it was written
     aia = aia_source or os.environ.get("SLIC_AIA_SOURCE") or "simulator"
     if aia not in AIA_SOURCES:
         raise SlicError(f"unknown AIA source {aia!r}: use simulator or fido.")

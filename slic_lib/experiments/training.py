@@ -44,7 +44,7 @@ def train_sweep(run: Run, progress: bool = True):
     the same network untrained (its He initialisation), so a notebook can check that
     training learned something.
     """
-    data = load_dataset(run.dataset_path)
+    data = load_dataset(run.require_dataset())
     config = train_config(run, data)
     folder = run.models / "sweep"
     # resume an interrupted sweep, never one trained on an older dataset file or with other settings

@@ -169,7 +169,7 @@ def bbso_sweep_models(run: Run, zero_shot: BBSOZeroShot | None) -> pd.DataFrame 
     the rate transfer differently to real images, and the simulated validation accuracy that
     selects among them does not see that. One row per rate of the sweep
     (``<models>/sweep/lr_<rate>/best.pt``): ``learning_rate``, ``selected``, ``epoch``,
-    ``simulated_validation``, the accuracy on the development and held-out days and the
+    ``validation_accuracy`` (on the run's validation split: simulated images by default), the accuracy on the development and held-out days and the
     held-out filament and quiet-Sun recalls. Nothing is chosen with it; it is reported
     (``transfer_bbso_sweep_models.csv`` and ``summary.json`` -> ``transfer_learning`` ->
     ``sweep_models``). None without BBSO.
@@ -187,7 +187,7 @@ def bbso_sweep_models(run: Run, zero_shot: BBSOZeroShot | None) -> pd.DataFrame 
         model, metrics = model_from_checkpoint(checkpoint), checkpoint.metrics
         truth, pred = data.labels[zero_shot.test_idx], predictions(model, data, zero_shot.test_idx).argmax(1)
         row = {"learning_rate": lr, "selected": lr == selected, "epoch": int(metrics["best_epoch"]),
-               "simulated_validation": float(metrics["best_val_accuracy"]),
+               "validation_accuracy": float(metrics["best_val_accuracy"]),
                "dev_days": score(model, data, zero_shot.train_pool)["accuracy"], "test_days": float(np.mean(pred == truth))}
         for cls in ("filaments", "quiet"):
             row[f"test_recall_{cls}"] = float(np.mean(pred[truth == names.index(cls)] == names.index(cls)))
@@ -222,7 +222,8 @@ def aia(run: Run, progress: bool = True) -> AIATransfer:
     accuracy before and after), and adds ``aia`` to ``summary.json`` -> ``transfer_learning``.
     """
     s = run.profile.transfer
-    halpha, replay = halpha_sets(run.dataset_path, run.best_model, s.aia_replay, seed=run.profile.seed)
+    dataset = run.require_dataset() if run.dataset_path.is_file() else run.dataset_path  # absent: no H-alpha replay
+    halpha, replay = halpha_sets(dataset, run.best_model, s.aia_replay, seed=run.profile.seed)
     result = aia_transfer(_base(run), s.aia_kinds, s.aia_frames, seed=run.profile.seed, n_test=s.aia_test, size=s.aia_size, mode=s.aia_mode,
                           top_blocks=s.top_blocks, lr=s.lr, layer_decay=s.layer_decay, steps=s.aia_steps, batch_size=s.batch_size,
                           scratch_lr=s.scratch_lr, halpha=halpha, replay=replay, threads=s.threads, progress=progress)

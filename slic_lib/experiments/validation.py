@@ -50,7 +50,8 @@ def _store_evaluation(run: Run, name: str, ev: Evaluation) -> dict:
 
 def validation(run: Run, model_path: str | Path | None = None, progress: bool = True) -> Evaluation:
     """Confusion matrix, precision and recall of the selected model on its validation split (Table 1)."""
-    ev = evaluate(Path(model_path or run.require_model()), run.dataset_path, progress=progress)
+    dataset = run.require_dataset()  # first: a dataset of another source is the question, not the model
+    ev = evaluate(Path(model_path or run.require_model()), dataset, progress=progress)
     _store_evaluation(run, "validation", ev)
     r = ev.report
     summary.update(
@@ -71,12 +72,18 @@ def published_checkpoint(run: Run) -> Path | None:
     return release_weights() if run.data_source == "slic-release" else None
 
 
+PUBLISHED_OUTPUTS = ("table1_published_confusion_matrix",)
+"""The figures and tables of the published checkpoint's Table 1 (:func:`figures`)."""
+
+
 def published_validation(run: Run, progress: bool = True) -> Evaluation | None:
     """Table 1 of the published checkpoint on the published validation set (Slic release only)."""
     path = published_checkpoint(run)
     if path is None:
+        results.remove(run.name, "validation_published")  # an earlier slic-release run's, not to be drawn under this run's label
+        run.forget(*PUBLISHED_OUTPUTS)
         return None
-    ev = evaluate(path, run.dataset_path, progress=progress)
+    ev = evaluate(path, run.require_dataset(), progress=progress)
     _store_evaluation(run, "validation_published", ev)
     summary.update(run.name, published={**ev.report.to_dict(), "checkpoint": str(path)})
     return ev
@@ -123,7 +130,7 @@ def inference_timing(run: Run, model_path: str | Path | None = None) -> pd.DataF
     """
     model = load_checkpoint(model_path or run.require_model())
     stored = results.read_arrays(run.name, "validation")
-    images = load_dataset(run.dataset_path).images[stored["indices"]]
+    images = load_dataset(run.require_dataset()).images[stored["indices"]]
     devices = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
     full, full_label = full_size_network(run)
     n_full = FULL_SIZE_IMAGES_PER_REPEAT * max(1, run.profile.timing_repeats)
@@ -209,7 +216,7 @@ def split_comparison(run: Run, progress: bool = True, last_epochs: int = 3, n_se
     """
     if n_seeds < 2:
         raise SlicError(f"the split comparison needs at least 2 seeds for a spread, not {n_seeds}.")
-    data = load_dataset(run.dataset_path)
+    data = load_dataset(run.require_dataset())
     if data.fixed_val is not None or len(np.unique(data.groups)) == len(data):
         result: dict[str, Any] = {"note": "this data carries no observation sequences (each image its own group); both splits are the same"}
     else:

@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .. import paper
-from .style import PAPER_COLOUR, THIS_RUN_COLOUR, WRONG_COLOUR, image_grid, message_figure, suptitle, true_pred_title, wrap
+from .style import PAPER_COLOUR, THIS_RUN_COLOUR, WRONG_COLOUR, image_grid, message_figure, show_image, suptitle, true_pred_title, wrap
 
 TIMING_COLUMNS = ("device", "seconds", "n_images")
 
@@ -107,6 +107,21 @@ def plot_examples(
     labels = [int(v) for v in labels[:k]]
     titles = [true_pred_title(class_names, t, int(np.argmax(p))) for t, p in zip(labels, probs)]
     return image_grid(list(images[:k]), probs, labels, class_names, titles, title, synthetic)
+
+
+def plot_class_images(images: Sequence[np.ndarray], labels: Sequence[int], class_names: Sequence[str], synthetic: bool = False,
+                      title: str | None = "One image per class") -> Figure:
+    """The images with their class as the title, in one row: the data before any network has seen them
+    (:func:`plot_examples` is for a network's answers)."""
+    k = len(images)
+    if k == 0:
+        return message_figure("no images to show", title, synthetic)
+    fig, axes = plt.subplots(1, k, figsize=(max(2.6 * k, 6.0), 3.4), layout="constrained", squeeze=False)
+    for ax, image, label in zip(axes[0], images, labels):
+        show_image(ax, image)
+        ax.set_title(class_names[int(label)], fontsize=10)
+    suptitle(fig, title, synthetic)
+    return fig
 
 
 def plot_misclassified(
