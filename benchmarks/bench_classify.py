@@ -25,7 +25,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -173,7 +172,7 @@ def main(argv: list[str] | None = None) -> Table:
         f"network: published layout, {gflop:.1f} GFLOP/image; the GFLOP/s column counts the whole process's time (start-up and reading included)",
         f"labels agree on {agree * 100:.1f} % of {len(common)} files (random weights; float32 batch 1 against slic classify's precision)",
         *([f"int8 labels agree with the original's on {agree8 * 100:.1f} % of {len(common8)} files (random weights, whose "
-           "near-ties say little: bench_bf16_agreement.py measures a trained model); int8 scales from 32 of the files"] if int8 else []),
+           f"near-ties say little: bench_bf16_agreement.py measures a trained model); int8 scales from {min(32, args.n)} of the files"] if int8 else []),
         f"torch threads per process: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset (one per core)')}",
     ]
     if failures:

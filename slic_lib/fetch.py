@@ -149,6 +149,9 @@ def _part_path(path: Path) -> Path:
 
 
 def _unreachable(url: str, path: Path, reason: object) -> SlicError:
+    if urlparse(url).scheme == "file":  # a local mirror: no network involved
+        return SlicError(f"{urllib.request.url2pathname(urlparse(url).path)} does not exist or cannot be read, so {path.name} "
+                         f"cannot be copied from the mirror ({reason}); put the file there, or in {path.parent} by hand.")
     host = urlparse(url).netloc or url
     part = _part_path(path)
     kept = f" ({part.stat().st_size} bytes kept in {part.name} to resume)" if part.exists() and part.stat().st_size else ""

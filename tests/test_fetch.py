@@ -255,3 +255,12 @@ def test_the_cli_says_recorded_on_first_use_and_checked_after(server, tmp_path, 
     assert capsys.readouterr().out.count("sha256 recorded in MANIFEST.json") == 3
     assert cli.main(argv) == 0
     assert capsys.readouterr().out.count("same sha256 as recorded in MANIFEST.json") == 3
+
+
+def test_a_file_missing_from_a_local_mirror_is_not_called_a_network_problem(tmp_path):
+    mirror = tmp_path / "emptymirror"
+    mirror.mkdir()
+    with pytest.raises(SlicError) as info:
+        fetch.fetch("slic-release", dest=tmp_path / "got", base_url=str(mirror), progress=False)
+    message = str(info.value)
+    assert message.startswith(f"{mirror / 'sol_class_4.pth'} does not exist or cannot be read") and "network" not in message
