@@ -260,3 +260,14 @@ def test_an_interrupt_says_what_each_command_keeps(monkeypatch, capsys):
     monkeypatch.setattr(dataset, "run", interrupted)
     assert cli.main(["build", "folder", "--out", "x.h5"]) == 130
     assert capsys.readouterr().err.strip() == f"slic build: interrupted; {dataset.INTERRUPTED_KEEPS}."
+
+
+def test_sigterm_after_the_command_finished_keeps_its_exit_status(tmp_path):
+    # the interpreter's shutdown takes a second or two after the work; a SIGTERM then gave 143 for a finished run
+    import subprocess
+    import sys
+
+    script = ("import os, signal, sys, time\nfrom slic_lib import cli\nsys.argv = ['slic', 'fido', 'list']\nrc = cli.main()\n"
+              "os.kill(os.getpid(), signal.SIGTERM)\ntime.sleep(30)\nsys.exit(99)\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and "ar11638-1600" in done.stdout
