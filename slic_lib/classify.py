@@ -529,21 +529,23 @@ def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, p
         result.new = len(todo)
         # rows of earlier runs' other inputs first, as they were; then this run's inputs in order
         everything, result.table = cat.merge([existing, cat.absolute_paths(journal.read())], [text_path(f) for f in files])
-        result.other_rows = everything.num_rows - result.table.num_rows
-        if result.other_rows:
-            result.other_errors = result.other_rows - (sum(s == "ok" for s in everything.column("status").to_pylist()) - result.n_ok)
         if features:
             import pyarrow as pa
             import pyarrow.compute as pc
 
             keep = pc.and_(pc.equal(everything["status"], "ok"), pc.is_in(everything["label"], pa.array(list(features))))
-            kept = everything.filter(pc.fill_null(keep, False))
-            cat.write_catalogue(out, kept, names, provenance)
-            result.written = kept.num_rows
+            written = everything.filter(pc.fill_null(keep, False))
+            cat.write_catalogue(out, written, names, provenance)
+            result.written = written.num_rows
             journal.compact(everything)
         else:
-            cat.write_catalogue(out, everything, names, provenance)
+            written = everything
+            cat.write_catalogue(out, written, names, provenance)
             journal.remove()
+        # rows of earlier runs' other inputs that the file holds (a mistyped folder's error row stays until --overwrite)
+        ours = set(result.table.column("path").to_pylist())
+        others = [s for p, s in zip(written.column("path").to_pylist(), written.column("status").to_pylist()) if p not in ours]
+        result.other_rows, result.other_errors = len(others), sum(s != "ok" for s in others)
         result.out = out
     return result
 

@@ -474,17 +474,19 @@ def load_slic_npz(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     return data[:, 1:].reshape(-1, side, side).astype(np.float32), data[:, 0].astype(np.int64)
 
 
-def convert_slic_npz(npz: str | os.PathLike, out: str | os.PathLike, val_npz: str | os.PathLike | None = None) -> Path:
+def convert_slic_npz(npz: str | os.PathLike, out: str | os.PathLike, val_npz: str | os.PathLike | None = None,
+                     source: str | None = None) -> Path:
     """Write released npz file(s) as a dataset file (preprocessing ``slic-npz``, as released).
 
     With ``val_npz`` (``solar_test_data.npz``) its images are appended and flagged as the
     fixed validation split (``split="fixed"``): the paper's own 11,857/1,318 split. The
-    release keeps no file names or times, so each image is its own group.
+    release keeps no file names or times, so each image is its own group. ``source`` names
+    where the data came from (default: the npz file's path).
     """
     images, labels = load_slic_npz(npz)
     data = SolarData.from_arrays(
         images, labels, CLASSES, PreprocessConfig(size=images.shape[1], mode="slic-npz"),
-        paths=[f"{Path(npz).name}#{i}" for i in range(len(labels))], source=str(Path(npz).resolve()),
+        paths=[f"{Path(npz).name}#{i}" for i in range(len(labels))], source=source or str(Path(npz).resolve()),
     )
     if val_npz is not None:
         vi, vl = load_slic_npz(val_npz)

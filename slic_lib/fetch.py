@@ -391,7 +391,8 @@ def _check_content(path: Path, fresh: bool) -> None:
         if path.suffix == ".pth":
             import torch
 
-            ok = isinstance(torch.load(path, map_location="cpu", weights_only=True, mmap=True), Mapping)
+            # no mmap: the 2019 release may be in torch's legacy (pre-zip) format, which mmap cannot read
+            ok = isinstance(torch.load(path, map_location="cpu", weights_only=True), Mapping)
         else:
             import numpy as np
 
@@ -400,7 +401,8 @@ def _check_content(path: Path, fresh: bool) -> None:
     except Exception:  # noqa: BLE001 - whatever the loader says, the file is not usable
         ok = False
     if not ok:
-        start = path.read_bytes()[:40].decode("ascii", "replace").split("\n")[0].strip()
+        with open(path, "rb") as fh:
+            start = fh.read(40).decode("ascii", "replace").split("\n")[0].strip()
         if fresh:
             path.unlink()
         raise SlicError(f"{path.name} is not {what} (it begins {start!r}): "

@@ -163,7 +163,8 @@ def fetch(key: str, path: str | Path | None = None, sample: int | None = None,
             f"{len(files.errors)} of {len(files) + len(files.errors)} downloads for {key} failed "
             f"({files.errors[0].exception}); run the same command again to fetch the missing ones."
         )
-    if path is None:  # every frame the search found is there: later runs need not search again
+    every = observation(key).every
+    if path is None and (sample is None or every is None or sample <= every):  # every frame the notebooks want is there
         (folder / COMPLETE).write_text(json.dumps({"key": key, "sample": sample, "frames": len(files)}))
     return sorted(Path(f) for f in files)
 

@@ -100,7 +100,7 @@ def _rows(s: dict) -> list[tuple[str, str, str]]:
         rows.append(("the same crops, every learning rate's model of the sweep (beyond)", "—",
                      ", ".join(f"{r['learning_rate']:g}: {r['test_days']:.2f}{' (selected)' if r['selected'] else ''}" for r in others)
                      + f" (held-out accuracy; {'simulated ' if s.get('synthetic_data', True) else ''}validation "
-                     + ", ".join(f"{r['validation_accuracy']:.3f}" for r in others) + ")"))
+                     + ", ".join(f"{r.get('validation_accuracy', r.get('simulated_validation', float('nan'))):.3f}" for r in others) + ")"))
     curve = tl.get("learning_curve") or []
     if curve:
         n_max = max(r["n_train"] for r in curve)

@@ -23,11 +23,11 @@ from pathlib import Path
 
 from . import headline, summary
 from .errors import SlicError
-from .paths import data_root, figures_dir, figures_root, notebooks_dir
+from .paths import _made, data_root, figures_dir, figures_root, notebooks_dir
 from .profiles import PROFILES, get_profile
 
 KEYWORD_SOURCES = ("simulator", "slic-release")
-INTERRUPTED_KEEPS = "the notebooks that finished keep their results; continue with the --only command above"
+INTERRUPTED_KEEPS = "the notebooks that finished keep their results (an interrupted notebook's line above names the --only command that continues)"
 """What ``slic paper`` keeps when it is interrupted (:func:`slic_lib.cli.main` says it)."""
 
 PAPER_NOTEBOOKS = (
@@ -103,15 +103,18 @@ def _one_run_at_a_time(profile: str):
     """
     from filelock import FileLock, Timeout
 
+    folders = {figures_dir(profile).resolve(), _made(data_root() / profile, "SLIC_DATA").resolve()}  # once each: one folder for both
     with contextlib.ExitStack() as stack:
-        for folder in (figures_dir(profile), data_root() / profile):
-            folder.mkdir(parents=True, exist_ok=True)
+        for folder in sorted(folders):
             lock = FileLock(str(folder / ".slic-paper.lock"), timeout=0)
             try:
                 stack.enter_context(lock)
             except Timeout:
                 raise SlicError(f"another slic paper is running on profile {profile} (lock {lock.lock_file}); wait for it to "
                                 "finish, or set SLIC_DATA and SLIC_FIGURES to other folders for a second run.") from None
+            except OSError as exc:
+                raise SlicError(f"cannot write the lock {lock.lock_file} ({exc.strerror}); set SLIC_DATA and SLIC_FIGURES to "
+                                "writable places.") from None
         yield
 
 
@@ -171,8 +174,9 @@ def _execute(prof, notebooks, data_source, aia_source, kernel, progress, pm) -> 
             left = notebooks[notebooks.index(name):]
             source = f" --data-source {shlex.quote(data_source)}" if data_source else ""
             aia = f" --aia-source {aia_source}" if aia_source else ""
+            chosen = f" --kernel {shlex.quote(kernel)}" if kernel else ""
             print(f"[slic paper] {name} was interrupted (its executed copy {out} is incomplete); to continue: "
-                  f"slic paper --profile {prof.name}{source}{aia} --only {' '.join(left)}", file=sys.stderr, flush=True)
+                  f"slic paper --profile {prof.name}{source}{aia}{chosen} --only {' '.join(left)}", file=sys.stderr, flush=True)
             raise
         seconds = round(time.perf_counter() - t0, 1)
         print(f"[slic paper] {name} done in {seconds:.0f} s", flush=True)
@@ -192,9 +196,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     # "--only 03_validation_metrics" means the notebook as much as its file name does
-    only = tuple(n if n.endswith(".ipynb") else f"{n}.ipynb" for n in args.only or ())
+    only = tuple(n if n.endswith(".ipynb") else f"{n}.ipynb" for n in (Path(n).name for n in args.only or ()))
     notebooks = only or PAPER_NOTEBOOKS + (BEYOND_NOTEBOOKS if args.with_transfer else ())
     t0 = time.perf_counter()
+    was_complete = not summary.missing(get_profile(args.profile).name)
     # a whole run's summary and headline hold its own numbers; --only adds to the last run's
     result = run_notebooks(args.profile, args.data_source, args.aia_source, notebooks, args.kernel, new_summary=not args.only)
     prof = get_profile(args.profile)
@@ -203,7 +208,7 @@ def run(args: argparse.Namespace) -> int:
         raise SlicError(f"the notebooks ran but summary.json lacks {', '.join(lacking)}.")
     what = "regenerated the paper" if not args.only else f"ran {len(notebooks)} notebook{'s' if len(notebooks) > 1 else ''}"
     print(f"\n{what} ({prof.name} profile) in {time.perf_counter() - t0:.0f} s -> {figures_root() / prof.name}")
-    if not lacking:  # a whole run, or --only that finished an interrupted one
+    if not lacking and not (args.only and was_complete):  # a whole run, or --only that finished an interrupted one
         path = headline.write(prof.name)
         print(f"\n{path.read_text()}\n(written to {path})")
     if result.get("synthetic_data"):

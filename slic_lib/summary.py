@@ -70,6 +70,14 @@ def update(profile: str, /, **values: Any) -> dict:
     return data
 
 
+def drop(profile: str, *keys: str) -> None:
+    """Remove ``keys`` from the summary (a step that does not apply to this run must not leave an earlier run's numbers)."""
+    data = read(profile)
+    if any(k in data for k in keys):
+        data = {k: v for k, v in data.items() if k not in keys}
+        atomic_write(path(profile), lambda fh: json.dump(data, fh, indent=2))
+
+
 def missing(profile: str) -> list[str]:
     """Required keys not yet in the summary."""
     data = read(profile)

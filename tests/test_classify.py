@@ -456,3 +456,9 @@ def test_rows_of_earlier_runs_other_inputs_are_said(model, fits_tree, tmp_path):
     second = classify_files(files, model, out, precision="float32", workers=0, progress=False)
     assert second.n_ok == 3 and (second.other_rows, second.other_errors) == (1, 1) and len(pd.read_csv(out)) == 4
     assert f"{out} also holds 1 row(s) of earlier runs' other inputs (1 of them errors)" in second.summary()
+
+    spots = sorted((fits_tree / "sunspots").glob("*.fits"))[:2]
+    third = classify_files(spots, model, out, precision="float32", workers=0, progress=False, features=["sunspots"])
+    written = pd.read_csv(out)
+    assert third.other_rows == int((~written["path"].isin([str(p.resolve()) for p in spots])).sum())  # what the file holds
+    assert third.other_errors == 0 and (written["status"] == "ok").all()

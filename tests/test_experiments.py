@@ -170,9 +170,9 @@ def test_a_dataset_built_from_another_source_is_refused_by_the_notebooks_after_0
     monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
     mine = make_tree(tmp_path / "mine", per_class=2, frames_per_sequence=1, plain=True)
     simulated = experiments.start("smoke", "simulator")
-    data = SolarData.from_arrays(np.ones((5, 8, 8), np.float32), np.arange(5), CLASSES, PreprocessConfig(size=8), synthetic=True)
+    data = SolarData.from_arrays(np.ones((5, 8, 8), np.float32), np.arange(5), CLASSES, PreprocessConfig(size=8), synthetic=True,
+                                 source="simulator")  # as notebook 01 builds it
     save_dataset(data, simulated.dataset_path)
-    simulated.record_dataset_source()
     assert simulated.require_dataset() == simulated.dataset_path
     monkeypatch.chdir(tmp_path)
     theirs = experiments.start("smoke", "mine")  # relative: the same folder as its absolute name
@@ -181,6 +181,8 @@ def test_a_dataset_built_from_another_source_is_refused_by_the_notebooks_after_0
         experiments.training.train_sweep(theirs)
     with pytest.raises(SlicError, match="was built from simulator"):
         experiments.validation.validation(theirs)
+    with pytest.raises(SlicError, match="was built from simulator"):  # notebooks 04-06 through the model they need
+        theirs.require_model()
 
 
 def test_a_class_without_images_is_one_sentence_before_any_table(tmp_path, monkeypatch):
@@ -207,11 +209,13 @@ def test_results_of_steps_that_do_not_apply_are_not_drawn_again_under_this_runs_
     experiments.validation.published_validation(run, progress=False)
     experiments.validation._evaluation_figures(run, "validation_published", "table1_published", "Table 1 of sol_class_4.pth", False)
     results.write_json("smoke", "published_on_simulated", {"stale": True})
+    summary.update("smoke", published_on_simulated={"stale": True})
     (run.figures / "fig_published_on_simulated.png").write_bytes(b"stale")
     assert (run.figures / "table1_published_confusion_matrix.md").exists()
     other = experiments.start("smoke", "simulator")
     assert experiments.validation.published_validation(other) is None
     assert experiments.curation.published_on_simulated(other) is None  # no simulated frames
     assert not results.exists("smoke", "validation_published") and not results.exists("smoke", "published_on_simulated")
+    assert not {"published", "published_on_simulated"} & set(summary.read("smoke"))  # nor their numbers
     assert not (run.figures / "table1_published_confusion_matrix.md").exists()
     assert not (run.figures / "fig_published_on_simulated.png").exists()

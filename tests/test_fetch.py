@@ -264,3 +264,14 @@ def test_a_file_missing_from_a_local_mirror_is_not_called_a_network_problem(tmp_
         fetch.fetch("slic-release", dest=tmp_path / "got", base_url=str(mirror), progress=False)
     message = str(info.value)
     assert message.startswith(f"{mirror / 'sol_class_4.pth'} does not exist or cannot be read") and "network" not in message
+
+
+def test_weights_in_torchs_legacy_format_are_taken(tmp_path):
+    # the 2019 release may predate torch's zip format; a check with mmap refused and deleted such a file
+    mirror = tmp_path / "mirror"
+    mirror.mkdir()
+    torch.save({"layer.weight": torch.ones(3)}, mirror / "sol_class_4.pth", _use_new_zipfile_serialization=False)
+    for name in ("solar_train_data.npz", "solar_test_data.npz"):
+        (mirror / name).write_bytes(FILES[name])
+    files = fetch.fetch("slic-release", dest=tmp_path / "got", base_url=str(mirror), progress=False)
+    assert files["sol_class_4.pth"].read_bytes() == (mirror / "sol_class_4.pth").read_bytes()

@@ -286,3 +286,19 @@ def test_frames_of_an_unfinished_download_are_completed_before_use(tmp_path, mon
     assert len(observation_files(run, key, 3, progress=False)) == 5
     monkeypatch.setattr(fido, "fetch", offline)  # complete: not searched again
     assert len(observation_files(run, key, 3, progress=False)) == 5
+
+
+def test_fetch_marks_a_folder_complete_only_for_the_notebooks_sampling(monkeypatch, tmp_path):
+    from sunpy.net import Fido
+
+    class Downloaded(list):
+        errors: list = []
+
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path))
+    monkeypatch.setattr(fido, "search", lambda key, sample=None: [[1, 2, 3]])
+    monkeypatch.setattr(Fido, "fetch", lambda result, path, overwrite, progress: Downloaded(["a.fits"]))
+    key = "ar11638-1600"
+    fido.fetch(key, sample=50, progress=False)
+    assert not fido.is_complete(key)  # every 50th frame is not what the notebooks read
+    fido.fetch(key, progress=False)
+    assert fido.is_complete(key)

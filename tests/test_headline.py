@@ -123,7 +123,11 @@ def test_finishing_an_interrupted_run_with_only_writes_the_headline(tmp_path, mo
 
     monkeypatch.setattr(pipeline, "_execute", execute)
     _paper(only=["05_adversarial_aia.ipynb"])
-    assert (summary.path("smoke").parent / "headline.md").exists()
+    head = summary.path("smoke").parent / "headline.md"
+    assert head.exists()
+    head.unlink()
+    _paper(only=["notebooks/02_training_sweep.ipynb"])  # a complete run's summary, one notebook redone: no new headline
+    assert not head.exists()  # (it would mix this notebook's numbers with the others' under one commit)
 
 
 def test_each_notebooks_time_is_kept_as_it_ends_and_an_interrupt_says_how_to_go_on(tmp_path, monkeypatch, capsys):
@@ -226,3 +230,29 @@ def test_fido_without_the_manual_sot_frames_is_refused_before_any_notebook(tmp_p
     with pytest.raises(SlicError, match="--aia-source fido needs frames no Fido client serves: .*ar11108-sot-halpha"):
         pipeline.run_notebooks("smoke", aia_source="fido", notebooks=pipeline.PAPER_NOTEBOOKS)
     assert not ran
+
+
+def test_the_lock_takes_one_folder_once_and_an_unwritable_one_is_one_sentence(tmp_path, monkeypatch):
+    import pytest
+
+    from slic_lib import pipeline
+    from slic_lib.errors import SlicError
+
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "same"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "same"))  # one folder for both: it refused every run as "another"
+    with pipeline._one_run_at_a_time("smoke"):
+        pass
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "ro"))
+    (tmp_path / "ro" / "smoke").mkdir(parents=True)
+    (tmp_path / "ro" / "smoke" / ".slic-paper.lock").mkdir()  # cannot be opened as a file, even by root
+    with pytest.raises(SlicError, match="cannot write the lock .*set SLIC_DATA and SLIC_FIGURES to writable places"):
+        with pipeline._one_run_at_a_time("smoke"):
+            pass
+
+
+def test_a_summary_of_the_previous_version_still_makes_a_headline(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    summary.update("smoke", synthetic_data=True, transfer_learning={"sweep_models": [
+        {"learning_rate": 3e-3, "selected": True, "test_days": 0.9, "simulated_validation": 1.0},
+        {"learning_rate": 1e-3, "selected": False, "test_days": 0.8, "simulated_validation": 0.98}]})
+    assert "simulated validation 1.000, 0.980" in headline.table("smoke")

@@ -56,11 +56,10 @@ def curate(run: Run, progress: bool = True) -> Curation:
     report, image_dir = None, None
     if run.data_source == "slic-release":
         files = fetch("slic-release", progress=progress)
-        convert_slic_npz(files["solar_train_data.npz"], run.dataset_path, val_npz=files["solar_test_data.npz"])
+        convert_slic_npz(files["solar_train_data.npz"], run.dataset_path, val_npz=files["solar_test_data.npz"], source=run.data_source)
     else:
         image_dir = simulate_training_data(run, progress) if run.synthetic else Path(run.data_source)
         report = build_dataset(image_dir, run.dataset_path, PreprocessConfig(size=p.input_size, mode=p.preprocessing), progress=progress, source=run.data_source)
-    run.record_dataset_source()
     data = load_dataset(run.dataset_path)
     if data.is_synthetic and not run.synthetic:  # every result of the run would be labelled with this folder, as observations
         raise SlicError(f"{int(data.synthetic.sum())} of the {len(data)} images in {run.data_source} are simulated (their "
@@ -102,6 +101,7 @@ def realism_check(run: Run) -> dict | None:
     """
     if not (run.synthetic and bbso.available()):
         _forget_realism(run)
+        summary.drop(run.name, "realism")
         return None
     checks = realism.simulator_vs_bbso(n_per_class=4 if run.name == "smoke" else 16, seed=run.profile.seed)
     distances = {}
@@ -170,6 +170,7 @@ def published_on_simulated(run: Run, per_class: int = PUBLISHED_PER_CLASS, progr
     sim_dir = run.data_dir / "sim"
     if weights is None or not (run.synthetic and sim_dir.is_dir()):
         results.remove(run.name, "published_on_simulated")  # an earlier run's, which figures() would draw under this run's label
+        summary.drop(run.name, "published_on_simulated")
         run.forget("table_published_on_simulated", "published_on_simulated_confusion", "fig_published_on_simulated")
         return None
     model = load_checkpoint(weights)

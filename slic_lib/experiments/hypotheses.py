@@ -192,7 +192,7 @@ def figures(run: Run) -> list:
     for name, s in res["sweeps"].items():
         frame = results.read_table(run.name, f"hypotheses_{name}")
         images = results.read_arrays(run.name, f"hypotheses_{name}_images")
-        fig = plot_sweep(frame, s["true"], name, images, flip=s["flips"]["median"], synthetic=res["synthetic"],
+        fig = plot_sweep(frame, s["true"], name, images, flips=s["flips"], synthetic=res["synthetic"],
                          title=f"Causal test: {s['what']}")
         run.save(fig, f"fig_hypotheses_{name}")
         figs.append(fig)

@@ -25,7 +25,7 @@ from .observations import observation_maps
 from .run import Run, complete, mark_complete
 
 TRIPLET = ("sot_full", "sot_degraded", "aia_1600")
-TRIPLET_TITLES = ("SOT H-alpha, full resolution", "SOT H-alpha degraded to AIA (1.2\", 0.6\"/px)", "AIA 1600 \u00c5")
+TRIPLET_TITLES = ("SOT H-alpha, full resolution", "SOT H-alpha degraded to AIA: 1.2\" resolution, 0.6\"/px", "AIA 1600 \u00c5")
 #: Seed offset of the held-out set, so it never repeats a training run.
 HELD_OUT_SEED = 1_000_003
 
@@ -92,7 +92,9 @@ def figures(run: Run) -> list:
     """Draw notebook 04's figures and tables from its result files."""
     res = results.read_json(run.name, "resolution_test")
     arr = results.read_arrays(run.name, "resolution_triplet")
-    figs = [plot_resolution_triplet(*(arr[k] for k in TRIPLET), arr["probs"], res["class_names"], titles=list(TRIPLET_TITLES),
+    # each column's field of view: the AIA frame covers more of the Sun than SOT's, so its spot is smaller
+    titles = [f"{t}\n{arr[k].shape[1] * res['triplet'][k]['scale_arcsec']:.0f}\" field of view" for k, t in zip(TRIPLET, TRIPLET_TITLES)]
+    figs = [plot_resolution_triplet(*(arr[k] for k in TRIPLET), arr["probs"], res["class_names"], titles=titles,
                                     synthetic=res["synthetic"], title="Figure 5: AR11108, 2010-09-25")]
     run.save(figs[0], "fig5_resolution_triplet")
     if res["curve"] is not None:

@@ -23,8 +23,6 @@ from ..plots.style import save_figure
 from ..profiles import Profile, get_profile
 
 DATA_SOURCES = ("simulator", "slic-release")
-DATA_SOURCE_ATTR = "slic_data_source"
-"""The dataset file's attribute naming the run's data source (:meth:`Run.record_dataset_source`)."""
 AIA_SOURCES = ("simulator", "fido")
 
 
@@ -101,33 +99,36 @@ class Run:
             for suffix in (".png", ".pdf", ".csv", ".md"):
                 (self.figures / f"{name}{suffix}").unlink(missing_ok=True)
 
-    def record_dataset_source(self) -> None:
-        """Write this run's data source into the dataset file notebook 01 has just built."""
-        import h5py
-
-        with h5py.File(self.dataset_path, "a") as h5:
-            h5.attrs[DATA_SOURCE_ATTR] = self.data_source
-
     def require_dataset(self) -> Path:
         """The dataset file, checked to be built from this run's data source (else one sentence).
 
         Notebooks 02-06 label every result with the run's data source; a dataset that notebook
         01 built from another source (an ``--only`` run that forgot ``--data-source``) would put
-        simulated results under a folder's name, or the other way round.
+        simulated results under a folder's name, or the other way round. Notebook 01 writes the
+        run's data source as the dataset's ``source`` (a dataset of an older version, whose
+        source names the release's npz file, counts as ``slic-release``).
         """
         if not self.dataset_path.is_file():
             raise SlicError(f"{self.dataset_path} does not exist; run notebook 01 with profile {self.name!r} first.")
         import h5py
 
         with h5py.File(self.dataset_path, "r") as h5:
-            built_from = h5.attrs.get(DATA_SOURCE_ATTR)
-        if built_from is not None and str(built_from) != self.data_source:
+            built_from = str(h5.attrs.get("source", "")) or None
+        if built_from is not None and built_from.endswith(".npz"):
+            built_from = "slic-release"
+        if built_from is not None and built_from != self.data_source:
             raise SlicError(f"{self.dataset_path} was built from {built_from}, but this run's data source is {self.data_source}: "
                             f"run notebook 01 with data source {self.data_source} first, or run this one with {built_from}.")
         return self.dataset_path
 
     def require_model(self) -> Path:
-        """The selected model, or a clear error naming the notebooks that make it."""
+        """The selected model, or a clear error naming the notebooks that make it.
+
+        Where the dataset file is there, it is checked first (:meth:`require_dataset`): the
+        model was trained on it, and its results are labelled with this run's data source.
+        """
+        if self.dataset_path.is_file():
+            self.require_dataset()
         if not self.best_model.exists():
             raise SlicError(f"{self.best_model} does not exist; run notebooks 01 and 02 with profile {self.name!r} first.")
         return self.best_model

@@ -257,6 +257,15 @@ def baseline_comparison(bbso_result: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _rule_sentence(baseline: dict | None) -> str:
+    """The rule as the figures state it: "; rule: filaments when more than 0.20 % of pixels are darker than 0.85 x the median"."""
+    rule = (baseline or {}).get("rule") or {}
+    if "threshold" not in rule:
+        return ""
+    return (f"; rule: filaments when more than {100 * rule['threshold']:.2f} % of the pixels are darker than "
+            f"{rule['fraction']:g} x the crop's median")
+
+
 def figures(run: Run) -> list[Figure]:
     """Draw notebook 06's figures and tables from its result files alone (in the run's figure folder).
 
@@ -290,7 +299,8 @@ def figures(run: Run) -> list[Figure]:
                 drawn.append(("fig_transfer_bbso_errors", plot_disagreements(
                     wrong["crops"][:MAX_ERRORS_SHOWN], per_crop.iloc[wrong["rows"][:MAX_ERRORS_SHOWN]],
                     title=f"Real BBSO crops of the held-out days that the network or the dark-pixel rule gets wrong ({shown}); "
-                          f"network trained on {'simulated images' if run.synthetic else run.data_source}")))
+                          f"network trained on {'simulated images' if run.synthetic else run.data_source}"
+                          + _rule_sentence(bbso_result.get("baseline")))))
         ex = results.read_arrays(run.name, "transfer_bbso_examples")
         drawn.append(("fig_transfer_bbso_zero_shot", plot_bbso_examples(
             ex["images"], ex["probs"], ex["labels"], [str(c) for c in ex["class_names"]],

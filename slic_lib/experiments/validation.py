@@ -81,6 +81,7 @@ def published_validation(run: Run, progress: bool = True) -> Evaluation | None:
     path = published_checkpoint(run)
     if path is None:
         results.remove(run.name, "validation_published")  # an earlier slic-release run's, not to be drawn under this run's label
+        summary.drop(run.name, "published")
         run.forget(*PUBLISHED_OUTPUTS)
         return None
     ev = evaluate(path, run.require_dataset(), progress=progress)
@@ -283,7 +284,8 @@ def split_figure(run: Run):
     """Validation accuracy per seed for the two splits, from the stored per-seed table."""
     result = results.read_json(run.name, "split_comparison")
     table = results.read_table(run.name, "split_comparison")
-    return plot_split_comparison(table, result["inflation"], result["inflation_std"], synthetic=run.synthetic)
+    return plot_split_comparison(table, result["inflation"], result["inflation_std"], synthetic=run.synthetic,
+                                 last_epochs=result.get("averaged_over_last_epochs"))
 
 
 def _evaluation_figures(run: Run, name: str, prefix: str, title: str, synthetic: bool) -> list:

@@ -56,11 +56,12 @@ def plot_realism(arrays: Mapping[str, np.ndarray], stats: Mapping) -> Figure:
     ax_p.grid(alpha=0.3)
     centres = np.linspace(0.05, 4.95, 50)
     for key in (k for k in arrays if k.endswith("_hist")):
-        ax_h.semilogy(centres, np.clip(arrays[key], 1e-4, None), label=key.removesuffix("_hist"))
-    ax_h.set_xlabel("intensity / disc median (disc pixels)")
+        density = np.asarray(arrays[key], dtype=float)
+        ax_h.semilogy(centres, np.where(density > 0, density, np.nan), label=key.removesuffix("_hist"))  # empty bins: no line
+    ax_h.set_xlabel("intensity / disc median (disc pixels; last bin: all > 4.9)")
     ax_h.set_ylabel("density")
     ax_h.legend(fontsize=7)
     ax_h.grid(alpha=0.3)
     missing = ", ".join(f"{w:g}" for w in stats["not_compared"]) or "none"
-    suptitle(fig, f"Simulated AIA beside the real AIA images that ship (171 A only; no real image for {missing} A)", True)
+    suptitle(fig, f"Simulated AIA beside the real AIA that ships (171 Å only; none for {missing} Å)", True)
     return fig

@@ -111,11 +111,17 @@ def sci(x: float) -> str:
     return f"${mant}\\times10^{{{exp}}}$" if mant != "1" else f"$10^{{{exp}}}$"
 
 
-def show_image(ax: Axes, image: np.ndarray) -> None:
-    """An image in grey, clipped to its 0.5-99.5 percentiles, without ticks."""
+def stretch(image: np.ndarray) -> tuple[float, float]:
+    """The 0.5 and 99.5 percentiles of an image's finite pixels: the grey range :func:`show_image` uses."""
     img = np.asarray(image, dtype=float)
     finite = img[np.isfinite(img)]
-    lo, hi = np.percentile(finite, [0.5, 99.5]) if finite.size else (0.0, 1.0)
+    return tuple(np.percentile(finite, [0.5, 99.5])) if finite.size else (0.0, 1.0)
+
+
+def show_image(ax: Axes, image: np.ndarray, limits: tuple[float, float] | None = None) -> None:
+    """An image in grey, clipped to its 0.5-99.5 percentiles (or to ``limits``, to show several alike), without ticks."""
+    img = np.asarray(image, dtype=float)
+    lo, hi = limits if limits is not None else stretch(img)
     ax.imshow(img, cmap="gray", origin="lower", vmin=lo, vmax=hi if hi > lo else lo + 1, interpolation="nearest")
     ax.set_xticks([])
     ax.set_yticks([])

@@ -61,7 +61,7 @@ def plot_lr_sweep(
         ax_loss.plot(run.epoch, run.train_loss, marker="o", ms=3, color=line.get_color(), label=f"η = {sci(lr)}")
     acc = 100 * float(sel.val_accuracy.iloc[0])
     ax_acc.plot([ep_sel], [acc], marker="*", ms=16, color="k", ls="none", zorder=5,
-                label=f"selected: η = {sci(lr_sel)}, epoch {ep_sel}\n({acc:.2f} %)")
+                label=f"selected: η = {sci(lr_sel)}, epoch {ep_sel}\n({acc:.2f} %; ties: lowest validation loss)")
     for a in (ax_acc, ax_loss):
         a.xaxis.set_major_locator(MaxNLocator(integer=True))
         a.set_xlabel("epoch")

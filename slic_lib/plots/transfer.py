@@ -87,7 +87,7 @@ def plot_disagreements(crops: Sequence[np.ndarray], rows: pd.DataFrame, title: s
         # their room in the constrained layout, which does not see free texts
         ax.set_xlabel(" \n ", fontsize=9)
         for line, (text, right) in enumerate(((f"network: {row['network']}, P(true) {row['p_true']:.2f}", row["network_right"]),
-                                          (f"rule: {row['rule']}, dark {100 * row['dark_share']:.1f} %", row["rule_right"]))):
+                                          (f"rule: {row['rule']}, dark {100 * row['dark_share']:.2f} %", row["rule_right"]))):
             ax.annotate(text, xy=(0.5, 0.0), xycoords="axes fraction", xytext=(0, -3 - 11 * line), textcoords="offset points",
                         ha="center", va="top", fontsize=8, color="black" if right else WRONG_COLOUR)
     suptitle(fig, title, synthetic=False)

@@ -272,10 +272,11 @@ def plot_inference_times(
     return fig
 
 
-SPLIT_LABELS = {"every-nth": "every 10th file (the paper)", "grouped": "whole runs (grouped)"}
+SPLIT_LABELS = {"every-nth": "every 10th file (the Slic release's code)", "grouped": "whole runs (grouped)"}
 
 
-def plot_split_comparison(table: pd.DataFrame, inflation: float, inflation_std: float, synthetic: bool = False) -> Figure:
+def plot_split_comparison(table: pd.DataFrame, inflation: float, inflation_std: float, synthetic: bool = False,
+                          last_epochs: int | None = None) -> Figure:
     """Validation accuracy per seed for the every-10th-file and the grouped split.
 
     Parameters
@@ -284,25 +285,29 @@ def plot_split_comparison(table: pd.DataFrame, inflation: float, inflation_std: 
         One row per training: ``split`` (``"every-nth"`` or ``"grouped"``), ``seed`` and
         ``val_accuracy``.
     inflation, inflation_std : float
-        Mean and spread over seeds of every-nth minus grouped, quoted in the title.
+        Mean and standard deviation over seeds of every-nth minus grouped, quoted in the title.
     synthetic : bool
         Mark the title "(simulated data)".
+    last_epochs : int, optional
+        Epochs each training's accuracy is averaged over, for the axis label.
 
     Returns
     -------
     matplotlib.figure.Figure
-        Accuracy against seed, one line per split, each split's mean dashed.
+        Accuracy per seed (markers: the seeds are separate trainings, not a series), each
+        split's mean dashed.
     """
     fig, ax = plt.subplots(figsize=(6.4, 3.8), layout="constrained")
     for (kind, label), colour, marker in zip(SPLIT_LABELS.items(), (PAPER_COLOUR, THIS_RUN_COLOUR), ("o", "s")):
         part = table[table["split"] == kind].sort_values("seed")
-        ax.plot(part["seed"], part["val_accuracy"], marker=marker, color=colour, label=label)
+        ax.plot(part["seed"], part["val_accuracy"], marker=marker, ls="none", ms=7, color=colour, label=label)
         ax.axhline(part["val_accuracy"].mean(), color=colour, ls="--", lw=1)
     ax.set_xticks(sorted(table["seed"].unique()))
     ax.set_xlabel("seed (initialisation, shuffling, held-out runs)")
-    ax.set_ylabel("validation accuracy (mean of last epochs)")
+    ax.set_ylabel(f"validation accuracy\n(mean of the last {last_epochs or ''} epochs)".replace("last  ", "last "))
     ax.legend(loc="best", fontsize=9)
     ax.grid(alpha=0.3)
-    suptitle(fig, f"Every-10th-file vs grouped split: inflation {inflation:+.3f} ± {inflation_std:.3f} over {table['seed'].nunique()} seeds",
+    suptitle(fig, f"Every-10th-file vs grouped split: inflation {inflation:+.3f} ± {inflation_std:.3f} (mean ± s.d. over "
+                  f"{table['seed'].nunique()} seeds)",
              synthetic)
     return fig

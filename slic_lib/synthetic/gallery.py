@@ -71,7 +71,7 @@ def plot_gallery(outdir_or_paths, n_per_class: int = 4, stride: int = 1, cmap: s
             lo, hi = np.percentile(data, [0.5, 99.7])
             ax.imshow(data, cmap=cmap, origin="lower", vmin=lo, vmax=hi, interpolation="nearest")
             fov = data.shape[1] * float(header.get("CDELT1", 0))
-            ax.set_title(f"{key}\n{header.get('DATE_OBS', header.get('DATE-OBS', ''))[:19]}  {fov:.0f}\"", fontsize=7)
+            ax.set_title(f"{key}\n{header.get('DATE_OBS', header.get('DATE-OBS', ''))[:19]}  field {fov:.0f}\"", fontsize=7)
     fig.suptitle("Simulated data (slic_lib.synthetic) \u2014 not real observations", fontsize=10)
     fig.tight_layout()
     return fig
