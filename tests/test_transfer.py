@@ -13,6 +13,7 @@ import torch
 
 from conftest import TINY
 from slic_lib import results, summary
+from slic_lib.plots import style
 from slic_lib.classes import CLASSES
 from slic_lib.dataset import SolarData
 from slic_lib.errors import SlicError
@@ -189,8 +190,8 @@ def test_held_out_crops_get_both_answers_and_the_errors_figure_shows_the_wrong_o
     fig = plot_disagreements([crops[i].data for i in wrong], rows.iloc[wrong], title="held out")
     assert len(fig.axes) == 2
     texts = [[t for t in ax.texts] for ax in fig.axes]  # the two answers, annotations of each crop
-    assert [t.get_color() for t in texts[0]] == ["#d62728", "#d62728"]  # both wrong on the second crop
-    assert [t.get_color() for t in texts[1]] == ["#d62728", "black"]  # only the network on the third
+    assert [t.get_color() for t in texts[0]] == [style.WRONG_COLOUR, style.WRONG_COLOUR]  # both wrong on the second crop
+    assert [t.get_color() for t in texts[1]] == [style.WRONG_COLOUR, "black"]  # only the network on the third
     plt.close("all")
 
 

@@ -34,9 +34,11 @@ POOL_COLOUR = "#e15759"
 CLASSIFIER_COLOUR = "#a0a0a0"
 RELU_DROPOUT_COLOUR = "#f4b6d2"
 OUTPUT_LAYER_COLOUR = "#d4af37"
-#: Probability bars: the true (or expected) class, a wrong prediction, the other classes.
-TRUE_COLOUR = "#2ca02c"
-WRONG_COLOUR = "#d62728"
+#: Probability bars: the true (or expected) class, a wrong prediction, the other classes. Okabe &
+#: Ito's bluish green and vermillion, which readers with red-green colour blindness tell apart
+#: (matplotlib's green and red they do not); green still reads as right and red as wrong.
+TRUE_COLOUR = "#009e73"
+WRONG_COLOUR = "#d55e00"
 OTHER_COLOUR = "#b0b0b0"
 #: This run's measurements against the paper's.
 THIS_RUN_COLOUR = "#4e79a7"
@@ -140,6 +142,9 @@ def prob_bars(ax: Axes, probs: np.ndarray, class_names: Sequence[str], true: int
     ax.set_ylim(len(class_names) - 0.5, -0.5)
     ax.set_yticks(y, class_names if show_names else [""] * len(class_names))
     ax.set_xticks([0, 0.5, 1], ["0", "0.5", "1"])
+    ends = ax.get_xticklabels()  # inside their panel: side by side, one panel's "1" and the next one's "0" read as "1 0"
+    ends[0].set_horizontalalignment("left")
+    ends[-1].set_horizontalalignment("right")
     ax.set_xlabel("probability")
     ax.grid(axis="x", alpha=0.3)
     for yi, p in zip(y, probs):

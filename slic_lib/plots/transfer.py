@@ -22,14 +22,14 @@ MODE_STYLE = {
     "classifier": dict(color="tab:blue", marker="o"),
     "top": dict(color="tab:orange", marker="s"),
     "all": dict(color="tab:purple", marker="^"),
-    "scratch": dict(color="tab:red", marker="x"),
+    "scratch": dict(color="tab:green", marker="x"),
 }
 """Line style of each learning-curve mode."""
 
 _AIA_COLUMNS = {
     "accuracy_before": ("zero-shot (H-alpha model)", OTHER_COLOUR),
     "accuracy_after": ("fine-tuned", "tab:orange"),
-    "accuracy_scratch": ("from scratch", "tab:red"),
+    "accuracy_scratch": ("from scratch", "tab:blue"),  # not red beside orange: readers with red-green colour blindness
 }
 
 
@@ -205,7 +205,9 @@ def plot_aia_transfer(table: pd.DataFrame, title: str | None = None) -> Figure:
     ax.set_xticks(x, [f"AIA {w} \u00c5\n({e})" for w, e in zip(table["wavelength"], table["expected"])])
     ax.set_ylim(0, 1.22)
     ax.set_yticks(np.linspace(0, 1, 6))
-    ax.set_ylabel("accuracy on held-out frames")
+    n_test = sorted({int(n) for n in table["n_test"]}) if "n_test" in table else []
+    each = f"{n_test[0]} " if len(n_test) == 1 else ""  # one training and one test set a kind: no error bars to draw
+    ax.set_ylabel(f"accuracy on {each}held-out frames (one training)")
     ax.legend(fontsize=8, ncol=len(cols), loc="upper center")
     n_train = int(table["n_train"].iloc[0]) if len(table) else 0
     n_replay = int(table["n_replay"].iloc[0]) if len(table) and "n_replay" in table else 0

@@ -39,6 +39,7 @@ from ..errors import SlicError
 from ..experiments.hypotheses import SWEEPS, sweep
 from ..inference import cpu_threads, predict_proba
 from ..preprocess import BadFrameError, clean, image_array, preprocess_array
+from ..plots.style import TRUE_COLOUR, WRONG_COLOUR
 from . import images
 from .models import DemoModel, find_model, load_demo_model
 from .render import draw_curve, draw_input, draw_map
@@ -139,14 +140,14 @@ class _Demo:
         line = f"Prediction: <b>{top}</b> ({self.probabilities.max():.1%})"
         if truth is not None:
             verdict = "right" if top == truth else "wrong"
-            colour = "#2ca02c" if top == truth else "#d62728"
+            colour = TRUE_COLOUR if top == truth else WRONG_COLOUR
             line += f" &mdash; true class: {truth} <span style='color:{colour}'>({verdict})</span>"
         self.prediction.value = line
 
     def show_error(self, exc: Exception) -> None:
         """The sentence in red, and nothing left of the last image's answer: its picture, bars and
         prediction line would read as this one's."""
-        self.message.value = f"<span style='color:#d62728'>{html.escape(str(exc))}</span>"
+        self.message.value = f"<span style='color:{WRONG_COLOUR}'>{html.escape(str(exc))}</span>"
         self.image.value, self.prediction.value, self.probabilities = b"", "", None
         self.bars.clear()
 
