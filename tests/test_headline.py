@@ -126,7 +126,7 @@ def test_finishing_an_interrupted_run_with_only_writes_the_headline(tmp_path, mo
     head = summary.path("smoke").parent / "headline.md"
     assert head.exists()
     head.unlink()
-    _paper(only=["notebooks/02_training_sweep.ipynb"])  # a complete run's summary, one notebook redone: no new headline
+    _paper(only=["02_training_sweep.ipynb"])  # a complete run's summary, one notebook redone: no new headline
     assert not head.exists()  # (it would mix this notebook's numbers with the others' under one commit)
 
 
@@ -164,6 +164,8 @@ def test_only_takes_a_notebook_without_its_suffix(tmp_path, monkeypatch, capsys)
     monkeypatch.setattr(pipeline, "_execute", lambda prof, names, *rest: ran.append(names) or {})
     _paper(only=["03_validation_metrics"])
     assert ran == [("03_validation_metrics.ipynb",)] and "ran 1 notebook (smoke profile)" in capsys.readouterr().out
+    _paper(only=["notebooks/04_resolution_degradation.ipynb"])  # as the shell completes it from the repository
+    assert ran[-1] == ("04_resolution_degradation.ipynb",)
 
 
 def test_a_second_paper_run_of_one_profile_is_refused(tmp_path, monkeypatch):
