@@ -43,6 +43,11 @@ def models_dir(profile: str) -> Path:
     return _made(data_root() / "models" / profile, "SLIC_DATA")
 
 
+def data_dir(profile: str) -> Path:
+    """Folder for one profile's generated data (created on demand)."""
+    return _made(data_root() / profile, "SLIC_DATA")
+
+
 def results_dir(profile: str) -> Path:
     """Folder for one profile's result files, which figures are drawn from (created on demand)."""
     return _made(data_root() / profile / "results", "SLIC_DATA")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import headline, summary
 from .errors import SlicError
-from .paths import _made, data_root, figures_dir, figures_root, notebooks_dir
+from .paths import data_dir, figures_dir, figures_root, notebooks_dir
 from .profiles import PROFILES, get_profile
 
 KEYWORD_SOURCES = ("simulator", "slic-release")
@@ -103,7 +103,7 @@ def _one_run_at_a_time(profile: str):
     """
     from filelock import FileLock, Timeout
 
-    folders = {figures_dir(profile).resolve(), _made(data_root() / profile, "SLIC_DATA").resolve()}  # once each: one folder for both
+    folders = {figures_dir(profile).resolve(), data_dir(profile).resolve()}  # once each: one folder may be both
     with contextlib.ExitStack() as stack:
         for folder in sorted(folders):
             lock = FileLock(str(folder / ".slic-paper.lock"), timeout=0)

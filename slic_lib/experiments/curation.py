@@ -101,7 +101,6 @@ def realism_check(run: Run) -> dict | None:
     """
     if not (run.synthetic and bbso.available()):
         _forget_realism(run)
-        summary.drop(run.name, "realism")
         return None
     checks = realism.simulator_vs_bbso(n_per_class=4 if run.name == "smoke" else 16, seed=run.profile.seed)
     distances = {}
@@ -117,10 +116,9 @@ def realism_check(run: Run) -> dict | None:
 
 def _forget_realism(run: Run) -> None:
     """Remove an earlier run's realism results, tables and figures (this run has none to draw)."""
-    if results.exists(run.name, "realism"):
-        classes = results.read_json(run.name, "realism")["classes"]
-        results.remove(run.name, "realism", *(f"realism_{c}" for c in classes))
-        run.forget(*(f"{kind}_realism_{c}" for c in classes for kind in ("table", "fig")))
+    classes = results.read_json(run.name, "realism")["classes"] if results.exists(run.name, "realism") else []
+    run.discard(results=("realism", *(f"realism_{c}" for c in classes)),
+                figures=tuple(f"{kind}_realism_{c}" for c in classes for kind in ("table", "fig")), summary_keys=("realism",))
 
 
 def release_weights() -> Path | None:
@@ -169,9 +167,8 @@ def published_on_simulated(run: Run, per_class: int = PUBLISHED_PER_CLASS, progr
     weights = release_weights()
     sim_dir = run.data_dir / "sim"
     if weights is None or not (run.synthetic and sim_dir.is_dir()):
-        results.remove(run.name, "published_on_simulated")  # an earlier run's, which figures() would draw under this run's label
-        summary.drop(run.name, "published_on_simulated")
-        run.forget("table_published_on_simulated", "published_on_simulated_confusion", "fig_published_on_simulated")
+        run.discard(results=("published_on_simulated",), summary_keys=("published_on_simulated",),
+                    figures=("table_published_on_simulated", "published_on_simulated_confusion", "fig_published_on_simulated"))
         return None
     model = load_checkpoint(weights)
     names = list(model.class_names)

@@ -16,7 +16,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import synthetic, tables
+from .. import results as result_files
+from .. import summary, synthetic, tables
 from ..errors import SlicError
 from ..paths import data_root, figures_dir, models_dir, results_dir
 from ..plots.style import save_figure
@@ -92,12 +93,15 @@ class Run:
         """
         return path.exists() and path.stat().st_mtime > self.dataset_path.stat().st_mtime
 
-    def forget(self, *names: str) -> None:
-        """Delete this run's figures and tables called ``names`` (PNG, PDF, CSV, Markdown), drawn by an
-        earlier run from a step that does not apply to this one."""
-        for name in names:
+    def discard(self, results: tuple[str, ...] = (), figures: tuple[str, ...] = (), summary_keys: tuple[str, ...] = ()) -> None:
+        """Delete what an earlier run left of a step that does not apply to this one: its result
+        files, its figures and tables (PNG, PDF, CSV, Markdown) and its ``summary.json`` keys, which
+        would otherwise be drawn and reported again under this run's label."""
+        result_files.remove(self.name, *results)
+        for name in figures:
             for suffix in (".png", ".pdf", ".csv", ".md"):
                 (self.figures / f"{name}{suffix}").unlink(missing_ok=True)
+        summary.drop(self.name, *summary_keys)
 
     def require_dataset(self) -> Path:
         """The dataset file, checked to be built from this run's data source (else one sentence).

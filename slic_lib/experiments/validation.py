@@ -80,9 +80,7 @@ def published_validation(run: Run, progress: bool = True) -> Evaluation | None:
     """Table 1 of the published checkpoint on the published validation set (Slic release only)."""
     path = published_checkpoint(run)
     if path is None:
-        results.remove(run.name, "validation_published")  # an earlier slic-release run's, not to be drawn under this run's label
-        summary.drop(run.name, "published")
-        run.forget(*PUBLISHED_OUTPUTS)
+        run.discard(results=("validation_published",), figures=PUBLISHED_OUTPUTS, summary_keys=("published",))  # a slic-release run's
         return None
     ev = evaluate(path, run.require_dataset(), progress=progress)
     _store_evaluation(run, "validation_published", ev)
