@@ -38,6 +38,12 @@ def figures_dir(profile: str) -> Path:
     return _made(figures_root() / profile, "SLIC_FIGURES")
 
 
+def executed_dir(profile: str) -> Path:
+    """Folder for the notebooks ``slic paper`` executed for one profile: beside the figures they
+    drew, so that a run under another ``SLIC_FIGURES`` keeps its own (created on demand)."""
+    return _made(figures_dir(profile) / "executed", "SLIC_FIGURES")
+
+
 def models_dir(profile: str) -> Path:
     """Folder for one profile's checkpoints (created on demand)."""
     return _made(data_root() / "models" / profile, "SLIC_DATA")

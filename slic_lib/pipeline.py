@@ -1,7 +1,7 @@
 """``slic paper``: execute notebooks 01-05 in order with papermill and regenerate the paper.
 
-The executed notebooks are kept in ``notebooks/executed/<profile>/``; figures, tables and
-``summary.json`` land in ``figures/<profile>/``, the selected model in
+Figures, tables and ``summary.json`` land in ``figures/<profile>/``, the executed notebooks in
+``figures/<profile>/executed/`` (:func:`slic_lib.paths.executed_dir`), the selected model in
 ``data/models/<profile>/best.pt``. A failing notebook stops the run with the notebook and cell
 named; everything the earlier notebooks produced is kept. A whole re-run simulates again only
 what changed (the simulated frames are kept with their settings), but rebuilds the dataset and
@@ -23,7 +23,7 @@ from pathlib import Path
 
 from . import headline, summary
 from .errors import SlicError
-from .paths import data_dir, figures_dir, figures_root, notebooks_dir
+from .paths import data_dir, executed_dir, figures_dir, figures_root, notebooks_dir
 from .profiles import PROFILES, get_profile
 
 KEYWORD_SOURCES = ("simulator", "slic-release")
@@ -94,12 +94,13 @@ def _check_manual_frames() -> None:
 
 
 @contextlib.contextmanager
-def _one_run_at_a_time(profile: str):
+def one_run_at_a_time(profile: str):
     """Hold an exclusive lock on the profile's data and figures while notebooks run.
 
     Two runs of one profile side by side overwrite each other's dataset, models and summary:
     in the audit, one trained on the other's data and both failed with the same assertion.
-    The locks are released by the OS if the process dies.
+    ``slic paper`` and nbval (``notebooks/conftest.py``) both take it. The locks are released
+    by the OS if the process dies.
     """
     from filelock import FileLock, Timeout
 
@@ -110,8 +111,9 @@ def _one_run_at_a_time(profile: str):
             try:
                 stack.enter_context(lock)
             except Timeout:
-                raise SlicError(f"another slic paper is running on profile {profile} (lock {lock.lock_file}); wait for it to "
-                                "finish, or set SLIC_DATA and SLIC_FIGURES to other folders for a second run.") from None
+                raise SlicError(f"another run of profile {profile}'s notebooks (slic paper or nbval) holds its folders (lock "
+                                f"{lock.lock_file}); wait for it to finish, or set SLIC_DATA and SLIC_FIGURES to other "
+                                "folders for a second run.") from None
             except OSError as exc:
                 raise SlicError(f"cannot write the lock {lock.lock_file} ({exc.strerror}); set SLIC_DATA and SLIC_FIGURES to "
                                 "writable places.") from None
@@ -144,18 +146,14 @@ def run_notebooks(
     data_source = absolute_paths(data_source)
     if (aia_source or os.environ.get("SLIC_AIA_SOURCE")) == "fido" and "04_resolution_degradation.ipynb" in notebooks:
         _check_manual_frames()  # before 01-03 run: else a whole run trains for minutes and stops in 04
-    with _one_run_at_a_time(prof.name):
+    with one_run_at_a_time(prof.name):
         if new_summary:
             summary.start(prof.name)
         return _execute(prof, notebooks, data_source, aia_source, kernel, progress, pm)
 
 
 def _execute(prof, notebooks, data_source, aia_source, kernel, progress, pm) -> dict:
-    out_dir = notebooks_dir() / "executed" / prof.name
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise SlicError(f"cannot make {out_dir}, where the executed notebooks go ({exc.strerror}).") from None
+    out_dir = executed_dir(prof.name)
     params = {"profile": prof.name, "data_source": data_source, "aia_source": aia_source}
     result = summary.read(prof.name)
     for name in notebooks:

@@ -219,3 +219,38 @@ def test_results_of_steps_that_do_not_apply_are_not_drawn_again_under_this_runs_
     assert not {"published", "published_on_simulated"} & set(summary.read("smoke"))  # nor their numbers
     assert not (run.figures / "table1_published_confusion_matrix.md").exists()
     assert not (run.figures / "fig_published_on_simulated.png").exists()
+
+
+def _evaluation(probs, labels, groups):
+    from slic_lib.evaluate import Evaluation
+    from slic_lib.metrics import report
+
+    n = len(labels)
+    data = SolarData.from_arrays(np.random.default_rng(0).random((n, 8, 8)), labels, CLASSES, PreprocessConfig(size=8), groups=groups)
+    indices = np.arange(n)[::-1]  # the validation split in another order than the dataset's
+    probs, labels = np.asarray(probs), np.asarray(labels)[indices]
+    return Evaluation(report(labels, probs.argmax(1), CLASSES), probs, labels, indices, data)
+
+
+def test_figure_7_without_errors_shows_the_closest_calls_one_per_observing_run(tmp_path, monkeypatch):
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    run = experiments.start("smoke", "simulator")
+    labels = [3, 3, 3, 0, 0, 4]
+    groups = [7, 7, 7, 8, 9, 9]  # dataset order; the evaluation sees them reversed
+    true_p = np.array([0.95, 0.99, 0.97, 0.60, 0.62, 0.90])  # validation positions 0-5: runs 9, 9, 8, 7, 7, 7
+    probs = np.zeros((6, 5))
+    probs[np.arange(6), np.asarray(labels)[::-1]] = true_p
+    probs[:, 1] += 1 - true_p
+    experiments.validation._store_evaluation(run, "validation", _evaluation(probs, labels, groups))
+    arr = results.read_arrays("smoke", "validation")
+    # least sure first, one image per run: run 7's position 3 (0.60, not 4 at 0.62), run 9's 0, run 8's 2
+    assert arr["close_positions"].tolist() == [3, 0, 2]
+    figs = experiments.validation._evaluation_figures(run, "validation", "table1", "Table 1", True)
+    assert "closest calls, one per observing run" in figs[-1].get_suptitle()
+    assert [ax.get_title().split(",")[0] for ax in figs[-1].axes if ax.get_title()] == ["#3: quiet", "#0: sunspots", "#2: filaments"]
+    probs[0] = [0, 0.9, 0, 0, 0.1]  # now one error
+    experiments.validation._store_evaluation(run, "validation", _evaluation(probs, labels, groups))
+    figs = experiments.validation._evaluation_figures(run, "validation", "table1", "Table 1", True)
+    assert "1 misclassified of 6" in figs[-1].get_suptitle()
+    assert [ax.get_title() for ax in figs[-1].axes if ax.get_title()][0].startswith("#0: true: sunspots")

@@ -142,7 +142,7 @@ def test_each_notebooks_time_is_kept_as_it_ends_and_an_interrupt_says_how_to_go_
     calls = []
 
     def execute_notebook(nb, out, **kwargs):
-        calls.append(nb)
+        calls.append(out)
         if len(calls) == 2:
             raise KeyboardInterrupt
 
@@ -152,6 +152,8 @@ def test_each_notebooks_time_is_kept_as_it_ends_and_an_interrupt_says_how_to_go_
     except KeyboardInterrupt:
         pass
     assert list(summary.read("smoke")["notebook_seconds"]) == ["01_data_curation.ipynb"]
+    # the executed copies go beside this run's figures, not into the checkout shared by every SLIC_FIGURES
+    assert calls[0] == tmp_path / "figures" / "smoke" / "executed" / "01_data_curation.ipynb"
     assert "to continue: slic paper --profile smoke --only 02_training_sweep.ipynb" in capsys.readouterr().err
 
 
@@ -181,7 +183,7 @@ def test_a_second_paper_run_of_one_profile_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
     _complete_summary()
     with FileLock(str(figures_dir("smoke") / ".slic-paper.lock")):
-        with pytest.raises(SlicError, match="another slic paper is running on profile smoke"):
+        with pytest.raises(SlicError, match="another run of profile smoke's notebooks"):
             pipeline.run_notebooks("smoke", notebooks=("01_data_curation.ipynb",), new_summary=True)
     assert not summary.missing("smoke")  # the running one's summary was left alone
 
@@ -242,13 +244,13 @@ def test_the_lock_takes_one_folder_once_and_an_unwritable_one_is_one_sentence(tm
 
     monkeypatch.setenv("SLIC_DATA", str(tmp_path / "same"))
     monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "same"))  # one folder for both: it refused every run as "another"
-    with pipeline._one_run_at_a_time("smoke"):
+    with pipeline.one_run_at_a_time("smoke"):
         pass
     monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "ro"))
     (tmp_path / "ro" / "smoke").mkdir(parents=True)
     (tmp_path / "ro" / "smoke" / ".slic-paper.lock").mkdir()  # cannot be opened as a file, even by root
     with pytest.raises(SlicError, match="cannot write the lock .*set SLIC_DATA and SLIC_FIGURES to writable places"):
-        with pipeline._one_run_at_a_time("smoke"):
+        with pipeline.one_run_at_a_time("smoke"):
             pass
 
 
@@ -258,3 +260,23 @@ def test_a_summary_of_the_previous_version_still_makes_a_headline(tmp_path, monk
         {"learning_rate": 3e-3, "selected": True, "test_days": 0.9, "simulated_validation": 1.0},
         {"learning_rate": 1e-3, "selected": False, "test_days": 0.8, "simulated_validation": 0.98}]})
     assert "simulated validation 1.000, 0.980" in headline.table("smoke")
+
+
+def test_nbval_takes_the_profile_lock_as_slic_paper_does(tmp_path, monkeypatch):
+    # `make notebooks` wrote the profile's dataset and models while a slic paper of it ran
+    import subprocess
+    import sys
+
+    from slic_lib import pipeline
+    from slic_lib.paths import notebooks_dir
+
+    monkeypatch.setenv("SLIC_DATA", str(tmp_path / "data"))
+    monkeypatch.setenv("SLIC_FIGURES", str(tmp_path / "figures"))
+    monkeypatch.setenv("SLIC_PROFILE", "smoke")
+    command = [sys.executable, "-m", "pytest", "--nbval-lax", "--collect-only", "-q", "-p", "no:cacheprovider",
+               str(notebooks_dir() / "01_data_curation.ipynb")]
+    with pipeline.one_run_at_a_time("smoke"):
+        held = subprocess.run(command, capture_output=True, text=True, cwd=notebooks_dir().parent)
+    assert held.returncode == 3 and "another run of profile smoke's notebooks" in held.stdout + held.stderr
+    free = subprocess.run(command, capture_output=True, text=True, cwd=notebooks_dir().parent)
+    assert free.returncode == 0, free.stdout + free.stderr

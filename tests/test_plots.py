@@ -109,6 +109,7 @@ FIGURES = {
     "examples": lambda s: plots.plot_examples(*example_data(5), list(range(5)), CLASSES, synthetic=s, title=LONG_TITLE),
     "misclassified": lambda s: plots.plot_misclassified(*example_data(3), [0, 1, 2], [1, 2, 3], CLASSES, synthetic=s, title=LONG_TITLE),
     "no_misclassified": lambda s: plots.plot_misclassified([], np.zeros((0, 5)), [], [], CLASSES, synthetic=s, title=LONG_TITLE),
+    "closest_calls": lambda s: plots.plot_closest_calls(*example_data(3), [0, 2, 3], CLASSES, synthetic=s, title=LONG_TITLE),
     "inference_times": lambda s: plots.plot_inference_times(timing_table(True), synthetic=s, title=LONG_TITLE),
     "resolution_triplet": lambda s: plots.plot_resolution_triplet(*example_data(3)[0], example_data(3)[1], CLASSES, synthetic=s, title=LONG_TITLE),
     "degradation_curve": lambda s: plots.plot_degradation_curve(curve_table(), synthetic=s, title=LONG_TITLE),
@@ -287,6 +288,33 @@ def test_misclassified_shows_only_the_errors_with_their_indices():
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles[0].startswith("#11: true: flares") and titles[1].startswith("#14: true: sunspots")
     assert all(to_hex(ax.title.get_color()) == style.WRONG_COLOUR for ax in fig.axes if ax.get_title())
+
+
+def test_closest_calls_name_the_true_class_probability_and_the_runner_up():
+    images, _ = example_data(2)
+    probs = np.array([[0.30, 0.0, 0.0, 0.61, 0.09], [0.9, 0.0, 0.0, 0.1, 0.0]])
+    fig = plots.plot_closest_calls(images, probs, [3, 0], CLASSES, indices=[211, 11])
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["#211: quiet, p = 0.61\n(next: filaments)", "#11: filaments, p = 0.90\n(next: quiet)"]
+    assert all(to_hex(ax.title.get_color()) != style.WRONG_COLOUR for ax in fig.axes if ax.get_title())
+
+
+def test_a_prominence_is_shown_with_the_disc_saturated():
+    image = np.zeros((64, 64))
+    image[:, 40:] = 1.0  # the disc
+    image[30:34, 30:38] = 0.1  # a prominence a tenth as bright, off the limb
+    lo, hi = style.off_disc_stretch(image)
+    assert lo == pytest.approx(0.0) and hi == pytest.approx(0.1)  # the prominence is white, not lost in black
+    assert style.stretch(image)[1] == pytest.approx(1.0)
+    few_bright = np.zeros((50, 50))
+    few_bright[:1, :40] = 1.0  # 1.6 % of the pixels: no disc, its own range
+    assert style.off_disc_stretch(few_bright) == style.stretch(few_bright)
+    probs = np.full((2, 5), 0.05)
+    probs[[0, 1], [2, 0]] = 0.8
+    fig = plots.plot_examples([image, image], probs, [2, 0], CLASSES)
+    shown = [ax.get_images()[0] for ax in fig.axes if ax.get_images()]
+    assert shown[0].get_clim() == pytest.approx((0.0, 0.1)) and shown[1].get_clim() == pytest.approx((0.0, 1.0))
+    assert "(disc saturated)" in fig.axes[0].get_title() and "disc" not in fig.axes[1].get_title()
 
 
 def test_no_misclassified_images_says_so_without_a_false_count():

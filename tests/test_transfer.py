@@ -117,11 +117,14 @@ def test_bbso_figures_and_tables_are_drawn_from_result_files(tmp_path, monkeypat
         "confusion": confusion, "confusion_test_days": confusion, "dev_days": scores, "test_days": scores}})
     rng = np.random.default_rng(0)
     results.write_arrays(run.name, "transfer_bbso_examples", images=rng.normal(size=(2, 32, 32)), probs=np.eye(5)[[0, 1]],
-                         labels=np.array([0, 3]), class_names=np.array(CLASSES))
+                         labels=np.array([0, 3]), class_names=np.array(CLASSES), days=np.array(["2015-08-01", "2015-08-02"]),
+                         held_out=np.array([False, True]))
     results.write_table(run.name, "transfer_learning_curve", pd.DataFrame(
         {"mode": ["zero-shot", "top"] * 2, "n_train": [4, 4, 8, 8], "repeat": 0, "accuracy": [0.5, 0.7, 0.5, 0.9], "balanced_accuracy": [0.5, 0.7, 0.5, 0.9]}))
     figs = transfer.figures(run)
     assert len(figs) == 2 and len(figs[0].axes) == 4  # two crops, each an image and its probability bars
+    # each crop says its day, and whether that is a held-out one (the examples come from every day)
+    assert [ax.get_title().split("\n")[-1] for ax in figs[0].axes if ax.get_title()] == ["2015-08-01 (development)", "2015-08-02 (held out)"]
     assert {p.stem for p in run.figures.glob("*.png")} == {"fig_transfer_bbso_zero_shot", "fig_transfer_learning_curve"}
     table = pd.read_csv(run.figures / "table_transfer_zero_shot.csv")
     assert table.iloc[:, 0].tolist() == ["filaments", "quiet"] and table["flares"].tolist() == [1, 2]

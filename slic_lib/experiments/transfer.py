@@ -105,7 +105,8 @@ def bbso_zero_shot(run: Run, progress: bool = True) -> BBSOZeroShot | None:
     labels = crops.data.labels
     show = np.concatenate([rng.choice(np.flatnonzero(labels == c), 3, replace=False) for c in np.unique(labels)])
     results.write_arrays(run.name, "transfer_bbso_examples", images=crops.data.images[show], probs=predictions(base, crops.data, show),
-                         labels=labels[show], class_names=np.asarray(base.class_names))
+                         labels=labels[show], class_names=np.asarray(base.class_names),
+                         days=np.asarray([crops.crops[i].day for i in show]), held_out=np.isin(show, test_idx))
     # the network as a two-way decision like the rule's: its filament-against-quiet score with a
     # threshold chosen on the development days, as the rule's is (the five-way answer above stays the headline)
     names = list(crops.data.class_names)
@@ -302,8 +303,9 @@ def figures(run: Run) -> list[Figure]:
                           f"network trained on {'simulated images' if run.synthetic else run.data_source}"
                           + _rule_sentence(bbso_result.get("baseline")))))
         ex = results.read_arrays(run.name, "transfer_bbso_examples")
+        days = [f"{d} ({'held out' if h else 'development'})" for d, h in zip(ex["days"], ex["held_out"])] if "days" in ex else None
         drawn.append(("fig_transfer_bbso_zero_shot", plot_bbso_examples(
-            ex["images"], ex["probs"], ex["labels"], [str(c) for c in ex["class_names"]],
+            ex["images"], ex["probs"], ex["labels"], [str(c) for c in ex["class_names"]], notes=days,
             title=f"Real BBSO crops, zero-shot: the H-alpha model trained on {'simulated images' if run.synthetic else run.data_source}")))
         if results.exists(run.name, "transfer_learning_curve", ".csv"):
             curve = results.read_table(run.name, "transfer_learning_curve")

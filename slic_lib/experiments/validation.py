@@ -19,7 +19,7 @@ from ..evaluate import Evaluation, evaluate
 from ..inference import cpu_threads, resolve_precision, time_inference
 from ..model import SlicNet, load_checkpoint, read_checkpoint
 from ..profiles import get_profile
-from ..plots.validation import plot_confusion, plot_examples, plot_inference_times, plot_misclassified, plot_split_comparison
+from ..plots.validation import plot_closest_calls, plot_confusion, plot_examples, plot_inference_times, plot_misclassified, plot_split_comparison
 from ..sweep import TrainJob, train_each
 from ..train import resumable
 from .curation import release_weights
@@ -30,6 +30,10 @@ SPLIT_KINDS = ("grouped", "every-nth")
 SPLIT_SEEDS = 3
 """Seeds of the split comparison in every profile: the fewest that give a spread worth quoting."""
 
+CLOSEST_CALLS = 8
+"""Correct validation images kept for Figure 7 when none is misclassified: those the network was
+least sure of, one per observing run."""
+
 
 def _store_evaluation(run: Run, name: str, ev: Evaluation) -> dict:
     """Write an evaluation's report, probabilities and the images Figures 3 and 7 show."""
@@ -38,10 +42,14 @@ def _store_evaluation(run: Run, name: str, ev: Evaluation) -> dict:
     correct = np.flatnonzero(ev.preds == ev.labels)
     pick = [int(correct[ev.labels[correct] == c][0]) for c in range(len(r.class_names)) if (ev.labels[correct] == c).any()]
     wrong = ev.misclassified
+    by_doubt = correct[np.argsort(ev.probs[correct, ev.labels[correct]], kind="stable")]
+    _, first = np.unique(np.asarray(ev.data.groups)[ev.indices[by_doubt]], return_index=True)  # frames of one run look alike
+    close = by_doubt[np.sort(first)[:CLOSEST_CALLS]]
     results.write_arrays(
         run.name, name, probs=ev.probs, labels=ev.labels, indices=ev.indices,
         example_images=images[pick], example_positions=np.asarray(pick, dtype=np.int64),
         wrong_images=images[wrong], wrong_positions=wrong,
+        close_images=images[close], close_positions=close.astype(np.int64),
     )
     report = {**r.to_dict(), "class_names": list(r.class_names), "n_misclassified": r.n_errors}
     results.write_json(run.name, name, report)
@@ -304,8 +312,13 @@ def _evaluation_figures(run: Run, name: str, prefix: str, title: str, synthetic:
     figs.append(plot_examples(arr["example_images"], probs[ex], labels[ex], names, n=len(ex), synthetic=synthetic,
                               title="Figure 3: validation images the network has never seen"))
     run.save(figs[-1], "fig3_examples")
-    figs.append(plot_misclassified(arr["wrong_images"], probs[wrong], labels[wrong], probs[wrong].argmax(1), names, synthetic=synthetic,
-                                   title=f"Figure 7: {len(wrong)} misclassified of {report['n']}"))
+    if len(wrong) == 0 and "close_images" in arr:
+        close = arr["close_positions"]
+        figs.append(plot_closest_calls(arr["close_images"], probs[close], labels[close], names, synthetic=synthetic, indices=close,
+                                       title=f"Figure 7: none of {report['n']} misclassified; the closest calls, one per observing run"))
+    else:
+        figs.append(plot_misclassified(arr["wrong_images"], probs[wrong], labels[wrong], probs[wrong].argmax(1), names,
+                                       synthetic=synthetic, indices=wrong, title=f"Figure 7: {len(wrong)} misclassified of {report['n']}"))
     run.save(figs[-1], "fig7_misclassified")
     return figs
 

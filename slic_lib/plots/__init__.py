@@ -16,7 +16,7 @@ Figures 1 and 2             :func:`architecture.plot_architecture` (from
 Section 4.1 (sweep)         :func:`training.plot_lr_sweep`
 Table 1                     :func:`validation.plot_confusion`
 Figure 3                    :func:`validation.plot_examples`
-Figure 7 (Appendix A)       :func:`validation.plot_misclassified`
+Figure 7 (Appendix A)       :func:`validation.plot_misclassified` (:func:`validation.plot_closest_calls` when none is)
 Section 4.1 (timing)        :func:`validation.plot_inference_times`
 Figure 5                    :func:`resolution.plot_resolution_triplet`
 Resolution study (beyond)   :func:`resolution.plot_degradation_curve`
@@ -35,7 +35,7 @@ from .realism import plot_side_by_side
 from .resolution import plot_degradation_curve, plot_resolution_triplet
 from .style import SIMULATED, save_figure
 from .training import plot_lr_sweep
-from .validation import plot_confusion, plot_examples, plot_inference_times, plot_misclassified, timing_rows
+from .validation import plot_closest_calls, plot_confusion, plot_examples, plot_inference_times, plot_misclassified, timing_rows
 
 __all__ = [
     "SIMULATED",
@@ -43,6 +43,7 @@ __all__ = [
     "plot_architecture",
     "plot_confusion",
     "plot_degradation_curve",
+    "plot_closest_calls",
     "plot_examples",
     "plot_inference_times",
     "plot_lr_sweep",

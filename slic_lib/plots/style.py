@@ -120,6 +120,24 @@ def stretch(image: np.ndarray) -> tuple[float, float]:
     return tuple(np.percentile(finite, [0.5, 99.5])) if finite.size else (0.0, 1.0)
 
 
+def off_disc_stretch(image: np.ndarray) -> tuple[float, float]:
+    """A grey range for what lies off the disc: the disc (pixels above the middle of the 0.5-99.5
+    percentile range) saturates white and the range ends at the 99th percentile of the rest.
+
+    Prominences are shown so (as H-alpha limb images usually are): in the full range of an image
+    with the disc in it, a prominence a tenth as bright as the disc is lost in the sky's black.
+    Without a disc (fewer than 5 % of pixels above the middle) it is :func:`stretch`.
+    """
+    lo, hi = stretch(image)
+    img = np.asarray(image, dtype=float)
+    finite = img[np.isfinite(img)]
+    below = finite[finite <= (lo + hi) / 2]
+    if finite.size == 0 or below.size > 0.95 * finite.size or below.size == 0:
+        return lo, hi
+    top = float(np.percentile(below, 99))
+    return (lo, top) if top > lo else (lo, hi)
+
+
 def show_image(ax: Axes, image: np.ndarray, limits: tuple[float, float] | None = None) -> None:
     """An image in grey, clipped to its 0.5-99.5 percentiles (or to ``limits``, to show several alike), without ticks."""
     img = np.asarray(image, dtype=float)
@@ -170,12 +188,14 @@ def image_grid(
     true_label: bool = True,
     max_cols: int = 5,
     column_width: float = 2.6,
+    limits: Sequence[tuple[float, float] | None] | None = None,
 ) -> Figure:
     """Images on top, probability bars below, one column per example (Figures 3, 5, 7).
 
     More than ``max_cols`` examples wrap onto further rows (balanced: 6 -> 2 x 3, 8 -> 2 x 4);
     the figure has ``2 * len(images)`` axes. Column titles are wrapped to ``column_width``
-    inches and turn red when the prediction is not the true class.
+    inches and turn red when the prediction is not the true class. ``limits``: each image's
+    grey range (None: its own 0.5-99.5 percentiles, :func:`show_image`).
     """
     k = len(images)
     nrows = -(-k // max_cols)
@@ -192,7 +212,7 @@ def image_grid(
             continue
         pred = int(np.argmax(probs[j]))
         true = trues[j]
-        show_image(ax_img, images[j])
+        show_image(ax_img, images[j], None if limits is None else limits[j])
         colour = "black" if true is None or true == pred else WRONG_COLOUR
         ax_img.set_title(wrap(column_titles[j], 0.95 * column_width, 9), fontsize=9, color=colour)
         prob_bars(ax_bar, probs[j], class_names, true, pred, show_names=c == 0)

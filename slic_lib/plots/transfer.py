@@ -33,7 +33,8 @@ _AIA_COLUMNS = {
 }
 
 
-def plot_bbso_examples(images: np.ndarray, probs: np.ndarray, labels: Sequence[int], class_names: Sequence[str], title: str | None = None) -> Figure:
+def plot_bbso_examples(images: np.ndarray, probs: np.ndarray, labels: Sequence[int], class_names: Sequence[str], title: str | None = None,
+                       notes: Sequence[str] | None = None) -> Figure:
     """Real BBSO crops on top, the model's class probabilities below (true class green, a wrong answer red).
 
     Parameters
@@ -44,9 +45,13 @@ def plot_bbso_examples(images: np.ndarray, probs: np.ndarray, labels: Sequence[i
         The model's classes.
     title : str, optional
         The figure's title.
+    notes : sequence of str, optional
+        A line under each column's title (the crop's day, and whether it is a held-out one).
     """
     labels = [int(v) for v in labels]
     titles = [true_pred_title(class_names, t, int(np.argmax(p))) for t, p in zip(labels, probs)]
+    if notes is not None:
+        titles = [f"{t}\n{n}" for t, n in zip(titles, notes)]
     return image_grid(list(images), probs, labels, class_names, titles, title or "Zero-shot on real BBSO crops", synthetic=False)
 
 

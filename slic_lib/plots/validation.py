@@ -16,9 +16,22 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
 from .. import paper
-from .style import PAPER_COLOUR, THIS_RUN_COLOUR, WRONG_COLOUR, image_grid, message_figure, show_image, suptitle, true_pred_title, wrap
+from .style import (
+    PAPER_COLOUR, THIS_RUN_COLOUR, WRONG_COLOUR, image_grid, message_figure, off_disc_stretch, show_image, suptitle, true_pred_title, wrap,
+)
 
 TIMING_COLUMNS = ("device", "seconds", "n_images")
+
+OFF_DISC_CLASSES = ("prominences",)
+"""Classes whose examples are shown with the disc saturated (:func:`~.style.off_disc_stretch`)."""
+
+
+def _display_limits(images: Sequence[np.ndarray], labels: Sequence[int], class_names: Sequence[str]) -> list:
+    return [off_disc_stretch(im) if class_names[t] in OFF_DISC_CLASSES else None for im, t in zip(images, labels)]
+
+
+def _disc_note(title: str, label: int, class_names: Sequence[str]) -> str:
+    return title + "\n(disc saturated)" if class_names[label] in OFF_DISC_CLASSES else title
 
 
 def plot_confusion(cm: np.ndarray, class_names: Sequence[str], synthetic: bool = False, title: str | None = "Confusion matrix") -> Figure:
@@ -99,14 +112,16 @@ def plot_examples(
     matplotlib.figure.Figure
         ``2 * min(n, len(images))`` axes. The true class's bar is green, a wrong
         prediction's red; each column is titled "true: X / predicted: Y" (red when wrong).
+        Prominences are shown with the disc saturated, so that the prominence is seen.
     """
     k = min(n, len(images))
     if k == 0:
         return message_figure("no images to show", title, synthetic)
     probs = np.asarray(probs, dtype=float)[:k]
     labels = [int(v) for v in labels[:k]]
-    titles = [true_pred_title(class_names, t, int(np.argmax(p))) for t, p in zip(labels, probs)]
-    return image_grid(list(images[:k]), probs, labels, class_names, titles, title, synthetic)
+    images = list(images[:k])
+    titles = [_disc_note(true_pred_title(class_names, t, int(np.argmax(p))), t, class_names) for t, p in zip(labels, probs)]
+    return image_grid(images, probs, labels, class_names, titles, title, synthetic, limits=_display_limits(images, labels, class_names))
 
 
 def plot_class_images(images: Sequence[np.ndarray], labels: Sequence[int], class_names: Sequence[str], synthetic: bool = False,
@@ -169,9 +184,42 @@ def plot_misclassified(
     shown = wrong[:max_n]
     probs = np.asarray(probs, dtype=float)
     ids = np.arange(len(labels)) if indices is None else np.asarray(indices, dtype=int)
-    titles = [f"#{ids[i]}: " + true_pred_title(class_names, labels[i], preds[i]) for i in shown]
+    titles = [_disc_note(f"#{ids[i]}: " + true_pred_title(class_names, labels[i], preds[i]), labels[i], class_names) for i in shown]
     full_title = f"{title} ({len(shown)} of {wrong.size} shown)" if title and wrong.size > len(shown) else title
-    return image_grid([images[i] for i in shown], probs[shown], [int(labels[i]) for i in shown], class_names, titles, full_title, synthetic)
+    shown_images, shown_labels = [images[i] for i in shown], [int(labels[i]) for i in shown]
+    return image_grid(shown_images, probs[shown], shown_labels, class_names, titles, full_title, synthetic,
+                      limits=_display_limits(shown_images, shown_labels, class_names))
+
+
+def plot_closest_calls(
+    images: Sequence[np.ndarray],
+    probs: np.ndarray,
+    labels: Sequence[int],
+    class_names: Sequence[str],
+    synthetic: bool = False,
+    title: str | None = "The closest calls",
+    indices: Sequence[int] | None = None,
+) -> Figure:
+    """Correctly classified images with their probabilities, titled by the true class's probability.
+
+    Figure 7 when nothing is misclassified: the images the network was least sure of (pass them
+    in order, lowest probability of the true class first) show where it comes nearest to an
+    error, where an empty figure shows nothing. Images are shown as :func:`plot_examples`
+    shows them.
+    """
+    k = len(images)
+    if k == 0:
+        return message_figure("no images to show", title, synthetic)
+    probs = np.asarray(probs, dtype=float)
+    labels = [int(v) for v in labels]
+    ids = np.arange(k) if indices is None else np.asarray(indices, dtype=int)
+    order = np.argsort(-probs, axis=1)
+    titles = []
+    for i, t in enumerate(labels):
+        runner_up = int(order[i, 1] if order[i, 0] == t else order[i, 0])
+        titles.append(_disc_note(f"#{ids[i]}: {class_names[t]}, p = {probs[i, t]:.2f}\n(next: {class_names[runner_up]})", t, class_names))
+    return image_grid(list(images), probs, labels, class_names, titles, title, synthetic,
+                      limits=_display_limits(images, labels, class_names))
 
 
 def _is_paper(frame: pd.DataFrame) -> pd.Series:
