@@ -1,7 +1,9 @@
 import contextlib
+import os
 
 import pytest
 
+from slic_lib import progress
 from slic_lib.errors import SlicError
 from slic_lib.pipeline import absolute_paths, one_run_at_a_time
 from slic_lib.profiles import get_profile
@@ -12,6 +14,7 @@ collect_ignore_glob = ["executed/*"]
 # The kernels run in notebooks/: a relative SLIC_DATA, SLIC_FIGURES or SLIC_DATA_SOURCE means the
 # user's folder, so it is made absolute here, in the process whose environment the kernels inherit.
 absolute_paths(None)
+os.environ.setdefault(progress.ENV, "text")  # text progress bars in the kernels, as under slic paper
 
 _lock = contextlib.ExitStack()
 

@@ -555,7 +555,7 @@ def _classify(files: list[str], net, calibration, model_path: Path, sha: str, ba
               journal: cat.Journal | None, early: dict[str, cf.Future] | None = None) -> tuple[list[dict], float, float]:
     """Classify ``files``, committing each batch to the journal; (rows when there is no journal,
     network s, wall s). ``early``: decodings of some of the files already submitted, by path."""
-    from tqdm.auto import tqdm
+    from .progress import tqdm
 
     rows: list[dict] = []
     net_seconds = 0.0

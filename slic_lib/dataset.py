@@ -35,7 +35,7 @@ from typing import Sequence
 
 import h5py
 import numpy as np
-from tqdm.auto import tqdm
+from .progress import tqdm
 
 from .classes import CLASSES
 from .errors import SlicError

@@ -42,7 +42,7 @@ from astropy.stats import gaussian_fwhm_to_sigma
 from joblib import Parallel, delayed
 from skimage.transform import resize_local_mean
 from sklearn.metrics import recall_score
-from tqdm.auto import tqdm
+from .progress import tqdm
 
 from .errors import SlicError
 from .inference import predict_proba

@@ -36,7 +36,7 @@ from http.client import HTTPException
 from pathlib import Path
 from urllib.parse import urlparse
 
-from tqdm.auto import tqdm
+from .progress import tqdm
 
 from . import paths
 from .errors import SlicError

@@ -40,7 +40,7 @@ import pandas as pd
 import torch
 from joblib import Parallel, delayed
 from torch import nn
-from tqdm.auto import tqdm
+from .progress import tqdm
 
 from .dataset import SolarData
 from .splits import balanced_sample

@@ -25,6 +25,7 @@ from . import headline, summary
 from .errors import SlicError
 from .paths import data_dir, executed_dir, figures_dir, figures_root, notebooks_dir
 from .profiles import PROFILES, get_profile
+from .progress import ENV as PROGRESS_ENV
 
 KEYWORD_SOURCES = ("simulator", "slic-release")
 INTERRUPTED_KEEPS = "the notebooks that finished keep their results (an interrupted notebook's line above names the --only command that continues)"
@@ -120,6 +121,19 @@ def one_run_at_a_time(profile: str):
         yield
 
 
+@contextlib.contextmanager
+def _text_progress():
+    """``$SLIC_PROGRESS=text`` for the kernels, which inherit it (:mod:`slic_lib.progress`: a saved
+    widget bar reads "0%"); the caller's own environment as it was afterwards."""
+    before = os.environ.get(PROGRESS_ENV)
+    os.environ[PROGRESS_ENV] = before or "text"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(PROGRESS_ENV, None)
+
+
 def run_notebooks(
     profile: str | None = None,
     data_source: str | None = None,
@@ -146,7 +160,7 @@ def run_notebooks(
     data_source = absolute_paths(data_source)
     if (aia_source or os.environ.get("SLIC_AIA_SOURCE")) == "fido" and "04_resolution_degradation.ipynb" in notebooks:
         _check_manual_frames()  # before 01-03 run: else a whole run trains for minutes and stops in 04
-    with one_run_at_a_time(prof.name):
+    with one_run_at_a_time(prof.name), _text_progress():
         if new_summary:
             summary.start(prof.name)
         return _execute(prof, notebooks, data_source, aia_source, kernel, progress, pm)

@@ -21,7 +21,7 @@ from typing import Iterable, NamedTuple, Sequence
 import pandas as pd
 import torch
 from joblib import Parallel, delayed
-from tqdm.auto import tqdm
+from .progress import tqdm
 
 from .augment import PRESETS as RANDOMISATIONS
 from .dataset import SolarData, load_dataset
@@ -197,7 +197,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--width", type=float, default=1.0, help="feature-map multiplier (1 = the paper's)")
     parser.add_argument("--hidden", type=int, default=4096, help="classifier hidden units (the paper: 4096)")
     parser.add_argument("--split", choices=SPLITS, default="grouped",
-                        help="train/validation split: whole observing runs apart (grouped, default), the paper's every 10th file, or the split the data came with (fixed: the Slic release's)")
+                        help="train/validation split: whole observing runs apart (grouped, default), the Slic release code's every 10th file, or the split the data came with (fixed: the Slic release's)")
     parser.add_argument("--seed", type=int, default=0, help="seeds the initialisation, the split and every epoch (default 0)")
     parser.add_argument("--augment", action="store_true", help="random flips and 90-degree rotations")
     parser.add_argument("--randomise", choices=tuple(RANDOMISATIONS), default="off", help="domain randomisation (slic_lib.augment)")

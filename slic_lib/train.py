@@ -38,7 +38,7 @@ import torch.distributed as tdist
 import torch.nn.functional as F
 from torch import nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
-from tqdm.auto import tqdm
+from .progress import tqdm
 
 from .augment import augment_batch, preset, randomise_batch
 from .dataset import SolarData, load_dataset

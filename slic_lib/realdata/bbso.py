@@ -52,7 +52,7 @@ from scipy import ndimage
 from skimage import filters, io, measure, transform
 from skimage.draw import polygon2mask
 from sunpy.coordinates import frames, sun
-from tqdm.auto import tqdm
+from ..progress import tqdm
 
 from ..errors import SlicError
 

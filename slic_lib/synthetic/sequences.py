@@ -7,7 +7,7 @@ sub-pixel pointing jitter and fresh photon and read noise in every frame
 (:func:`~slic_lib.synthetic.core.run_conditions`), so consecutive frames correlate at about
 0.99, like real SOT NFI frames seconds apart, while runs differ in scene. Runs are at random
 dates in 2007-2016 at least two hours apart -- so a split by time gaps keeps a run on one
-side, while the paper's every-10th-file split puts frames of one run on both. Work is spread over processes one run at a time; every run
+side, while the Slic release's every-10th-file split puts frames of one run on both. Work is spread over processes one run at a time; every run
 gets its own ``SeedSequence`` child, so the arrays do not depend on the number of workers.
 
 :func:`generate_sequence` simulates one of the paper's test observations
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import astropy.units as u
 import numpy as np
-from tqdm.auto import tqdm
+from ..progress import tqdm
 
 from ..classes import CLASSES
 from ..errors import SlicError
