@@ -10,7 +10,7 @@ Modules, one concept each:
 ``model``         the network (``slic`` and ``vgg13`` variants) and safe checkpoints
 ``preprocess``    the one preprocessing function for training, evaluation and classification
 ``dataset``       class folders of FITS files -> one HDF5 dataset file; ``SolarData``
-``splits``        train/validation splits (grouped, the paper's every-10th, the release's)
+``splits``        train/validation splits (grouped, the Slic release code's every-10th, the release's fixed one)
 ``inference``     THE batched prediction loop, devices, threads and timing
 ``train``         the one training engine (``fit``), resumable, DDP
 ``sweep``         learning-rate sweeps and the selection rule; ``slic train``

@@ -292,17 +292,23 @@ def compare(
     Returns
     -------
     pandas.DataFrame
-        Index: ``images``, ``intensity_wasserstein`` (pooled histograms), ``rms_contrast``,
-        ``p01``, ``p99``, ``spectral_slope``, ``feature_contrast``. Columns ``simulated``
-        and ``real`` (median over images; the count for ``images``) and ``distance``: the
-        Wasserstein distance between the two sets' per-image values (for the intensity row,
-        between their pooled pixel intensities).
+        Index: ``images``, ``intensity_wasserstein`` (pooled histograms),
+        ``featureless_wasserstein``, ``rms_contrast``, ``p01``, ``p99``, ``spectral_slope``,
+        ``feature_contrast``. Columns ``simulated`` and ``real`` (median over images; the
+        count for ``images``) and ``distance``: the Wasserstein distance between the two
+        sets' per-image values (for the intensity row, between their pooled pixel
+        intensities). ``featureless_wasserstein`` is the intensity distance of featureless
+        images (every pixel at its image's median) from the real ones: the scale that says
+        whether ``intensity_wasserstein`` is small (about the real images' mean absolute
+        contrast; a simulator as bad as a flat image scores as much).
     """
     sim = image_statistics(synthetic, synthetic_masks, scale, k_range)
     obs = image_statistics(real, real_masks, scale, k_range)
+    flat = [np.full(np.shape(im), np.nanmedian(im), dtype=float) for im in real]
     rows = {
         "images": (len(sim), len(obs), np.nan),
         "intensity_wasserstein": (np.nan, np.nan, histogram_distance(synthetic, real)),
+        "featureless_wasserstein": (np.nan, np.nan, histogram_distance(flat, real)),
     }
     for column in sim.columns:
         a, b = sim[column].dropna(), obs[column].dropna()

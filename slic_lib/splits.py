@@ -21,7 +21,8 @@ SPLITS = ("grouped", "every-nth", "fixed")
 
 
 def split_every_nth(labels: Sequence[int], n: int = 10) -> tuple[np.ndarray, np.ndarray]:
-    """The paper's split: within each class, in stored (file-name, i.e. time) order, every
+    """The Slic release's split (``data.py --percent_split 10``; the paper says only "taken randomly
+    from the training set"): within each class, in stored (file-name, i.e. time) order, every
     ``n``-th file goes to validation (90/10 for ``n=10``). Returns ``(train_idx, val_idx)``."""
     labels = np.asarray(labels)
     val = []

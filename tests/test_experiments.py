@@ -96,6 +96,10 @@ def test_split_comparison_reports_mean_and_spread_over_seeds(grouped_run):
     assert len(results.read_table("smoke", "split_comparison")) == 6
     sentence = validation.split_sentence(res)
     assert f"{res['inflation']:+.3f}" in sentence and "3 seeds" in sentence
+    assert all(f"{d:+.3f}" in sentence for d in res["inflation_per_seed"])
+    mixed = {**res, "inflation_per_seed": [0.04, -0.01, 0.02]}
+    assert "no consistent difference (every-10th higher in 2 of 3 seeds, lower in 1)" in validation.split_sentence(mixed)
+    assert "higher in all 3 seeds" in validation.split_sentence({**res, "inflation_per_seed": [0.04, 0.01, 0.02]})
     fig = validation.split_figure(run)  # from the result files alone
     assert f"{res['inflation']:+.3f}" in fig._suptitle.get_text() and len(fig.axes[0].lines) == 4
     with pytest.raises(SlicError, match="at least 2 seeds"):
@@ -254,3 +258,32 @@ def test_figure_7_without_errors_shows_the_closest_calls_one_per_observing_run(t
     figs = experiments.validation._evaluation_figures(run, "validation", "table1", "Table 1", True)
     assert "1 misclassified of 6" in figs[-1].get_suptitle()
     assert [ax.get_title() for ax in figs[-1].axes if ax.get_title()][0].startswith("#0: true: sunspots")
+
+
+def test_resolution_sentence_takes_every_number_from_the_result():
+    triplet = {k: {"predicted": p, "scale_arcsec": a} for k, p, a in
+               (("sot_full", "sunspots", 0.16), ("sot_degraded", "sunspots", 0.6), ("aia_1600", "flares", 0.6))}
+    res = {"triplet": triplet, "sot_to_aia_factor": 3.6, "curve_images": 300,
+           "curve": [{"factor": f, "accuracy": a} for f, a in ((1, 0.99), (2, 0.98), (3.6, 0.90), (8, 0.95))],
+           "curve_psf_only": [{"factor": f, "accuracy": a} for f, a in ((1, 0.99), (2, 0.98), (3.6, 0.97), (8, 0.95))]}
+    table = experiments.resolution.curve_table(res)
+    assert table.shape == (4, 3) and table.iloc[2, 1:].tolist() == [0.90, 0.97]
+    text = experiments.resolution.sentence(res)
+    assert "AIA 1600 Å as flares" in text and "0.990 undegraded to 0.900 at its lowest (factor 3.6)" in text
+    assert "at AIA's factor 3.6 it is 0.900" in text and "Resampling twice costs at most 0.070 (factor 3.6)" in text
+    no_curve = experiments.resolution.sentence({**res, "curve": None})
+    assert experiments.resolution.curve_table({**res, "curve": None}) is None and "held-out" not in no_curve
+
+
+def test_the_adversarial_sentence_names_what_is_and_is_not_reproduced():
+    from slic_lib import observations
+
+    adversarial = experiments.adversarial
+    obs = observations.observation("ar11638-1600")
+    wrong = adversarial._sequence_summary(obs, list(CLASSES), np.eye(5)[[1, 1, 4]])  # flares, flares, sunspots
+    right = adversarial._sequence_summary(observations.observation("prominence-2013-01-01-ne-304"), list(CLASSES), np.eye(5)[[2, 2]])
+    assert wrong["fails_here"] is True and right["fails_here"] is False and wrong["paper"] == obs.paper_result
+    text = adversarial.sentence({"a": wrong, "b": right})
+    assert "this run's network fails (most frames not the expected class) on 1." in text
+    assert "Reproduced: a (flares 2, sunspots 1 of 3 frames)." in text
+    assert "Not reproduced: b (prominences 2 of 2 frames; the paper: classified as flares)." in text

@@ -60,3 +60,14 @@ def test_flips_are_the_first_value_where_the_true_class_loses():
 def test_verdict_follows_the_numbers(preds, expected):
     stats = hypotheses._stats(_frame(preds), "sunspots")
     assert expected in hypotheses.verdict("plage", stats)
+
+
+def test_flip_sentence_says_never_instead_of_none_and_gives_the_unit():
+    some = {"true": "sunspots", "flips": {"per_seed": {0: 0.5, 1: None, 2: None, 3: None, 4: 0.25}, "median": 0.375, "never_on_top": [1, 2, 3]}}
+    assert hypotheses.flip_sentence(some) == ("sunspots stops being on top in 2 of 5 seeds, at 0.25x, 0.5x the realistic value "
+                                              "(median 0.375x); it is never on top in 3 of 5 seeds.")
+    none = {"true": "prominences", "flips": {"per_seed": {0: None, 1: None}, "median": None, "never_on_top": []}}
+    assert hypotheses.flip_sentence(none) == ("prominences never stops being on top as the knob rises from 0 to 2x the realistic "
+                                              "value (all 2 seeds).")
+    partly = {"true": "prominences", "flips": {"per_seed": {0: None, 1: None, 2: None}, "median": None, "never_on_top": [2]}}
+    assert "in the 2 seeds where it is on top at all; it is never on top in 1 of 3 seeds." in hypotheses.flip_sentence(partly)

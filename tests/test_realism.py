@@ -86,6 +86,10 @@ def test_compare_table(rng):
     different = realism.compare(images, noisier)
     assert different.loc["rms_contrast", "real"] == pytest.approx(0.2, rel=0.1)
     assert different.loc["intensity_wasserstein", "distance"] > 0.05
+    # the scale of the intensity row: a featureless image's distance, the real images' mean absolute contrast
+    assert same.loc["featureless_wasserstein", "distance"] == pytest.approx(0.1 * np.sqrt(2 / np.pi), rel=0.05)
+    flat = realism.compare([np.ones((64, 64))] * 3, images)
+    assert flat.loc["intensity_wasserstein", "distance"] == pytest.approx(flat.loc["featureless_wasserstein", "distance"])
 
 
 def test_bad_images_are_user_errors():

@@ -4,6 +4,7 @@ redrawn from the result files alone."""
 from __future__ import annotations
 
 from dataclasses import replace
+from types import SimpleNamespace
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -240,3 +241,19 @@ def test_every_sweep_model_is_scored_on_the_same_real_crops(tmp_path, monkeypatc
     (run.models / "sweep" / f"lr_{lrs[0]:g}" / "best.pt").unlink()
     with pytest.raises(SlicError, match="missing"):
         transfer.bbso_sweep_models(run, zero_shot)
+
+
+def test_held_out_and_aia_sentences_take_their_numbers_from_the_results():
+    pair = {"both": 82, "network_only": 6, "rule_only": 6, "neither": 2, "p_value": 1.0}
+    two_way = {"threshold": -0.23, "paired_test_days": {**pair, "network_only": 7, "p_value": 0.9},
+               "auc_test_days": {"network_auc": 0.986, "rule_auc": 0.992, "difference": -0.006, "ci95": [-0.023, 0.008]}}
+    zero_shot = transfer.BBSOZeroShot(None, np.arange(3), np.arange(96), {"test_days": {"n": 96}}, {"paired_test_days": pair}, two_way)
+    text = transfer.held_out_sentence(zero_shot)
+    assert "96 crops: the network (five-way) is right on 88, the dark-pixel rule on 88; right where the other is wrong: " \
+           "network 6, rule 6 (McNemar exact p = 1.00)" in text
+    assert "cut at -0.23" in text and "network 7, rule 6 (McNemar exact p = 0.90)" in text and "difference -0.006" in text
+    table = pd.DataFrame({"kind": ["1600_sunspot", "304_prominence"], "failed_before": [True, False], "repaired": [True, False]})
+    aia = SimpleNamespace(table=table, halpha={"n": 300, "accuracy_before": 1.0, "accuracy_after": 0.9867, "synthetic": True})
+    assert transfer.aia_sentence(aia) == ("Failed before fine-tuning (under 50% right): 1600_sunspot; repaired (at least 80% right "
+                                          "after): 1600_sunspot. H-alpha validation accuracy 1.000 before and 0.987 after, on 300 "
+                                          "simulated images.")

@@ -31,14 +31,33 @@ from .run import Run
 
 def _sequence_summary(obs, class_names, probs: np.ndarray) -> dict:
     predicted = [class_names[i] for i in probs.argmax(1)]
+    right = float(np.mean([p == obs.expected_class for p in predicted])) if len(probs) else None
     return {
         "figure": obs.figure,
         "expected": obs.expected_class,
         "n_frames": len(probs),
-        "fraction_classified_as_expected": float(np.mean([p == obs.expected_class for p in predicted])) if len(probs) else None,
+        "fraction_classified_as_expected": right,
         "predicted_counts": dict(Counter(predicted)),
+        "paper": obs.paper_result,  # every one of these sequences was misclassified, at least in part, in the paper
+        "fails_here": None if right is None else right < 0.5,  # most frames not the expected class
         "mean_probabilities": dict(zip(class_names, probs.mean(0))) if len(probs) else {},
     }
+
+
+def sentence(sequences: dict[str, dict]) -> str:
+    """Which of the paper's failures this run reproduces (most frames not the expected class), in words."""
+    failed = [k for k, s in sequences.items() if s.get("fails_here")]
+    kept = [k for k, s in sequences.items() if s.get("fails_here") is False]
+    def counts(s):
+        return ", ".join(f"{c} {n}" for c, n in sorted(s["predicted_counts"].items(), key=lambda kv: -kv[1]))
+    words = [f"The paper's network failed on all {len(sequences)} sequences, at least in part; this run's network fails "
+             f"(most frames not the expected class) on {len(failed)}."]
+    if failed:
+        words.append("Reproduced: " + "; ".join(f"{k} ({counts(sequences[k])} of {sequences[k]['n_frames']} frames)" for k in failed) + ".")
+    if kept:
+        words.append("Not reproduced: " + "; ".join(f"{k} ({counts(sequences[k])} of {sequences[k]['n_frames']} frames; the paper: "
+                                                     f"{sequences[k]['paper']})" for k in kept) + ".")
+    return " ".join(words)
 
 
 def adversarial(run: Run, keys: list[str] | None = None, progress: bool = True) -> dict[str, dict]:

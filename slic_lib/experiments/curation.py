@@ -114,6 +114,20 @@ def realism_check(run: Run) -> dict | None:
     return distances
 
 
+def realism_table(run: Run) -> pd.DataFrame | None:
+    """The realism check's statistics, simulated beside real, one column group per class (None without a check)."""
+    if not results.exists(run.name, "realism"):
+        return None
+    classes = results.read_json(run.name, "realism")["classes"]
+    return pd.concat({cls: results.read_table(run.name, f"realism_{cls}").set_index("metric") for cls in classes}, axis=1)
+
+
+def realism_holds(distances: dict) -> bool:
+    """Whether the simulated pixels are clearly closer to the real ones than featureless images are
+    (at most half their intensity distance; a flat simulator scores as much as a flat image)."""
+    return distances["intensity_wasserstein"] <= 0.5 * distances["featureless_wasserstein"]
+
+
 def _forget_realism(run: Run) -> None:
     """Remove an earlier run's realism results, tables and figures (this run has none to draw)."""
     classes = results.read_json(run.name, "realism")["classes"] if results.exists(run.name, "realism") else []

@@ -151,6 +151,23 @@ def verdict(name: str, stats: dict) -> str:
     return head + "; removing it does not restore the right class: the paper's explanation does not hold here."
 
 
+def flip_sentence(sweep: dict) -> str:
+    """Where the classification flips away from the true class, in words (``sweep``: one entry of
+    :func:`hypotheses`' ``sweeps``); knob values are multiples of the realistic value."""
+    f, true = sweep["flips"], sweep["true"]
+    n, flipped = len(f["per_seed"]), sorted(v for v in f["per_seed"].values() if v is not None)
+    never = len(f["never_on_top"])
+    if not flipped:
+        text = f"{true} never stops being on top as the knob rises from 0 to 2x the realistic value"
+        text += f" in the {n - never} seeds where it is on top at all" if never else f" (all {n} seeds)"
+    else:
+        text = (f"{true} stops being on top in {len(flipped)} of {n} seeds, at {', '.join(f'{v:g}x' for v in flipped)} "
+                f"the realistic value (median {f['median']:g}x)")
+    if never:
+        text += f"; it is never on top in {never} of {n} seeds"
+    return text + "."
+
+
 def _stats(frame: pd.DataFrame, true_class: str) -> dict:
     by_value = frame.groupby("value")["p_true"]
     p = lambda v: float(frame.loc[np.isclose(frame["value"], v), "p_true"].mean())  # noqa: E731
@@ -178,8 +195,6 @@ def hypotheses(run: Run, progress: bool = True) -> dict:
         results.write_arrays(run.name, f"hypotheses_{name}_images", **shown)
         stats = _stats(frame, spec["true"])
         out["sweeps"][name] = {**spec, **stats, "verdict": verdict(name, stats)}
-        if progress:
-            print(out["sweeps"][name]["verdict"])
     results.write_json(run.name, "hypotheses", out)
     summary.update(run.name, hypotheses=out)
     return out

@@ -258,6 +258,37 @@ def baseline_comparison(bbso_result: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def held_out_sentence(zero_shot: BBSOZeroShot) -> str:
+    """The network against the rule on the held-out crops, in words: the paired counts with
+    McNemar's exact p, the two-way answer's, and both ROC AUCs."""
+    n = zero_shot.scores["test_days"]["n"]
+    paired, two_way = zero_shot.baseline["paired_test_days"], zero_shot.two_way
+    tw, auc = two_way["paired_test_days"], two_way["auc_test_days"]
+
+    def against(pair: dict, who: str) -> str:
+        return (f"right where the other is wrong: {who} {pair['network_only']}, rule {pair['rule_only']} "
+                f"(McNemar exact p = {pair['p_value']:.2f})")
+
+    return (f"Held-out days, {n} crops: the network (five-way) is right on {paired['both'] + paired['network_only']}, the "
+            f"dark-pixel rule on {paired['both'] + paired['rule_only']}; {against(paired, 'network')}. The network's two-way "
+            f"answer (its score cut at {two_way['threshold']:.2f}, chosen on the development days): {against(tw, 'network')}. "
+            f"ROC AUC, filament against quiet Sun: network {auc['network_auc']:.3f}, rule {auc['rule_auc']:.3f}, difference "
+            f"{auc['difference']:+.3f} (95 % interval {auc['ci95'][0]:+.3f} to {auc['ci95'][1]:+.3f}).")
+
+
+def aia_sentence(result: AIATransfer) -> str:
+    """Step (c) in words: which simulated AIA kinds failed before, which fine-tuning repaired, and what
+    it cost on the H-alpha validation images."""
+    from .aia_transfer import REPAIRED_AT, REPAIRED_BELOW
+
+    t, h = result.table, result.halpha
+    failed, repaired = t.loc[t.failed_before, "kind"].tolist(), t.loc[t.repaired, "kind"].tolist()
+    return (f"Failed before fine-tuning (under {REPAIRED_BELOW:.0%} right): {', '.join(failed) or 'none'}; repaired (at least "
+            f"{REPAIRED_AT:.0%} right after): {', '.join(repaired) or 'none'}. H-alpha validation accuracy "
+            f"{h['accuracy_before']:.3f} before and {h['accuracy_after']:.3f} after, on {h['n']} "
+            f"{'simulated' if h['synthetic'] else 'real'} images.")
+
+
 def _rule_sentence(baseline: dict | None) -> str:
     """The rule as the figures state it: "; rule: filaments when more than 0.20 % of pixels are darker than 0.85 x the median"."""
     rule = (baseline or {}).get("rule") or {}

@@ -1,5 +1,5 @@
 """Section 4.1 and Table 1: the confusion matrix, example and misclassified images, inference time,
-and the paper's every-10th-file split against a grouped split.
+and the Slic release's every-10th-file split against a grouped split.
 
 Every function draws from arrays and tables that the validation step stores (counts,
 probabilities, labels, the few images shown, the timing table); none needs the model.
