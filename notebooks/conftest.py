@@ -21,7 +21,10 @@ _lock = contextlib.ExitStack()
 
 def pytest_sessionstart(session):
     """The notebooks write the profile's dataset, models and summary as `slic paper` does: the same
-    lock keeps the two from writing them at once (the kernels inherit $SLIC_PROFILE)."""
+    lock keeps the two from writing them at once (the kernels inherit $SLIC_PROFILE). Under
+    pytest-xdist the controller holds it for its workers, which would otherwise find it taken."""
+    if hasattr(session.config, "workerinput"):
+        return
     try:
         _lock.enter_context(one_run_at_a_time(get_profile().name))
     except SlicError as exc:

@@ -132,6 +132,8 @@ def _text_progress():
     finally:
         if before is None:
             os.environ.pop(PROGRESS_ENV, None)
+        else:
+            os.environ[PROGRESS_ENV] = before
 
 
 def run_notebooks(

@@ -269,8 +269,14 @@ def test_resolution_sentence_takes_every_number_from_the_result():
     table = experiments.resolution.curve_table(res)
     assert table.shape == (4, 3) and table.iloc[2, 1:].tolist() == [0.90, 0.97]
     text = experiments.resolution.sentence(res)
-    assert "AIA 1600 Å as flares" in text and "0.990 undegraded to 0.900 at its lowest (factor 3.6)" in text
+    assert "AIA 1600 Å as flares" in text and "0.990 undegraded, 0.900 at its lowest (factor 3.6), to 0.950 at factor 8" in text
     assert "at AIA's factor 3.6 it is 0.900" in text and "Resampling twice costs at most 0.070 (factor 3.6)" in text
+    falling = {**res, "curve": [{"factor": f, "accuracy": a} for f, a in ((1, 0.7), (2, 0.68), (8, 0.63))],
+               "curve_psf_only": [{"factor": f, "accuracy": a} for f, a in ((1, 0.7), (2, 0.68), (8, 0.63))]}
+    text = experiments.resolution.sentence(falling)
+    assert "from 0.700 undegraded to 0.630 at factor 8; at factor 2, nearest AIA's 3.6, it is 0.680." in text and "lowest" not in text
+    flat = {**res, "curve": [{"factor": f, "accuracy": 1.0} for f in (1, 8)], "curve_psf_only": [{"factor": f, "accuracy": 1.0} for f in (1, 8)]}
+    assert "accuracy is 1.000 at every factor from 1 to 8." in experiments.resolution.sentence(flat)
     no_curve = experiments.resolution.sentence({**res, "curve": None})
     assert experiments.resolution.curve_table({**res, "curve": None}) is None and "held-out" not in no_curve
 
@@ -284,6 +290,9 @@ def test_the_adversarial_sentence_names_what_is_and_is_not_reproduced():
     right = adversarial._sequence_summary(observations.observation("prominence-2013-01-01-ne-304"), list(CLASSES), np.eye(5)[[2, 2]])
     assert wrong["fails_here"] is True and right["fails_here"] is False and wrong["paper"] == obs.paper_result
     text = adversarial.sentence({"a": wrong, "b": right})
-    assert "this run's network fails (most frames not the expected class) on 1." in text
-    assert "Reproduced: a (flares 2, sunspots 1 of 3 frames)." in text
-    assert "Not reproduced: b (prominences 2 of 2 frames; the paper: classified as flares)." in text
+    assert "The paper's network was wrong on all 2 sequences, at least in part; this run's network is wrong on most frames of 1." in text
+    assert f"Mostly wrong here: a (flares 2, sunspots 1 of 3 frames; the paper: {obs.paper_result})." in text
+    assert "Mostly right here: b (prominences 2 of 2 frames; the paper: classified as flares)." in text
+    one = adversarial.sentence({"b": adversarial._sequence_summary(observations.observation("prominence-2013-01-01-ne-304"),
+                                                                   list(CLASSES), np.eye(5)[[1]])})
+    assert "wrong on the one sequence" in one and "(flares 1 of 1 frame;" in one

@@ -280,3 +280,17 @@ def test_nbval_takes_the_profile_lock_as_slic_paper_does(tmp_path, monkeypatch):
     assert held.returncode == 3 and "another run of profile smoke's notebooks" in held.stdout + held.stderr
     free = subprocess.run(command, capture_output=True, text=True, cwd=notebooks_dir().parent)
     assert free.returncode == 0, free.stdout + free.stderr
+    # under pytest-xdist the controller holds the lock for its workers, which must not refuse to start
+    # (--collect-only starts no workers, so two one-cell notebooks beside a copy of the conftest run)
+    import shutil
+
+    import nbformat
+
+    here = tmp_path / "nb"
+    here.mkdir()
+    shutil.copy(notebooks_dir() / "conftest.py", here / "conftest.py")
+    for name in ("a", "b"):
+        nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1 + 1")]), here / f"{name}.ipynb")
+    workers = subprocess.run([*command[:3], "-n", "2", "--nbval-lax", "-q", "-p", "no:cacheprovider", str(here)],
+                             capture_output=True, text=True, cwd=here)
+    assert workers.returncode == 0 and "2 passed" in workers.stdout, workers.stdout + workers.stderr

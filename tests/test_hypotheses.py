@@ -68,6 +68,8 @@ def test_flip_sentence_says_never_instead_of_none_and_gives_the_unit():
                                               "(median 0.375x); it is never on top in 3 of 5 seeds.")
     none = {"true": "prominences", "flips": {"per_seed": {0: None, 1: None}, "median": None, "never_on_top": []}}
     assert hypotheses.flip_sentence(none) == ("prominences never stops being on top as the knob rises from 0 to 2x the realistic "
-                                              "value (all 2 seeds).")
+                                              "value (both seeds).")
+    never = {"true": "sunspots", "flips": {"per_seed": {0: None, 1: None}, "median": None, "never_on_top": [0, 1]}}
+    assert hypotheses.flip_sentence(never) == "sunspots is never on top, at any knob value, in both seeds."
     partly = {"true": "prominences", "flips": {"per_seed": {0: None, 1: None, 2: None}, "median": None, "never_on_top": [2]}}
     assert "in the 2 seeds where it is on top at all; it is never on top in 1 of 3 seeds." in hypotheses.flip_sentence(partly)

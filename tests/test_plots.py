@@ -315,6 +315,9 @@ def test_a_prominence_is_shown_with_the_disc_saturated():
     shown = [ax.get_images()[0] for ax in fig.axes if ax.get_images()]
     assert shown[0].get_clim() == pytest.approx((0.0, 0.1)) and shown[1].get_clim() == pytest.approx((0.0, 1.0))
     assert "(disc saturated)" in fig.axes[0].get_title() and "disc" not in fig.axes[1].get_title()
+    # a prominence image without a disc keeps its own range, and its title says nothing of a disc
+    fig = plots.plot_examples([few_bright], probs[:1], [2], CLASSES)
+    assert fig.axes[0].get_images()[0].get_clim() == pytest.approx(style.stretch(few_bright)) and "disc" not in fig.axes[0].get_title()
 
 
 def test_no_misclassified_images_says_so_without_a_false_count():

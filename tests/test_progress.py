@@ -32,3 +32,7 @@ def test_slic_paper_asks_its_kernels_for_text_bars(tmp_path, monkeypatch):
     monkeypatch.setattr(papermill, "execute_notebook", lambda nb, out, **kw: seen.append(pipeline.os.environ.get(progress.ENV)))
     pipeline.run_notebooks("smoke", notebooks=("01_data_curation.ipynb",), progress=False)
     assert seen == ["text"] and progress.ENV not in pipeline.os.environ  # the caller's environment as it was
+    monkeypatch.setenv(progress.ENV, "")
+    with pipeline._text_progress():
+        assert pipeline.os.environ[progress.ENV] == "text"
+    assert pipeline.os.environ[progress.ENV] == ""

@@ -250,10 +250,15 @@ def test_held_out_and_aia_sentences_take_their_numbers_from_the_results():
     zero_shot = transfer.BBSOZeroShot(None, np.arange(3), np.arange(96), {"test_days": {"n": 96}}, {"paired_test_days": pair}, two_way)
     text = transfer.held_out_sentence(zero_shot)
     assert "96 crops: the network (five-way) is right on 88, the dark-pixel rule on 88; right where the other is wrong: " \
-           "network 6, rule 6 (McNemar exact p = 1.00)" in text
-    assert "cut at -0.23" in text and "network 7, rule 6 (McNemar exact p = 0.90)" in text and "difference -0.006" in text
+           "network 6, rule 6 (McNemar exact p = 1.000)" in text
+    assert "cut at -0.23" in text and "network 7, rule 6 (McNemar exact p = 0.900)" in text and "difference -0.006" in text
+    tiny_p = transfer.BBSOZeroShot(None, np.arange(3), np.arange(96), {"test_days": {"n": 96}},
+                                   {"paired_test_days": {**pair, "network_only": 22, "rule_only": 2, "p_value": 3.6e-5}}, two_way)
+    assert "(McNemar exact p < 0.001)" in transfer.held_out_sentence(tiny_p)
     table = pd.DataFrame({"kind": ["1600_sunspot", "304_prominence"], "failed_before": [True, False], "repaired": [True, False]})
     aia = SimpleNamespace(table=table, halpha={"n": 300, "accuracy_before": 1.0, "accuracy_after": 0.9867, "synthetic": True})
     assert transfer.aia_sentence(aia) == ("Failed before fine-tuning (under 50% right): 1600_sunspot; repaired (at least 80% right "
                                           "after): 1600_sunspot. H-alpha validation accuracy 1.000 before and 0.987 after, on 300 "
                                           "simulated images.")
+    # no H-alpha dataset: transfer.aia fine-tunes without replay and has no cost to report
+    assert transfer.aia_sentence(SimpleNamespace(table=table, halpha=None)).endswith("No H-alpha validation images to score the cost on (no dataset).")

@@ -45,18 +45,24 @@ def _sequence_summary(obs, class_names, probs: np.ndarray) -> dict:
 
 
 def sentence(sequences: dict[str, dict]) -> str:
-    """Which of the paper's failures this run reproduces (most frames not the expected class), in words."""
+    """Where this run's network fails on the paper's sequences (most frames not the expected class),
+    each beside the paper's own outcome, in words: which wrong class, and whether "sometimes right"
+    matches, is for the reader to compare."""
     failed = [k for k, s in sequences.items() if s.get("fails_here")]
-    kept = [k for k, s in sequences.items() if s.get("fails_here") is False]
-    def counts(s):
-        return ", ".join(f"{c} {n}" for c, n in sorted(s["predicted_counts"].items(), key=lambda kv: -kv[1]))
-    words = [f"The paper's network failed on all {len(sequences)} sequences, at least in part; this run's network fails "
-             f"(most frames not the expected class) on {len(failed)}."]
+    right = [k for k, s in sequences.items() if s.get("fails_here") is False]
+
+    def one(key: str) -> str:
+        s = sequences[key]
+        counts = ", ".join(f"{c} {n}" for c, n in sorted(s["predicted_counts"].items(), key=lambda kv: -kv[1]))
+        return f"{key} ({counts} of {s['n_frames']} frame{'s' if s['n_frames'] != 1 else ''}; the paper: {s.get('paper', '?')})"
+
+    n = len(sequences)
+    words = [f"The paper's network was wrong on {'the one sequence' if n == 1 else f'all {n} sequences'}, at least in part; "
+             f"this run's network is wrong on most frames of {len(failed)}."]
     if failed:
-        words.append("Reproduced: " + "; ".join(f"{k} ({counts(sequences[k])} of {sequences[k]['n_frames']} frames)" for k in failed) + ".")
-    if kept:
-        words.append("Not reproduced: " + "; ".join(f"{k} ({counts(sequences[k])} of {sequences[k]['n_frames']} frames; the paper: "
-                                                     f"{sequences[k]['paper']})" for k in kept) + ".")
+        words.append("Mostly wrong here: " + "; ".join(map(one, failed)) + ".")
+    if right:
+        words.append("Mostly right here: " + "; ".join(map(one, right)) + ".")
     return " ".join(words)
 
 

@@ -157,15 +157,26 @@ def flip_sentence(sweep: dict) -> str:
     f, true = sweep["flips"], sweep["true"]
     n, flipped = len(f["per_seed"]), sorted(v for v in f["per_seed"].values() if v is not None)
     never = len(f["never_on_top"])
+    if never == n:
+        return f"{true} is never on top, at any knob value, in {_seeds(n, every=True)}."
     if not flipped:
         text = f"{true} never stops being on top as the knob rises from 0 to 2x the realistic value"
-        text += f" in the {n - never} seeds where it is on top at all" if never else f" (all {n} seeds)"
+        text += f" in the {_seeds(n - never)} where it is on top at all" if never else f" ({_seeds(n, every=True)})"
     else:
         text = (f"{true} stops being on top in {len(flipped)} of {n} seeds, at {', '.join(f'{v:g}x' for v in flipped)} "
                 f"the realistic value (median {f['median']:g}x)")
     if never:
         text += f"; it is never on top in {never} of {n} seeds"
     return text + "."
+
+
+def _seeds(n: int, every: bool = False) -> str:
+    """``"the one seed"``, ``"both seeds"``, ``"all 5 seeds"`` (``every``), or ``"3 seeds"``."""
+    if n == 1:
+        return "the one seed"
+    if n == 2 and every:
+        return "both seeds"
+    return f"all {n} seeds" if every else f"{n} seeds"
 
 
 def _stats(frame: pd.DataFrame, true_class: str) -> dict:

@@ -108,17 +108,22 @@ def sentence(result: dict) -> str:
              f"and AIA 1600 \u00c5 as {t['aia_1600']['predicted']}."]
     table = curve_table(result)
     if table is not None:
-        both, psf = table.iloc[:, 1], table.iloc[:, 2]
+        both, psf, factors = table.iloc[:, 1], table.iloc[:, 2], table["factor"]
         gap = (psf - both).to_numpy()
         worst = int(np.argmax(gap))
         aia = result["sot_to_aia_factor"]
-        near = int(np.argmin(np.abs(table["factor"].to_numpy() - aia)))
-        words.append(
-            f"Over {result['curve_images']} held-out simulated runs, accuracy goes from {both.iloc[0]:.3f} undegraded to "
-            f"{both.min():.3f} at its lowest (factor {table['factor'][int(np.argmin(both.to_numpy()))]:g}) and "
-            f"{both.iloc[-1]:.3f} at factor {table['factor'].iloc[-1]:g}; "
-            + (f"at AIA's factor {aia:.1f}" if abs(table["factor"][near] - aia) < 0.05 else f"at factor {table['factor'][near]:g}, nearest AIA's {aia:.1f},")
-            + f" it is {both[near]:.3f}.")
+        near = int(np.argmin(np.abs(factors.to_numpy() - aia)))
+        lowest = int(np.argmin(both.to_numpy()))
+        at_aia = (f"at AIA's factor {aia:.1f}" if abs(factors[near] - aia) < 0.05
+                  else f"at factor {factors[near]:g}, nearest AIA's {aia:.1f},")
+        runs = f"Over {result['curve_images']} held-out simulated runs"
+        if both.max() == both.min():
+            words.append(f"{runs}, accuracy is {both.iloc[0]:.3f} at every factor from {factors.iloc[0]:g} to {factors.iloc[-1]:g}.")
+        else:
+            dip = ("" if lowest in (0, len(both) - 1)
+                   else f", {both.iloc[lowest]:.3f} at its lowest (factor {factors[lowest]:g}),")
+            words.append(f"{runs}, accuracy goes from {both.iloc[0]:.3f} undegraded{dip} to {both.iloc[-1]:.3f} at factor "
+                         f"{factors.iloc[-1]:g}; {at_aia} it is {both[near]:.3f}.")
         words.append(f"Resampling twice costs at most {gap[worst]:.3f} (factor {table['factor'][worst]:g}) against the PSF alone."
                      if gap[worst] > 0 else "The PSF alone scores no higher than PSF and resampling at any factor.")
     return " ".join(words)

@@ -266,8 +266,9 @@ def held_out_sentence(zero_shot: BBSOZeroShot) -> str:
     tw, auc = two_way["paired_test_days"], two_way["auc_test_days"]
 
     def against(pair: dict, who: str) -> str:
+        p = pair["p_value"]
         return (f"right where the other is wrong: {who} {pair['network_only']}, rule {pair['rule_only']} "
-                f"(McNemar exact p = {pair['p_value']:.2f})")
+                f"(McNemar exact {'p < 0.001' if p < 0.001 else f'p = {p:.3f}'})")
 
     return (f"Held-out days, {n} crops: the network (five-way) is right on {paired['both'] + paired['network_only']}, the "
             f"dark-pixel rule on {paired['both'] + paired['rule_only']}; {against(paired, 'network')}. The network's two-way "
@@ -283,10 +284,11 @@ def aia_sentence(result: AIATransfer) -> str:
 
     t, h = result.table, result.halpha
     failed, repaired = t.loc[t.failed_before, "kind"].tolist(), t.loc[t.repaired, "kind"].tolist()
-    return (f"Failed before fine-tuning (under {REPAIRED_BELOW:.0%} right): {', '.join(failed) or 'none'}; repaired (at least "
-            f"{REPAIRED_AT:.0%} right after): {', '.join(repaired) or 'none'}. H-alpha validation accuracy "
-            f"{h['accuracy_before']:.3f} before and {h['accuracy_after']:.3f} after, on {h['n']} "
+    cost = ("No H-alpha validation images to score the cost on (no dataset)." if h is None else
+            f"H-alpha validation accuracy {h['accuracy_before']:.3f} before and {h['accuracy_after']:.3f} after, on {h['n']} "
             f"{'simulated' if h['synthetic'] else 'real'} images.")
+    return (f"Failed before fine-tuning (under {REPAIRED_BELOW:.0%} right): {', '.join(failed) or 'none'}; repaired (at least "
+            f"{REPAIRED_AT:.0%} right after): {', '.join(repaired) or 'none'}. " + cost)
 
 
 def _rule_sentence(baseline: dict | None) -> str:

@@ -273,11 +273,12 @@ def split_sentence(result: dict) -> str:
     per_seed = np.asarray(result["inflation_per_seed"])
     higher, lower = int((per_seed > 0).sum()), int((per_seed < 0).sum())
     # a count of seeds, not a test: with 3 seeds even 3 of 3 has a sign-test p of 0.125 (one-sided)
+    every = "both" if n == 2 else f"all {n}"
     if higher == n:
-        verdict = (f"the every-10th split scores higher in all {n} seeds, as near-identical frames of one run leaking into "
+        verdict = (f"the every-10th split scores higher in {every} seeds, as near-identical frames of one run leaking into "
                    "validation would make it")
     elif lower == n:
-        verdict = f"the every-10th split scores lower in all {n} seeds, the opposite of a leak"
+        verdict = f"the every-10th split scores lower in {every} seeds, the opposite of a leak"
     else:
         verdict = f"no consistent difference (every-10th higher in {higher} of {n} seeds, lower in {lower})"
     return (

@@ -126,13 +126,13 @@ def off_disc_stretch(image: np.ndarray) -> tuple[float, float]:
 
     Prominences are shown so (as H-alpha limb images usually are): in the full range of an image
     with the disc in it, a prominence a tenth as bright as the disc is lost in the sky's black.
-    Without a disc (fewer than 5 % of pixels above the middle) it is :func:`stretch`.
+    Without a disc (fewer than 10 % of pixels above the middle) it is :func:`stretch`.
     """
     lo, hi = stretch(image)
     img = np.asarray(image, dtype=float)
     finite = img[np.isfinite(img)]
     below = finite[finite <= (lo + hi) / 2]
-    if finite.size == 0 or below.size > 0.95 * finite.size or below.size == 0:
+    if finite.size == 0 or below.size > 0.9 * finite.size or below.size == 0:
         return lo, hi
     top = float(np.percentile(below, 99))
     return (lo, top) if top > lo else (lo, hi)

@@ -17,7 +17,8 @@ from matplotlib.patches import Patch
 
 from .. import paper
 from .style import (
-    PAPER_COLOUR, THIS_RUN_COLOUR, WRONG_COLOUR, image_grid, message_figure, off_disc_stretch, show_image, suptitle, true_pred_title, wrap,
+    PAPER_COLOUR, THIS_RUN_COLOUR, WRONG_COLOUR, image_grid, message_figure, off_disc_stretch, show_image, stretch, suptitle,
+    true_pred_title, wrap,
 )
 
 TIMING_COLUMNS = ("device", "seconds", "n_images")
@@ -27,11 +28,14 @@ OFF_DISC_CLASSES = ("prominences",)
 
 
 def _display_limits(images: Sequence[np.ndarray], labels: Sequence[int], class_names: Sequence[str]) -> list:
+    """Each image's grey range: the disc saturated for :data:`OFF_DISC_CLASSES`, else None (its own)."""
     return [off_disc_stretch(im) if class_names[t] in OFF_DISC_CLASSES else None for im, t in zip(images, labels)]
 
 
-def _disc_note(title: str, label: int, class_names: Sequence[str]) -> str:
-    return title + "\n(disc saturated)" if class_names[label] in OFF_DISC_CLASSES else title
+def _disc_notes(titles: Sequence[str], images: Sequence[np.ndarray], limits: Sequence) -> list[str]:
+    """The titles, with "(disc saturated)" under those whose range does saturate a disc."""
+    return [t + "\n(disc saturated)" if lim is not None and tuple(lim) != tuple(stretch(im)) else t
+            for t, im, lim in zip(titles, images, limits)]
 
 
 def plot_confusion(cm: np.ndarray, class_names: Sequence[str], synthetic: bool = False, title: str | None = "Confusion matrix") -> Figure:
@@ -120,8 +124,9 @@ def plot_examples(
     probs = np.asarray(probs, dtype=float)[:k]
     labels = [int(v) for v in labels[:k]]
     images = list(images[:k])
-    titles = [_disc_note(true_pred_title(class_names, t, int(np.argmax(p))), t, class_names) for t, p in zip(labels, probs)]
-    return image_grid(images, probs, labels, class_names, titles, title, synthetic, limits=_display_limits(images, labels, class_names))
+    limits = _display_limits(images, labels, class_names)
+    titles = _disc_notes([true_pred_title(class_names, t, int(np.argmax(p))) for t, p in zip(labels, probs)], images, limits)
+    return image_grid(images, probs, labels, class_names, titles, title, synthetic, limits=limits)
 
 
 def plot_class_images(images: Sequence[np.ndarray], labels: Sequence[int], class_names: Sequence[str], synthetic: bool = False,
@@ -184,11 +189,11 @@ def plot_misclassified(
     shown = wrong[:max_n]
     probs = np.asarray(probs, dtype=float)
     ids = np.arange(len(labels)) if indices is None else np.asarray(indices, dtype=int)
-    titles = [_disc_note(f"#{ids[i]}: " + true_pred_title(class_names, labels[i], preds[i]), labels[i], class_names) for i in shown]
     full_title = f"{title} ({len(shown)} of {wrong.size} shown)" if title and wrong.size > len(shown) else title
     shown_images, shown_labels = [images[i] for i in shown], [int(labels[i]) for i in shown]
-    return image_grid(shown_images, probs[shown], shown_labels, class_names, titles, full_title, synthetic,
-                      limits=_display_limits(shown_images, shown_labels, class_names))
+    limits = _display_limits(shown_images, shown_labels, class_names)
+    titles = _disc_notes([f"#{ids[i]}: " + true_pred_title(class_names, labels[i], preds[i]) for i in shown], shown_images, limits)
+    return image_grid(shown_images, probs[shown], shown_labels, class_names, titles, full_title, synthetic, limits=limits)
 
 
 def plot_closest_calls(
@@ -217,9 +222,9 @@ def plot_closest_calls(
     titles = []
     for i, t in enumerate(labels):
         runner_up = int(order[i, 1] if order[i, 0] == t else order[i, 0])
-        titles.append(_disc_note(f"#{ids[i]}: {class_names[t]}, p = {probs[i, t]:.2f}\n(next: {class_names[runner_up]})", t, class_names))
-    return image_grid(list(images), probs, labels, class_names, titles, title, synthetic,
-                      limits=_display_limits(images, labels, class_names))
+        titles.append(f"#{ids[i]}: {class_names[t]}, p = {probs[i, t]:.2f}\n(next: {class_names[runner_up]})")
+    limits = _display_limits(images, labels, class_names)
+    return image_grid(list(images), probs, labels, class_names, _disc_notes(titles, images, limits), title, synthetic, limits=limits)
 
 
 def _is_paper(frame: pd.DataFrame) -> pd.Series:
