@@ -296,6 +296,10 @@ def test_closest_calls_name_the_true_class_probability_and_the_runner_up():
     fig = plots.plot_closest_calls(images, probs, [3, 0], CLASSES, indices=[211, 11])
     titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
     assert titles == ["#211: quiet, p = 0.61\n(next: filaments)", "#11: filaments, p = 0.90\n(next: quiet)"]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["true class", "other classes"]  # no colour for a wrong answer that none of them is
+    wrong = plots.plot_misclassified(images, probs, [0, 0], [3, 0], CLASSES)
+    assert "predicted (wrong)" in [t.get_text() for t in wrong.legends[0].get_texts()]
     assert all(to_hex(ax.title.get_color()) != style.WRONG_COLOUR for ax in fig.axes if ax.get_title())
 
 

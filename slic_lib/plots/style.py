@@ -170,11 +170,12 @@ def prob_bars(ax: Axes, probs: np.ndarray, class_names: Sequence[str], true: int
         ax.text(p - 0.02 if inside else p + 0.02, yi, f"{p:.2f}", va="center", ha="right" if inside else "left", fontsize=8, color="white" if inside else "black")
 
 
-def bar_legend(fig: Figure, with_true: bool = True) -> None:
-    """Legend of :func:`prob_bars`' colours, below the figure."""
+def bar_legend(fig: Figure, with_true: bool = True, with_wrong: bool = True) -> None:
+    """Legend of :func:`prob_bars`' colours, below the figure (``with_wrong``: a wrong answer is drawn)."""
     handles = [Patch(color=TRUE_COLOUR, label="true class" if with_true else "expected class"),
-               Patch(color=WRONG_COLOUR, label="predicted (wrong)"), Patch(color=OTHER_COLOUR, label="other classes")]
-    fig.legend(handles=handles, loc="outside lower center", ncol=3, frameon=False, fontsize=9)
+               *([Patch(color=WRONG_COLOUR, label="predicted (wrong)")] if with_wrong else []),
+               Patch(color=OTHER_COLOUR, label="other classes")]
+    fig.legend(handles=handles, loc="outside lower center", ncol=len(handles), frameon=False, fontsize=9)
 
 
 def image_grid(
@@ -216,7 +217,8 @@ def image_grid(
         colour = "black" if true is None or true == pred else WRONG_COLOUR
         ax_img.set_title(wrap(column_titles[j], 0.95 * column_width, 9), fontsize=9, color=colour)
         prob_bars(ax_bar, probs[j], class_names, true, pred, show_names=c == 0)
-    bar_legend(fig, with_true=true_label)
+    wrong = any(t is not None and int(np.argmax(p)) != t for t, p in zip(trues, probs))
+    bar_legend(fig, with_true=true_label, with_wrong=wrong)
     suptitle(fig, title, synthetic)
     return fig
 
