@@ -9,7 +9,7 @@ rename (:mod:`slic_lib.catalogue`): a run killed at any moment resumes to the sa
 
 Decoding (reading, checking, resampling) runs in a reader thread or worker processes
 (``--workers``) ahead of the network (:mod:`slic_lib.readahead`), so the network is never left
-waiting for files; ``--dask`` spreads batches over a Dask cluster instead.
+waiting for files; ``--dask`` spreads batches over a Dask cluster instead (:mod:`slic_lib.cluster`).
 """
 
 from __future__ import annotations
@@ -18,10 +18,8 @@ import argparse
 import collections
 import concurrent.futures as cf
 import glob
-import itertools
 import os
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -32,7 +30,7 @@ import numpy as np
 
 from . import __version__
 from . import catalogue as cat
-from . import readahead
+from . import cluster, readahead
 from .errors import SlicError
 from .paths import text_path
 from .preprocess import BadFrameError, PreprocessConfig, fits_under, is_fits_path, preprocess_array
@@ -170,42 +168,6 @@ def finish(model, rows: list[dict], images: list[np.ndarray | None], calibration
     return full, seconds
 
 
-_MODELS: dict[str, Any] = {}
-_MODELS_LOCK = threading.Lock()
-
-
-def _worker_model(model_path: str, sha: str, precision: str):
-    """The model on a Dask worker, loaded once per worker process and shared by its threads.
-
-    It is left in eval mode for good: :func:`slic_lib.inference.eval_mode` restores the mode a
-    model had, so with a model in train mode one thread finishing a batch would switch
-    BatchNorm and dropout back on under another thread's batch (seen in CI: another label and
-    an out-of-distribution score of 2824 instead of 42 for the same file).
-    """
-    with _MODELS_LOCK:
-        if (sha, precision) not in _MODELS:
-            from .inference import to_channels_last
-            from .model import read_checkpoint
-            from .ood import from_checkpoint
-
-            ckpt = read_checkpoint(model_path, mmap=True)
-            # channels-last now, not by the first batch of each thread
-            _MODELS[sha, precision] = (to_channels_last(ready_model(ckpt, precision)), from_checkpoint(ckpt))
-        return _MODELS[sha, precision]
-
-
-def classify_batch(paths: list[str], model_path: str, sha: str, batch_size: int, device: str, precision: str,
-                   use_sunpy: bool = True) -> list[dict]:
-    """Decode and classify one batch of files (a Dask task); returns its rows."""
-    import torch
-
-    torch.set_num_threads(1)
-    model, calibration = _worker_model(model_path, sha, precision)
-    decoded = [decode(p, model.preprocessing, use_sunpy) for p in paths]
-    rows, _ = finish(model, [r for r, _ in decoded], [im for _, im in decoded], calibration, batch_size, device, precision)
-    return rows
-
-
 # --------------------------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------------------------
@@ -334,33 +296,6 @@ class Result:
         return "\n".join(lines)
 
 
-DASK_WORKER_WAIT = 60.0
-"""Seconds ``slic classify --dask ADDRESS`` waits for the scheduler's first worker before it gives up."""
-
-
-def _dask_client(address: str):
-    """A client of the cluster ``--dask`` names, with at least one worker; any failure is one sentence."""
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError as exc:
-        raise SlicError(f"--dask needs dask.distributed ({exc}); install it with pip install 'dask[distributed]'.") from None
-    if address == "local":
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
-        return Client(cluster), cluster
-    try:
-        client = Client(address, timeout="20s")
-    except Exception as exc:  # noqa: BLE001 - OSError, TimeoutError, ValueError; TypeError for tls:// without a certificate
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SlicError(f"cannot connect to the Dask scheduler at {address} ({reason}).") from None
-    try:
-        client.wait_for_workers(1, timeout=DASK_WORKER_WAIT)
-    except TimeoutError:
-        client.close()
-        raise SlicError(f"the Dask scheduler at {address} has no worker (waited {DASK_WORKER_WAIT:.0f} s); "
-                        f"start one with: dask worker {address}") from None
-    return client, None
-
-
 def classify_files(
     paths: Iterable[str | os.PathLike],
     model: str | os.PathLike,
@@ -434,7 +369,7 @@ def classify_files(
     if out is not None and Path(out).is_dir():
         raise SlicError(f"--out {out} is a folder; name the catalogue file to write (*.csv or *.parquet).")
     # connected before anything is written: an address that fails leaves no unfinished run behind
-    client, cluster = _dask_client(str(dask)) if isinstance(dask, (str, os.PathLike)) else (dask, None)
+    client, local = cluster.connect(str(dask)) if isinstance(dask, (str, os.PathLike)) else (dask, None)
     pool = readahead.decode_pool(workers, use_sunpy) if dask is None else None
     try:
         return _classify_files(paths, model, out, pool, from_list=from_list, batch_size=batch_size, device=device,
@@ -445,8 +380,8 @@ def classify_files(
             pool[0].shutdown(wait=True, cancel_futures=True)
         if client is not None and client is not dask:
             client.close()
-        if cluster is not None:
-            cluster.close()
+        if local is not None:
+            local.close()
 
 
 def _classify_files(paths, model, out, pool, *, from_list, batch_size, device, precision, dask, overwrite, features,
@@ -576,7 +511,7 @@ def _classify(files: list[str], net, calibration, model_path: Path, sha: str, ba
         if not files:
             return rows, 0.0, 0.0
         if dask is not None:
-            _run_dask(files, dask, model_path, sha, batch_size, device, precision, use_sunpy, commit)
+            cluster.classify_on(dask, files, model_path, sha, batch_size, device, precision, use_sunpy, commit)
         else:
             from .inference import cpu_threads
 
@@ -596,34 +531,6 @@ def _classify(files: list[str], net, calibration, model_path: Path, sha: str, ba
         raise SlicError(f"{len(files) - committed} of {len(files)} files got no row (a bug in slic; please report it); the "
                         "rows written are kept: run the same command again to classify the rest.")
     return rows, net_seconds, time.perf_counter() - t0
-
-
-def _run_dask(files, client, model_path, sha, batch_size, device, precision, use_sunpy, commit) -> None:
-    """Classify ``files`` in batches on the workers of ``client`` (a ``dask.distributed.Client``), a few batches ahead."""
-    from concurrent.futures import CancelledError
-
-    from dask.distributed import KilledWorker, as_completed
-
-    batches = readahead.batches(files, batch_size)
-    n_ahead = 2 * max(1, len(client.scheduler_info().get("workers", {})) or 1)
-    it = iter(batches)
-    submit = lambda b: client.submit(classify_batch, b, str(model_path.resolve()), sha, batch_size, device,  # noqa: E731
-                                     precision, use_sunpy, pure=False)
-    # islice, not zip(it, range(n)): zip draws one batch more from `it` before it sees the range end, and lost it
-    futures = as_completed([submit(b) for b in itertools.islice(it, n_ahead)])
-    done = 0
-    for fut in futures:
-        try:
-            rows = fut.result()
-        except (CancelledError, KilledWorker, OSError) as exc:  # the scheduler or a worker gone (OSError: CommClosedError)
-            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
-            raise SlicError(f"the Dask cluster stopped after {done} of {len(files)} files ({type(exc).__name__}: {reason}); "
-                            "the rows written are kept: run the same command again to classify the rest.") from None
-        commit(rows)
-        done += len(rows)
-        nxt = next(it, None)
-        if nxt is not None:
-            futures.add(submit(nxt))
 
 
 # --------------------------------------------------------------------------------------------

@@ -236,14 +236,14 @@ def test_dask_local_cluster_gives_the_same_rows(model, fits_tree, tmp_path):
 def test_dask_addresses_that_give_no_cluster_are_one_sentence_and_leave_nothing(model, fits_tree, tmp_path, monkeypatch):
     from dask.distributed import LocalCluster
 
-    from slic_lib import classify
+    from slic_lib import cluster
 
     files = sorted((fits_tree / "flares").glob("*.fits"))[:2]
     out = tmp_path / "c.csv"
     with pytest.raises(SlicError, match="cannot connect to the Dask scheduler at tls://127.0.0.1:1"):
         classify_files(files, model, out, dask="tls://127.0.0.1:1", progress=False)  # was a TypeError traceback
     assert not cat.journal_dir(out).exists()  # an empty unfinished run there had blocked the next one (another model)
-    monkeypatch.setattr(classify, "DASK_WORKER_WAIT", 1.0)
+    monkeypatch.setattr(cluster, "DASK_WORKER_WAIT", 1.0)
     with LocalCluster(n_workers=0, processes=False, dashboard_address=None) as empty:  # a scheduler no worker joined
         with pytest.raises(SlicError, match="has no worker .* start one with: dask worker"):
             classify_files(files, model, out, dask=empty.scheduler_address, progress=False)  # had waited for good
