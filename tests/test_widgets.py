@@ -20,6 +20,7 @@ import torch.nn.functional as F
 from slic_lib.classes import CLASSES
 from slic_lib.degrade import AIA_RESOLUTION, SOT_RESOLUTION
 from slic_lib.errors import SlicError
+from slic_lib.plots import style
 from slic_lib.inference import predict_proba
 from slic_lib.preprocess import preprocess, preprocess_array
 from slic_lib.realdata import bbso, samples
@@ -27,7 +28,7 @@ from slic_lib.synthetic import render_sot, write_fits
 from slic_lib.widgets import ClassifyDemo, FoolDemo, KnobDemo, ResolutionDemo, SaliencyDemo, find_model, load_demo_model
 from slic_lib.widgets import images
 from slic_lib.widgets.demos import AIA_FACTOR, KNOB_VALUES
-from slic_lib.widgets.saliency import gradcam, last_conv_block, occlusion, saliency
+from slic_lib.widgets.saliency import gradcam, gradcam_grid, last_conv_block, occlusion, saliency
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +83,11 @@ def test_classify_demo_follows_the_class_and_seed(model):
         # the bars show the same numbers, the top one highlighted
         bars = demo.bars.bars
         assert [bars[c].value for c in CLASSES] == pytest.approx(demo.probabilities.tolist())
-        assert bars[demo.predicted].bar_style == "success"
+        # in the figures' colours: the true class green, a wrong top class vermillion, the rest grey
+        assert bars[name].style.bar_color == style.TRUE_COLOUR
+        wrong = demo.predicted != name
+        assert bars[demo.predicted].style.bar_color == (style.WRONG_COLOUR if wrong else style.TRUE_COLOUR)
+        assert {bars[c].style.bar_color for c in CLASSES if c not in (name, demo.predicted)} <= {style.OTHER_COLOUR}
         # the demo's probabilities are the project's one prediction path on the image it shows
         smap = images.simulated_map(name, 0)
         assert demo.probabilities == pytest.approx(predict_proba(model.model, preprocess(smap, model.model.preprocessing)[None])[0], abs=1e-6)
@@ -109,16 +114,28 @@ def test_simulated_image_is_drawn_with_its_instrument_colour_map_and_coordinates
 
 @pytest.mark.skipif(not bbso.available(), reason="filament-augmentation-engine is not installed")
 def test_real_bbso_crop_and_sample_maps(model):
+    from slic_lib.widgets import demos
+
     demo = ClassifyDemo(model)
+    demos._REAL_SEEN.clear()
+    said = []
+    demo.message.observe(lambda change: said.append(change["new"]), names="value")
     demo.source.value = "real"
+    # the first real image takes seconds to read: the page says so at once, then clears it
+    assert said[0].startswith("Loading the real image") and demo.message.value == ""
     names = [value for _, value in demo.real.options]
     assert names[:2] == ["bbso_filaments_1", "bbso_filaments_2"] and "aia_171_level1" in names
     assert demo.truth == "filaments" and "true class: filaments" in demo.prediction.value
     assert demo.class_name.layout.display == "none" and demo.real.layout.display is None
     demo.real.value = "bbso_quiet_1"
     assert demo.truth == "quiet"
+    assert demo.message.value == ""  # H-alpha: no warning
     demo.real.value = "aia_171_level1"  # sunpy's own test image: no class known
     assert demo.truth is None and "true class" not in demo.prediction.value
+    # an image outside H-alpha still gets an answer, but the page says it means nothing
+    assert "taken at 171 Å; the network learned only H-alpha" in demo.message.value
+    bars = demo.bars.bars
+    assert bars[demo.predicted].style.bar_color == style.THIS_RUN_COLOUR  # no truth: the top class neither right nor wrong
     assert samples.load("aia_171_level1").data.shape == (128, 128)
 
 
@@ -202,6 +219,13 @@ def test_resolution_factor_8_makes_pixels_and_resolution_8_times_coarser(model):
     assert demo.curve_probabilities.shape == (11, len(CLASSES))
 
 
+def test_resolution_caption_says_how_much_the_network_already_shrinks_the_image(model):
+    demo = ResolutionDemo(model)
+    side = model.model.config.input_size
+    assert f"This network sees {side}\u00d7{side} pixels" in demo.caption.value
+    assert f"shrunk {images.SIM_SIZE / side:g} times" in demo.caption.value and "coarser than AIA's 0.6" in demo.caption.value
+
+
 def test_resolution_button_jumps_to_the_aia_factor(model):
     demo = ResolutionDemo(model)
     demo.to_aia.click()
@@ -233,6 +257,12 @@ def test_plage_lowers_the_sunspot_probability_and_strong_plage_never_lets_it_win
     mean = {v: np.mean([p[s, v] for s in SEEDS]) for v in (0.0, 1.0, 8.0)}
     assert mean[1.0] < mean[0.0] - 0.1 and mean[8.0] < mean[0.0] - 0.1, mean
     assert not any(top[s, 8.0] for s in SEEDS) and "(wrong)" in demo.prediction.value
+    # one colour scale per seed (the realistic scene's), so the unchanged background keeps its colour
+    assert demo.limits == (float(np.nanmin(demo.scene(1.0).data)), float(np.nanmax(demo.scene(1.0).data)))
+    # the seed's own verdict, from its sweep: the realistic scene is called what the sweep calls it
+    at1 = str(demo.sweep_frame.loc[np.isclose(demo.sweep_frame["value"], 1.0), "predicted"].iloc[0])
+    expected = "is classified correctly (sunspots)" if at1 == "sunspots" else f"the realistic scene is called {at1}"
+    assert expected in demo.verdict.value
     # the curve is notebook 07's sweep for the demo's seed, and it agrees with the live prediction
     row = demo.sweep_frame[np.isclose(demo.sweep_frame["value"], 8.0)]
     assert float(row["p_true"].iloc[0]) == pytest.approx(p[SEEDS[-1], 8.0], abs=0.02)
@@ -270,6 +300,9 @@ def test_saliency_toggle_between_gradcam_and_occlusion(model):
     # scaled to 0..1; all zero only when no region raises the class's score (Grad-CAM keeps positive evidence)
     assert cam.shape == (side, side) and cam.min() >= 0 and cam.max() in (pytest.approx(1), 0)
     assert (cam.max() == 0) == ("finds no region" in demo.message.value)
+    # Grad-CAM resolves the last block's grid, 1/16 of the input's side; a grid under 4x4 is said to be coarse
+    grid = gradcam_grid(model.model)
+    assert grid == side // 16 and (grid < 4) == ("Occlusion is finer" in demo.message.value)
     with_overlay = demo.image.value
     demo.method.value = "occlusion"
     assert demo.saliency_map.shape == (side, side) and not np.allclose(demo.saliency_map, cam)

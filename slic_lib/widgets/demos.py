@@ -38,12 +38,13 @@ from ..degrade import AIA_RESOLUTION, SOT_RESOLUTION, degrade, degrade_map_by, e
 from ..errors import SlicError
 from ..experiments.hypotheses import SWEEPS, sweep
 from ..inference import cpu_threads, predict_proba
+from ..ood import outside_band
 from ..preprocess import BadFrameError, clean, image_array, preprocess_array
-from ..plots.style import TRUE_COLOUR, WRONG_COLOUR
+from ..plots.style import OTHER_COLOUR, THIS_RUN_COLOUR, TRUE_COLOUR, WRONG_COLOUR
 from . import images
 from .models import DemoModel, find_model, load_demo_model
 from .render import draw_curve, draw_input, draw_map
-from .saliency import METHODS, saliency
+from .saliency import METHODS, gradcam_grid, saliency
 
 AIA_FACTOR = equivalent_factor()
 """SOT -> AIA degradation factor (1.2" / 0.33" = 3.64), marked on the resolution demo."""
@@ -76,12 +77,24 @@ def one_thread(handler):
     return wrapper
 
 
+def band_warning(smap) -> str:
+    """A line for an image taken outside H-alpha (its header's wavelength; :func:`slic_lib.ood.outside_band`):
+    the network learned only H-alpha, so its answer there says nothing, however sure it looks."""
+    wavelength = getattr(smap, "wavelength", None)
+    if wavelength is None or not outside_band(float(wavelength.value), str(wavelength.unit)):
+        return ""
+    return (f"<span style='color:{WRONG_COLOUR}'>This image was taken at {wavelength.value:g} {html.escape(wavelength.unit.to_string('unicode'))}; "
+            "the network learned only H-alpha (6563 &#8491;), so its answer here means nothing, however sure it looks.</span>")
+
+
 def _hidden(widget: widgets.Widget, hide: bool) -> None:
     widget.layout.display = "none" if hide else None
 
 
 class ProbabilityBars:
-    """One horizontal bar per class (``FloatProgress``, 0-1) with its percentage; the top class in green."""
+    """One horizontal bar per class (``FloatProgress``, 0-1) with its percentage, in the figures' colours:
+    the true class green and a wrong top class vermillion where the truth is known, else the top
+    class blue; the others grey."""
 
     def __init__(self, class_names) -> None:
         self.class_names = tuple(class_names)
@@ -93,14 +106,23 @@ class ProbabilityBars:
     def clear(self) -> None:
         """Empty bars: nothing is classified (after an error)."""
         for c in self.class_names:
-            self.bars[c].value, self.bars[c].bar_style, self.labels[c].value = 0.0, "info", ""
+            self.bars[c].value, self.bars[c].style.bar_color, self.labels[c].value = 0.0, OTHER_COLOUR, ""
 
-    def show(self, probabilities: np.ndarray) -> None:
-        top = int(np.argmax(probabilities))
+    def show(self, probabilities: np.ndarray, truth: str | None = None) -> None:
+        top = self.class_names[int(np.argmax(probabilities))]
         for i, c in enumerate(self.class_names):
             self.bars[c].value = float(probabilities[i])
-            self.bars[c].bar_style = "success" if i == top else "info"
+            self.bars[c].style.bar_color = self.colour(c, top, truth)
             self.labels[c].value = f"{probabilities[i]:.1%}"
+
+    @staticmethod
+    def colour(name: str, top: str, truth: str | None) -> str:
+        """A bar's colour, as :func:`slic_lib.plots.style.prob_bars` colours a figure's."""
+        if truth is None:
+            return THIS_RUN_COLOUR if name == top else OTHER_COLOUR
+        if name == truth:
+            return TRUE_COLOUR
+        return WRONG_COLOUR if name == top else OTHER_COLOUR
 
 
 class _Demo:
@@ -135,7 +157,7 @@ class _Demo:
         """Update the bars and the prediction line."""
         self.probabilities = np.asarray(probabilities, dtype=np.float64)
         self.truth = truth
-        self.bars.show(self.probabilities)
+        self.bars.show(self.probabilities, truth)
         top = self.predicted
         line = f"Prediction: <b>{top}</b> ({self.probabilities.max():.1%})"
         if truth is not None:
@@ -167,6 +189,9 @@ def _simulated(class_name: str, seed: int):
 @lru_cache(maxsize=16)
 def _real(name: str):
     return images.real_map(name)
+
+
+_REAL_SEEN: set[str] = set()
 
 
 class ClassifyDemo(_Demo):
@@ -254,23 +279,36 @@ class ClassifyDemo(_Demo):
         _hidden(self.seed, source != "simulated")
         _hidden(self.real, source != "real")
         _hidden(self.upload, source != "upload")
+        if source == "real" and self.real.value is not None and self.real.value not in _REAL_SEEN:
+            # the first real image reads its full-disc file (2 s here): say so, the page shows it at once
+            self.message.value = "Loading the real image (a few seconds the first time)..."
+            _REAL_SEEN.add(self.real.value)
         try:
             smap, truth, title = self.current_map()
             probabilities = self.classify(smap)
         except SlicError as exc:
             self.show_error(exc)
             return
-        self.message.value = ""
+        self.message.value = band_warning(smap)
         method = self.method.value
         top = int(np.argmax(probabilities))
         self.saliency_map = None
+        label = ""
         if method != "none":
             self.saliency_map = saliency(self.model, self.network_input, top, method)
+            label = f"{method} for '{self.class_names[top]}'"
+            if method == "Grad-CAM":
+                grid = gradcam_grid(self.model)
+                label += f" ({grid}\u00d7{grid} grid)"
+                if grid < 4:
+                    self.message.value += (f"<br>Grad-CAM works on the network's last {grid}\u00d7{grid} grid here (its input is "
+                                           f"{self.network_input.shape[0]} pixels): it can only point to a part of the image that "
+                                           "size, so a small feature's glow can sit beside it. Occlusion is finer.")
             if not self.saliency_map.any():
-                self.message.value = (f"{method} finds no region that raises the score of '{self.class_names[top]}' "
-                                      "(all its evidence there is negative); try the other method.")
-        self.image.value = draw_map(smap, title, overlay=self.saliency_map,
-                                    overlay_label=f"{method} for '{self.class_names[top]}'" if method != "none" else "")
+                self.message.value += (f"<br>{method} finds no region that raises the score of '{self.class_names[top]}' "
+                                       "(all its evidence there is negative); try the other method.")
+            self.message.value = self.message.value.removeprefix("<br>")
+        self.image.value = draw_map(smap, title, overlay=self.saliency_map, overlay_label=label)
         self.show_prediction(probabilities, truth)  # last: the page's prediction line changes when all is drawn
 
 
@@ -298,9 +336,13 @@ class ResolutionDemo(_Demo):
                                           description="degradation factor", style=SLIDER_STYLE, layout=widgets.Layout(width="420px"))
         self.to_aia = widgets.Button(description=f"SOT \u2192 AIA (\u00d7{AIA_FACTOR:.2f})", tooltip="degrade to SDO/AIA's 1.2\" resolution")
         self.to_aia.on_click(lambda _: setattr(self.factor, "value", round(AIA_FACTOR, 2)))
+        side, shrink = self.model.config.input_size, images.SIM_SIZE / self.model.config.input_size
         self.caption = widgets.HTML(
             f"<small>Factor 1: Hinode/SOT's {SOT_RESOLUTION}\" resolution; factor {AIA_FACTOR:.2f}: SDO/AIA's {AIA_RESOLUTION}\" "
-            "(the paper's Sect. 4.2.1 test). The image is blurred by the added PSF and resampled to pixels that many times larger.</small>")
+            "(the paper's Sect. 4.2.1 test). The image is blurred by the added PSF and resampled to pixels that many times "
+            "larger (at the AIA mark the resolution is AIA's, the pixels are coarser than AIA's 0.6\"). This network sees "
+            f"{side}\u00d7{side} pixels: the {images.SIM_SIZE}-pixel image is already shrunk {shrink:g} times before it looks, so "
+            f"degrading by less than about {shrink:g} changes little of what it sees (the small grey image).</small>")
         self.curve = widgets.Image(format="png", layout=widgets.Layout(width="400px"))
         self.network_view = widgets.Image(format="png", layout=widgets.Layout(width="171px", height="192px", object_fit="contain"))
         self.degraded = None
@@ -367,12 +409,15 @@ class KnobDemo(_Demo):
                                         description=f"{name} (1 = realistic)", style=SLIDER_STYLE, layout=widgets.Layout(width="380px"))
         self.knob.add_class(f"slic-knob-{name}")
         self.curve = widgets.Image(format="png", layout=widgets.Layout(width="400px"))
+        self.verdict = widgets.HTML("")
+        self.verdict.add_class(f"slic-verdict-{name}")
         self.sweep_frame = None
+        self.limits: tuple[float, float] | None = None
         self.seed.observe(lambda _: self.new_scene(), names="value")
         self._observe(self.knob)
         what = self.spec["what"]
         heading = widgets.HTML(f"<h3>{what[0].upper()}{what[1:]}</h3>")
-        right = widgets.VBox([self.knob, self.seed, self.prediction, self.bars.widget, self.curve],
+        right = widgets.VBox([self.knob, self.seed, self.prediction, self.bars.widget, self.curve, self.verdict],
                              layout=widgets.Layout(width="440px"))
         self.widget = widgets.VBox([heading, widgets.HBox([self.image, right])])
         self.new_scene()
@@ -385,11 +430,28 @@ class KnobDemo(_Demo):
     def new_scene(self) -> None:
         """A new seed: recompute the sweep curve, then :meth:`update`."""
         self.sweep_frame, _ = sweep(self.model, self.name, KNOB_VALUES, [int(self.seed.value)], self.size)
+        # one colour scale for the seed, the realistic scene's: with each image's own, the unchanged
+        # background turned from light to dark as the knob raised the image's maximum
+        realistic = self.scene(1.0).data
+        self.limits = (float(np.nanmin(realistic)), float(np.nanmax(realistic)))
+        self.verdict.value = f"<small>{html.escape(self.seed_verdict())}</small>"
         self.update()
 
-    def scene(self):
-        """The AIA map at the knob's value."""
-        value = float(self.knob.value)
+    def seed_verdict(self) -> str:
+        """What this seed's sweep says of the paper's explanation, in words (notebook 07 asks it over several seeds)."""
+        at = {v: str(self.sweep_frame.loc[np.isclose(self.sweep_frame["value"], v), "predicted"].iloc[0]) for v in (0.0, 1.0)}
+        true, feature = self.true_class, self.spec["what"].split(" around ")[0].split(" behind ")[0]
+        if at[1.0] == true:
+            return (f"With this network and seed the realistic scene is classified correctly ({true}): it is not fooled, "
+                    f"so this seed cannot test whether the {feature} fools it. Try another seed, or turn the knob up.")
+        restored = at[0.0] == true
+        return (f"With this network and seed the realistic scene is called {at[1.0]}, and with the {feature} removed "
+                f"{at[0.0]}: removing it {'restores' if restored else 'does not restore'} the true class here. "
+                "Other seeds can differ; notebook 07 counts them.")
+
+    def scene(self, value: float | None = None):
+        """The AIA map at the knob's value (or at ``value``)."""
+        value = float(self.knob.value) if value is None else value
         return images.aia_map(self.spec["kind"], int(self.seed.value), self.size, **{self.name: value})
 
     @one_thread
@@ -398,7 +460,8 @@ class KnobDemo(_Demo):
         value = float(self.knob.value)
         smap = self.scene()
         probabilities = self.classify(smap)
-        self.image.value = draw_map(smap, f"{smap.latex_name}, {self.name} \u00d7{value:.1f}")
+        self.image.value = draw_map(smap, f"{smap.latex_name}, {self.name} \u00d7{value:.1f} (colours: the realistic scene's range)",
+                                    limits=self.limits)
         k = self.class_names.index(self.true_class)
         self.curve.value = draw_curve(self.sweep_frame["value"], self.sweep_frame["p_true"], value, f"{self.name} (1 = realistic)",
                                       f"p({self.true_class})", f"Probability of the true class against the {self.name}, seed {self.seed.value}",

@@ -10,6 +10,7 @@ coordinates.
 from __future__ import annotations
 
 import contextlib
+import copy
 import io
 import warnings
 from collections.abc import Iterator, Sequence
@@ -55,7 +56,7 @@ def is_simulated(smap) -> bool:
 
 
 def draw_map(smap, title: str | None = None, overlay: np.ndarray | None = None, overlay_label: str = "",
-             size: float = 4.4) -> bytes:
+             size: float = 4.4, limits: tuple[float, float] | None = None) -> bytes:
     """A sunpy Map drawn with its colour map and coordinates, optionally under a saliency overlay.
 
     Parameters
@@ -71,18 +72,31 @@ def draw_map(smap, title: str | None = None, overlay: np.ndarray | None = None, 
         Colour-bar label of the overlay.
     size : float
         Figure width in inches.
+    limits : (float, float), optional
+        The data values at the two ends of the colour map (the instrument's own stretch between
+        them), with a colour bar in the map's unit: several images drawn alike compare by eye.
+        Default: each map's own range (sunpy's), without a colour bar.
     """
     with quiet_metadata():
-        return _draw_map(smap, title, overlay, overlay_label, size)
+        return _draw_map(smap, title, overlay, overlay_label, size, limits)
 
 
-def _draw_map(smap, title: str | None, overlay: np.ndarray | None, overlay_label: str, size: float) -> bytes:
+def _draw_map(smap, title: str | None, overlay: np.ndarray | None, overlay_label: str, size: float,
+              limits: tuple[float, float] | None = None) -> bytes:
     fig = Figure(figsize=(size, size * 0.92))
     ax = fig.add_subplot(projection=smap)
     text = title or str(getattr(smap, "latex_name", smap.name))
     if is_simulated(smap):
         text = f"{text} {SIMULATED}"
-    smap.plot(axes=ax, title=wrap(text, size * 0.8, 9))
+    norm = None
+    if limits is not None:
+        norm = copy.deepcopy(smap.plot_settings["norm"])
+        norm.vmin, norm.vmax = limits
+    shown = smap.plot(axes=ax, title=wrap(text, size * 0.8, 9), **({"norm": norm} if norm is not None else {}))
+    if limits is not None and overlay is None:
+        bar = fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.02, extend="max")
+        bar.set_label(smap.unit.to_string("unicode") if smap.unit is not None else "data value", size=8)
+        bar.ax.tick_params(labelsize=7)
     ax.title.set_fontsize(9)
     for coord in ax.coords:
         coord.set_ticklabel(size=7)
@@ -96,7 +110,7 @@ def _draw_map(smap, title: str | None, overlay: np.ndarray | None, overlay_label
         bar = fig.colorbar(ScalarMappable(Normalize(0, 1), OVERLAY_CMAP), ax=ax, fraction=0.046, pad=0.02)
         bar.set_label(overlay_label, size=8)
         bar.ax.tick_params(labelsize=7)
-    fig.subplots_adjust(left=0.2, right=0.95 if overlay is None else 0.88, bottom=0.12, top=0.86)
+    fig.subplots_adjust(left=0.2, right=0.95 if overlay is None and limits is None else 0.86, bottom=0.12, top=0.86)
     return to_png(fig)
 
 

@@ -49,6 +49,21 @@ def gradcam(model: nn.Module, image: np.ndarray, target: int) -> np.ndarray:
     return up[0, 0].detach().numpy().astype(np.float64)
 
 
+def gradcam_grid(model: nn.Module) -> int:
+    """The side of the grid Grad-CAM resolves: the last convolution block's output for the model's
+    input (its last application, as Captum's hook keeps it). 2 for a 32-pixel input: Grad-CAM can
+    then only say which quarter of the image the network looks at."""
+    side = model.config.input_size
+    seen: list[int] = []
+    hook = last_conv_block(model).register_forward_hook(lambda module, args, out: seen.append(int(out.shape[-1])))
+    try:
+        with torch.no_grad(), eval_mode(model):
+            model(torch.zeros(1, 1, side, side))
+    finally:
+        hook.remove()
+    return seen[-1]
+
+
 def occlusion(model: nn.Module, image: np.ndarray, target: int, window: int | None = None, stride: int | None = None) -> np.ndarray:
     """Occlusion sensitivity of class ``target``: ``(S, S)`` array, positive where hiding a patch lowers the logit.
 
